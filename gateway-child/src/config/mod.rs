@@ -1,0 +1,3 @@
+//! Configuration: the supported subset of `openclaw.json`.
+
+pub mod schema;

@@ -1,0 +1,1 @@
+//! Tether supervisor library (work in progress).
