@@ -1,0 +1,6 @@
+//! Test support shared by Tether's suites. Only ever a dev-dependency.
+//!
+//! It owns the plumbing tests need to meet real components: finding the built binaries,
+//! running child processes that are killed when the guard drops, a raw WebSocket client that can
+//! also send malformed frames, mock model providers, and a launcher for upstream OpenClaw. It must
+//! never contain assertions about product behaviour: those belong in the tests that use it.
