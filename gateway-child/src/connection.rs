@@ -11,10 +11,10 @@
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fastwebsockets::upgrade::UpgradeFut;
-use fastwebsockets::{OpCode, WebSocketError, WebSocketRead};
+use fastwebsockets::{OpCode, Role, WebSocketError, WebSocketRead};
 use serde_json::{json, Value};
 use tether_protocol::connect::{
     Features, HelloAuth, HelloOk, Policy, ServerInfo, SessionDefaults, Snapshot,
@@ -22,7 +22,7 @@ use tether_protocol::connect::{
 use tether_protocol::consts::{CAP_TOOL_EVENTS, DEFAULT_AGENT_ID, MAIN_KEY, MAIN_SESSION_KEY};
 use tether_protocol::events::{names, PresenceEntry};
 use tether_protocol::{close, ErrorShape, Frame, FrameError, Map, Request, Response, Scope};
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::Semaphore;
 use tracing::{debug, info, warn};
 
@@ -59,6 +59,10 @@ enum ReadEnd {
     Violation(u16, &'static str),
 }
 
+/// How long a closing socket keeps reading (and discarding) what the peer still sends, so the
+/// close frame is not lost to a TCP reset and the peer can answer with its own close.
+pub const LINGER: Duration = Duration::from_secs(1);
+
 /// Serves one upgraded socket until it closes.
 pub async fn serve(
     upgrade: UpgradeFut,
@@ -74,10 +78,43 @@ pub async fn serve(
             return;
         }
     };
-    let (mut rd, wr) = ws.split(|s| {
-        let (r, w) = tokio::io::split(s);
-        (MaskGuard::new(r), tokio::io::BufWriter::new(w))
-    });
+    let (r, w) = tokio::io::split(ws.into_inner());
+    let mut guarded = MaskGuard::new(r);
+    {
+        let (rd, wr) = fastwebsockets::after_handshake_split(
+            &mut guarded,
+            tokio::io::BufWriter::new(w),
+            Role::Server,
+        );
+        session(rd, wr, peer, slot, &services, &user_agent).await;
+    }
+    linger(guarded.into_inner(), LINGER).await;
+}
+
+/// Reads and discards until the peer closes, at most `for_`.
+async fn linger<R: AsyncRead + Unpin>(mut r: R, for_: Duration) {
+    let mut buf = vec![0u8; 16 * 1024];
+    let _ = tokio::time::timeout(for_, async {
+        while let Ok(n) = r.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+async fn session<R, W>(
+    mut rd: WebSocketRead<R>,
+    wr: fastwebsockets::WebSocketWrite<W>,
+    peer: Peer,
+    slot: Slot,
+    services: &Arc<Services>,
+    user_agent: &str,
+) where
+    R: AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     rd.set_auto_close(false);
     rd.set_auto_pong(false);
     let settings = services.settings();
@@ -100,7 +137,7 @@ pub async fn serve(
         json!({"nonce": nonce, "ts": now_ms()}),
     ));
     out.push_text(challenge.to_json());
-    debug!(conn = id, ip = %peer.ip, user_agent = %Clean(&user_agent), "socket open");
+    debug!(conn = id, ip = %peer.ip, user_agent = %Clean(user_agent), "socket open");
 
     let grant = tokio::select! {
         biased;
@@ -113,7 +150,7 @@ pub async fn serve(
             out.close(close::NORMAL, "", true);
             None
         }
-        g = handshake_phase(&mut rd, &mut assembler, &out, &services, &peer, &nonce) => g,
+        g = handshake_phase(&mut rd, &mut assembler, &out, services, &peer, &nonce) => g,
     };
     let Some((grant, request_id)) = grant else {
         services.hub.remove_pending(id);
@@ -140,7 +177,7 @@ pub async fn serve(
         },
         ip: peer.ip,
     });
-    let hello = hello_ok(&services, &grant, id);
+    let hello = hello_ok(services, &grant, id);
     let hello = serde_json::to_value(&hello).unwrap_or(Value::Null);
     out.push_text(Frame::Res(Response::ok(request_id, hello)).to_json());
     services.hub.register(Arc::new(ConnHandle {
@@ -165,7 +202,7 @@ pub async fn serve(
         "client connected"
     );
 
-    request_phase(&mut rd, &mut assembler, &out, &services, &caller).await;
+    request_phase(&mut rd, &mut assembler, &out, services, &caller).await;
     services.hub.unregister(id);
     debug!(conn = id, "client disconnected");
 }

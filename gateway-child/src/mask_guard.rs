@@ -96,6 +96,13 @@ impl<R> MaskGuard<R> {
     }
 }
 
+impl<R> MaskGuard<R> {
+    /// The guarded reader (e.g. to drain a closing socket without frame checks).
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+}
+
 impl<R: AsyncRead + Unpin> AsyncRead for MaskGuard<R> {
     fn poll_read(
         mut self: Pin<&mut Self>,
