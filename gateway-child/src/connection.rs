@@ -80,15 +80,53 @@ pub async fn serve(
     };
     let (r, w) = tokio::io::split(ws.into_inner());
     let mut guarded = MaskGuard::new(r);
-    {
-        let (rd, wr) = fastwebsockets::after_handshake_split(
+    let ended = {
+        let (mut rd, wr) = fastwebsockets::after_handshake_split(
             &mut guarded,
             tokio::io::BufWriter::new(w),
             Role::Server,
         );
-        session(rd, wr, peer, slot, &services, &user_agent).await;
+        let ended = session(&mut rd, wr, peer, slot, &services, &user_agent).await;
+        if let Ended::ServerClosed { writer_grace } = ended {
+            // Keep reading (and discarding) while our close frame may still be on its way,
+            // so unread input never turns the close into a TCP reset.
+            await_close_reply(&mut rd, writer_grace + LINGER).await;
+        }
+        ended
+    };
+    if ended == Ended::Violation {
+        linger(guarded.into_inner(), LINGER).await;
     }
-    linger(guarded.into_inner(), LINGER).await;
+}
+
+/// How a session ended, which decides how the socket is wound down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// The peer closed or vanished: nothing more to read.
+    PeerGone,
+    /// The gateway asked for a close and the frame reader is intact: wait for the peer's
+    /// close reply, then let the socket go.
+    ServerClosed {
+        /// How long the writer may still take to deliver the close frame.
+        writer_grace: Duration,
+    },
+    /// A framing violation: the frame reader is unusable; drain raw bytes briefly.
+    Violation,
+}
+
+/// Reads frames until the peer answers our close (or errs, or `for_` passes).
+async fn await_close_reply<R: AsyncRead + Unpin>(rd: &mut WebSocketRead<R>, for_: Duration) {
+    let _ = tokio::time::timeout(for_, async {
+        loop {
+            let mut no_obligations = |_| async { Ok::<(), std::convert::Infallible>(()) };
+            match rd.read_frame(&mut no_obligations).await {
+                Ok(f) if f.opcode == OpCode::Close => return,
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+    })
+    .await;
 }
 
 /// Reads and discards until the peer closes, at most `for_`.
@@ -105,13 +143,14 @@ async fn linger<R: AsyncRead + Unpin>(mut r: R, for_: Duration) {
 }
 
 async fn session<R, W>(
-    mut rd: WebSocketRead<R>,
+    rd: &mut WebSocketRead<R>,
     wr: fastwebsockets::WebSocketWrite<W>,
     peer: Peer,
     slot: Slot,
     services: &Arc<Services>,
     user_agent: &str,
-) where
+) -> Ended
+where
     R: AsyncRead + Unpin,
     W: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -123,7 +162,7 @@ async fn session<R, W>(
     let mut assembler = Assembler::new(limits.max_preauth_payload);
 
     let id = services.hub.next_conn_id();
-    let out = Outbound::new(limits.max_buffered);
+    let out = Outbound::new(limits.max_buffered, id);
     services.tasks.spawn(outbound::write_loop(
         Arc::clone(&out),
         wr,
@@ -143,18 +182,21 @@ async fn session<R, W>(
         biased;
         () = services.closing.cancelled() => {
             out.close(close::SERVICE_RESTART, close::REASON_SERVICE_RESTART, true);
-            None
+            Err(Ended::ServerClosed { writer_grace: out.close_grace() })
         }
         () = tokio::time::sleep(limits.handshake_timeout) => {
             debug!(conn = id, "handshake timeout");
             out.close(close::NORMAL, "", true);
-            None
+            Err(Ended::ServerClosed { writer_grace: out.close_grace() })
         }
-        g = handshake_phase(&mut rd, &mut assembler, &out, services, &peer, &nonce) => g,
+        g = handshake_phase(rd, &mut assembler, &out, services, &peer, &nonce) => g,
     };
-    let Some((grant, request_id)) = grant else {
-        services.hub.remove_pending(id);
-        return;
+    let (grant, request_id) = match grant {
+        Ok(g) => g,
+        Err(ended) => {
+            services.hub.remove_pending(id);
+            return ended;
+        }
     };
     drop(slot);
 
@@ -202,9 +244,10 @@ async fn session<R, W>(
         "client connected"
     );
 
-    request_phase(&mut rd, &mut assembler, &out, services, &caller).await;
+    let ended = request_phase(rd, &mut assembler, &out, services, &caller).await;
     services.hub.unregister(id);
     debug!(conn = id, "client disconnected");
+    ended
 }
 
 /// Reads the first message and settles the handshake. `Some` on success.
@@ -215,24 +258,28 @@ async fn handshake_phase<R: AsyncRead + Unpin>(
     services: &Services,
     peer: &Peer,
     nonce: &str,
-) -> Option<(Grant, String)> {
+) -> Result<(Grant, String), Ended> {
     let text = match read_message(rd, assembler, out, true).await {
         Ok(text) => text,
-        Err(ReadEnd::Gone) => return None,
+        Err(ReadEnd::Gone) => return Err(Ended::PeerGone),
         Err(ReadEnd::Violation(code, reason)) => {
             out.close(code, reason, false);
-            return None;
+            return Err(Ended::Violation);
         }
     };
     let req: Request = match Frame::parse(&text) {
         Ok(Frame::Req(req)) => req,
         Err(FrameError::NotJson(_)) => {
             out.close(close::NORMAL, "", true);
-            return None;
+            return Err(Ended::ServerClosed {
+                writer_grace: out.close_grace(),
+            });
         }
         Ok(_) | Err(FrameError::Invalid { .. }) => {
             out.close(close::POLICY, "invalid request frame", true);
-            return None;
+            return Err(Ended::ServerClosed {
+                writer_grace: out.close_grace(),
+            });
         }
     };
     if req.method != tether_protocol::methods::names::CONNECT {
@@ -240,7 +287,9 @@ async fn handshake_phase<R: AsyncRead + Unpin>(
         let reason = e.message.clone();
         out.push_text(Frame::Res(Response::err(&req.id, e)).to_json());
         out.close(close::POLICY, &reason, true);
-        return None;
+        return Err(Ended::ServerClosed {
+            writer_grace: out.close_grace(),
+        });
     }
     let settings = services.settings();
     let now = std::time::Instant::now();
@@ -263,7 +312,7 @@ async fn handshake_phase<R: AsyncRead + Unpin>(
             if grant.used_secret {
                 services.limiter().record_success(peer.ip, now);
             }
-            Some((grant, req.id))
+            Ok((grant, req.id))
         }
         Err(refusal) => {
             let mut locked_now = false;
@@ -281,7 +330,9 @@ async fn handshake_phase<R: AsyncRead + Unpin>(
                 out.push_text(Frame::Res(Response::err(&req.id, e)).to_json());
             }
             out.close(refusal.close_code, &refusal.close_reason, true);
-            None
+            Err(Ended::ServerClosed {
+                writer_grace: out.close_grace(),
+            })
         }
     }
 }
@@ -294,22 +345,25 @@ async fn request_phase<R: AsyncRead + Unpin>(
     out: &Arc<Outbound>,
     services: &Arc<Services>,
     caller: &Arc<Caller>,
-) {
+) -> Ended {
     let mut flood = FloodGuard::new();
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     loop {
         let text = tokio::select! {
             biased;
-            () = services.closing.cancelled() => return,
-            () = out.closing() => return,
+            () = services.closing.cancelled() => {
+                out.close(close::SERVICE_RESTART, close::REASON_SERVICE_RESTART, true);
+                return Ended::ServerClosed { writer_grace: out.close_grace() };
+            }
+            () = out.closing() => return Ended::ServerClosed { writer_grace: out.close_grace() },
             r = read_message(rd, assembler, out, false) => r,
         };
         let text = match text {
             Ok(t) => t,
-            Err(ReadEnd::Gone) => return,
+            Err(ReadEnd::Gone) => return Ended::PeerGone,
             Err(ReadEnd::Violation(code, reason)) => {
                 out.close(code, reason, false);
-                return;
+                return Ended::Violation;
             }
         };
         let req = match Frame::parse(&text) {
@@ -352,14 +406,16 @@ async fn request_phase<R: AsyncRead + Unpin>(
                             "closing connection: repeated unauthorized calls"
                         );
                         out.close(close::POLICY, close::REASON_UNAUTHORIZED_FLOOD, true);
-                        return;
+                        return Ended::ServerClosed {
+                            writer_grace: out.close_grace(),
+                        };
                     }
                 }
                 continue;
             }
         };
         let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
-            return;
+            return Ended::PeerGone;
         };
         let work = services.requests.begin();
         let ctx = CallContext::new(

@@ -14,11 +14,11 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use serde_json::{json, Value};
 use tether_protocol::events::{names, PresenceEntry, StateVersion};
 use tether_protocol::{Event, Frame, Scope};
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::bus::{Audience, ConnId, EventSink, OutEvent};
 use crate::dispatch::Caller;
-use crate::outbound::{Outbound, Pushed};
+use crate::outbound::Outbound;
 
 /// Events this gateway sends (`hello-ok.features.events`). The agent engine adds its own.
 pub const EVENTS: &[&str] = &[
@@ -350,13 +350,8 @@ impl Hub {
     }
 
     fn enqueue(&self, conn: &ConnHandle, body: &Arc<str>, droppable: bool) {
-        if conn.out.push_event(body, droppable) == Pushed::SlowConsumer {
-            warn!(
-                conn = conn.caller.conn,
-                client = %conn.caller.label(),
-                "closing slow consumer: outbound queue over budget"
-            );
-        }
+        // A slow consumer is logged (once) by its queue.
+        let _ = conn.out.push_event(body, droppable);
     }
 
     /// Closes every connection (authenticated and in handshake) after flushing its queue.
@@ -438,7 +433,7 @@ mod tests {
                 client: ClientLabel::default(),
                 ip: "127.0.0.1".parse().unwrap(),
             }),
-            out: Outbound::new(1 << 20),
+            out: Outbound::new(1 << 20, 0),
             subscribed: AtomicBool::new(false),
             auth_fingerprint: [0; 32],
             presence: None,
@@ -549,7 +544,7 @@ mod tests {
         assert_eq!(hub.next_conn_id(), 101);
         let c = Arc::new(ConnHandle {
             caller: Arc::new(Caller::default()),
-            out: Outbound::new(1 << 20),
+            out: Outbound::new(1 << 20, 0),
             subscribed: AtomicBool::new(false),
             auth_fingerprint: [0; 32],
             presence: Some(PresenceEntry {

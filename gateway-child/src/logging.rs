@@ -137,7 +137,7 @@ impl LogSink {
     }
 
     fn write_line(&self, buf: &[u8]) {
-        let _ = io::stderr().write_all(buf);
+        // File first: whoever sees a line on stderr can rely on it being in the file.
         let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(f) = file.as_mut() {
             if f.write(buf).is_err() {
@@ -145,6 +145,8 @@ impl LogSink {
                 *file = None;
             }
         }
+        drop(file);
+        let _ = io::stderr().write_all(buf);
     }
 }
 

@@ -16,6 +16,7 @@ use fastwebsockets::{Frame, Payload, WebSocketError, WebSocketWrite};
 use tokio::io::AsyncWrite;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tracing::warn;
 
 use tether_protocol::close;
 
@@ -81,6 +82,7 @@ struct State {
 /// One connection's outbound queue. Shared by the hub, the reader, handlers and the writer.
 #[derive(Debug)]
 pub struct Outbound {
+    conn: u64,
     state: Mutex<State>,
     wake: Notify,
     budget: usize,
@@ -93,9 +95,10 @@ enum Next {
 }
 
 impl Outbound {
-    /// An empty queue with a byte budget.
-    pub fn new(budget: usize) -> Arc<Self> {
+    /// An empty queue with a byte budget, for connection `conn` (named in logs).
+    pub fn new(budget: usize, conn: u64) -> Arc<Self> {
         Arc::new(Outbound {
+            conn,
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 bytes: 0,
@@ -133,6 +136,11 @@ impl Outbound {
             });
             st.grace = SLOW_CONSUMER_GRACE;
             drop(st);
+            warn!(
+                conn = self.conn,
+                budget = self.budget,
+                "closing slow consumer: outbound queue over budget"
+            );
             self.closing.cancel();
             self.wake.notify_one();
             return Pushed::SlowConsumer;
@@ -234,6 +242,11 @@ impl Outbound {
     fn grace(&self) -> Duration {
         self.lock().grace
     }
+
+    /// How long the writer may take to deliver a requested close.
+    pub fn close_grace(&self) -> Duration {
+        self.grace()
+    }
 }
 
 /// Drains `out` into the socket until a close is sent, the grace after a close request runs
@@ -301,7 +314,7 @@ mod tests {
 
     #[test]
     fn seq_is_contiguous_over_what_was_actually_queued() {
-        let out = Outbound::new(200);
+        let out = Outbound::new(200, 1);
         let small = body("{\"type\":\"event\",\"event\":\"tick\"");
         assert_eq!(out.push_event(&small, true), Pushed::Queued(1));
         assert_eq!(out.push_event(&small, true), Pushed::Queued(2));
@@ -314,7 +327,7 @@ mod tests {
 
     #[test]
     fn a_non_droppable_overflow_makes_a_slow_consumer() {
-        let out = Outbound::new(100);
+        let out = Outbound::new(100, 1);
         assert_eq!(out.push_text("a".repeat(60)), Pushed::Queued(0));
         assert_eq!(out.push_text("b".repeat(60)), Pushed::SlowConsumer);
         assert_eq!(out.queued_bytes(), 0);
@@ -330,7 +343,7 @@ mod tests {
 
     #[test]
     fn the_first_close_wins_and_reasons_are_cut() {
-        let out = Outbound::new(1000);
+        let out = Outbound::new(1000, 1);
         out.close(1012, &"r".repeat(300), true);
         out.close(1000, "", false);
         let c = out.close_requested().unwrap();
@@ -340,7 +353,7 @@ mod tests {
 
     #[tokio::test]
     async fn next_yields_items_then_the_close() {
-        let out = Outbound::new(1000);
+        let out = Outbound::new(1000, 1);
         out.push_text("one".into());
         out.close(1000, "bye", true);
         match out.next().await {

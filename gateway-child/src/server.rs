@@ -430,10 +430,12 @@ async fn shutdown(services: &Arc<Services>, exit: &Exit, reason: &str) {
             "drain deadline passed; aborting remaining work"
         );
     }
-    services.closing.cancel();
+    // Close every socket first, then tell readers and timers to stop: a reader that stops
+    // first must not leave the registry before its socket got the 1012.
     services
         .hub
         .close_all(close::SERVICE_RESTART, close::REASON_SERVICE_RESTART);
+    services.closing.cancel();
     services.tasks.close();
 }
 

@@ -19,6 +19,9 @@ const CONT: u8 = 0;
 const PING: u8 = 9;
 const PONG: u8 = 10;
 
+/// (fin, opcode, payload, masked, reserved bits) of a frame to send.
+type FrameSpec = Box<dyn Fn() -> (bool, u8, Vec<u8>, bool, u8)>;
+
 /// Reads raw frames until a text frame; parses it.
 async fn next_text(raw: &mut RawWs) -> Result<Frame> {
     loop {
@@ -69,12 +72,7 @@ async fn raw_response(raw: &mut RawWs, id: &str) -> Result<tether_protocol::Resp
 async fn invalid_utf8_binary_and_bad_frames_close_with_the_right_code() -> Result<()> {
     let gw = support::gateway().await?;
     // (pre-auth?, frame) → expected close code
-    let cases: Vec<(
-        &str,
-        bool,
-        Box<dyn Fn() -> (bool, u8, Vec<u8>, bool, u8)>,
-        u16,
-    )> = vec![
+    let cases: Vec<(&str, bool, FrameSpec, u16)> = vec![
         (
             "invalid utf-8",
             true,

@@ -59,7 +59,7 @@ async fn challenge_first_then_hello_ok_with_everything_it_promises() -> Result<(
     }
     let snap = &hello["snapshot"];
     assert_eq!(snap["sessionDefaults"]["mainSessionKey"], "agent:main:main");
-    assert!(snap["presence"].as_array().unwrap().len() >= 1);
+    assert!(!snap["presence"].as_array().unwrap().is_empty());
     assert!(snap["uptimeMs"].is_u64());
     assert!(snap["stateVersion"]["presence"].is_u64());
     // Admin-only fields for an admin.

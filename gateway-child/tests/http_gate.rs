@@ -66,7 +66,7 @@ async fn hostile_origins_are_refused_before_the_upgrade() -> Result<()> {
     ];
     for origin in &hostile {
         let r = WsClient::try_open(&url, &[("Origin", origin)]).await?;
-        let refused = r.err().expect("refused");
+        let refused = r.expect_err("refused");
         assert_eq!(refused.status, 403, "{origin}");
     }
     // Forwarded headers do not help a hostile origin (SECURITY §1 row 3).
@@ -145,8 +145,7 @@ async fn at_most_32_unauthenticated_sockets_per_address() -> Result<()> {
     }
     let refused = WsClient::try_open(&gw.ws_url(), &[])
         .await?
-        .err()
-        .expect("33rd refused");
+        .expect_err("33rd refused");
     assert_eq!(refused.status, 503);
     assert!(refused.body.contains("Too many unauthenticated sockets"));
     // Authenticating one gives its place back (before hello-ok is sent).

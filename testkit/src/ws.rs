@@ -378,7 +378,12 @@ impl WsClient {
                 }
                 Some(Ok(Message::Binary(_))) => bail!("server sent a binary frame"),
                 Some(Ok(_)) => {}
-                Some(Err(_)) | None => {
+                Some(Err(e)) => {
+                    // No close frame: report 1006 with what the transport said.
+                    self.closed.get_or_insert((ABNORMAL, e.to_string()));
+                    return Ok(None);
+                }
+                None => {
                     self.closed.get_or_insert((ABNORMAL, String::new()));
                     return Ok(None);
                 }

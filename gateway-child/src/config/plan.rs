@@ -107,24 +107,35 @@ pub fn changed_paths(old: &Value, new: &Value) -> Vec<String> {
 }
 
 fn diff(old: &Value, new: &Value, path: &mut String, out: &mut Vec<String>) {
-    match (old, new) {
-        (Value::Object(a), Value::Object(b)) => {
-            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-            for k in keys {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(k);
-                match (a.get(k), b.get(k)) {
-                    (Some(x), Some(y)) => diff(x, y, path, out),
-                    _ => out.push(path.clone()),
-                }
-                path.truncate(len);
+    const ABSENT: &Value = &Value::Null;
+    let empty = serde_json::Map::new();
+    // A missing side of an object is compared as an empty object, so adding or removing a whole
+    // section yields its leaf paths (and a live section added whole stays live).
+    let (a, b) = match (old, new) {
+        (Value::Object(a), Value::Object(b)) => (a, b),
+        (Value::Object(a), Value::Null) => (a, &empty),
+        (Value::Null, Value::Object(b)) => (&empty, b),
+        (a, b) => {
+            if a != b {
+                out.push(path.clone());
             }
+            return;
         }
-        (a, b) if a != b => out.push(path.clone()),
-        _ => {}
+    };
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    for k in keys {
+        let len = path.len();
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(k);
+        diff(
+            a.get(k).unwrap_or(ABSENT),
+            b.get(k).unwrap_or(ABSENT),
+            path,
+            out,
+        );
+        path.truncate(len);
     }
 }
 
@@ -200,6 +211,18 @@ mod tests {
             vec!["gateway.auth.token", "gateway.bind", "x"]
         );
         assert!(changed_paths(&a, &a).is_empty());
+        // A whole section appearing yields its leaves.
+        assert_eq!(
+            changed_paths(
+                &json!({}),
+                &json!({"gateway": {"controlUi": {"allowedOrigins": ["o"]}}})
+            ),
+            vec!["gateway.controlUi.allowedOrigins"]
+        );
+        assert_eq!(
+            changed_paths(&json!({"a": {"b": 1}}), &json!({})),
+            vec!["a.b"]
+        );
     }
 
     fn check(old: Value, new: Value, unsupported: &[&str], mode: ReloadMode, expect: Action) {

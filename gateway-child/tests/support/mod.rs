@@ -28,6 +28,14 @@ pub async fn admin(gw: &Gateway) -> Result<(WsClient, HelloOk)> {
     WsClient::connect(&gw.ws_url(), &ConnectOpts::cli(gw.token()?)).await
 }
 
+/// Replaces a config file the supported way: write a temp file, rename it over.
+pub fn write_config(path: &std::path::Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp-test");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
 /// The error code string of a failed response.
 pub fn code(res: &Response) -> String {
     res.error
