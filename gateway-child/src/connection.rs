@@ -90,7 +90,7 @@ pub async fn serve(
         if let Ended::ServerClosed { writer_grace } = ended {
             // Keep reading (and discarding) while our close frame may still be on its way,
             // so unread input never turns the close into a TCP reset.
-            await_close_reply(&mut rd, writer_grace + LINGER).await;
+            await_close_reply(&mut rd, writer_grace.max(LINGER)).await;
         }
         ended
     };
@@ -195,6 +195,9 @@ where
         Ok(g) => g,
         Err(ended) => {
             services.hub.remove_pending(id);
+            if ended == Ended::PeerGone {
+                out.abandon();
+            }
             return ended;
         }
     };
@@ -245,6 +248,9 @@ where
     );
 
     let ended = request_phase(rd, &mut assembler, &out, services, &caller).await;
+    if ended == Ended::PeerGone {
+        out.abandon();
+    }
     services.hub.unregister(id);
     debug!(conn = id, "client disconnected");
     ended

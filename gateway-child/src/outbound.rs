@@ -77,6 +77,8 @@ struct State {
     seq: u64,
     close: Option<CloseFrame>,
     grace: Duration,
+    /// The peer is gone: stop without writing anything more.
+    abandoned: bool,
 }
 
 /// One connection's outbound queue. Shared by the hub, the reader, handlers and the writer.
@@ -92,6 +94,7 @@ pub struct Outbound {
 enum Next {
     Items(Vec<Item>),
     Close(CloseFrame),
+    Done,
 }
 
 impl Outbound {
@@ -105,6 +108,7 @@ impl Outbound {
                 seq: 0,
                 close: None,
                 grace: CLOSE_GRACE,
+                abandoned: false,
             }),
             wake: Notify::new(),
             budget,
@@ -197,6 +201,25 @@ impl Outbound {
         self.wake.notify_one();
     }
 
+    /// The peer went away without a close: unless a close is already under way, the writer
+    /// stops at once and nothing more is queued.
+    pub fn abandon(&self) {
+        let mut st = self.lock();
+        if st.close.is_some() {
+            return;
+        }
+        st.abandoned = true;
+        st.queue.clear();
+        st.bytes = 0;
+        st.close = Some(CloseFrame {
+            code: close::NORMAL,
+            reason: String::new(),
+        });
+        drop(st);
+        self.closing.cancel();
+        self.wake.notify_one();
+    }
+
     /// The close requested, if any.
     pub fn close_requested(&self) -> Option<CloseFrame> {
         self.lock().close.clone()
@@ -224,6 +247,9 @@ impl Outbound {
             notified.as_mut().enable();
             {
                 let mut st = self.lock();
+                if st.abandoned {
+                    return Next::Done;
+                }
                 if !st.queue.is_empty() {
                     let n = st.queue.len().min(64);
                     let batch: Vec<Item> = st.queue.drain(..n).collect();
@@ -300,6 +326,7 @@ async fn pump<W: AsyncWrite + Unpin>(
                 ws.flush().await?;
                 return Ok(());
             }
+            Next::Done => return Ok(()),
         }
     }
 }
@@ -358,11 +385,18 @@ mod tests {
         out.close(1000, "bye", true);
         match out.next().await {
             Next::Items(items) => assert_eq!(items.len(), 1),
-            Next::Close(_) => panic!("items first"),
+            Next::Close(_) | Next::Done => panic!("items first"),
         }
         match out.next().await {
             Next::Close(c) => assert_eq!(c.reason, "bye"),
-            Next::Items(_) => panic!("close next"),
+            Next::Items(_) | Next::Done => panic!("close next"),
         }
+        // Abandoning after a close changes nothing; before one, it stops the writer.
+        out.abandon();
+        assert!(matches!(out.next().await, Next::Close(_)));
+        let gone = Outbound::new(1000, 2);
+        gone.push_text("lost".into());
+        gone.abandon();
+        assert!(matches!(gone.next().await, Next::Done));
     }
 }

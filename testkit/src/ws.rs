@@ -374,6 +374,8 @@ impl WsClient {
                     self.closed = Some(c.map_or((1005, String::new()), |c| {
                         (u16::from(c.code), c.reason.to_string())
                     }));
+                    // Send the close reply tungstenite queued, as a well-behaved client does.
+                    let _ = tokio::time::timeout(deadline, self.ws.flush()).await;
                     return Ok(None);
                 }
                 Some(Ok(Message::Binary(_))) => bail!("server sent a binary frame"),
@@ -403,6 +405,12 @@ impl WsClient {
                 self.stash.push_back(f);
             }
         }
+    }
+
+    /// The underlying stream, for callers that read frames themselves (stashed frames are
+    /// dropped).
+    pub fn into_stream(self) -> WebSocketStream<MaybeTlsStream<TcpStream>> {
+        self.ws
     }
 
     /// Closes the socket from the client side.
