@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
-use http_body_util::Full;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -33,8 +34,15 @@ use crate::server::{Phase, Services};
 /// Largest HTTP head hyper buffers.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
-/// The response body type.
-pub type Body = Full<Bytes>;
+/// The response body type: boxed, so a route may stream (e.g. server-sent events).
+pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
+
+/// A complete (non-streaming) body.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
 
 /// Serves one TCP connection (HTTP/1.1, upgradable) until it ends or the run closes.
 pub async fn serve_connection(stream: TcpStream, addr: SocketAddr, services: Arc<Services>) {
@@ -43,7 +51,7 @@ pub async fn serve_connection(stream: TcpStream, addr: SocketAddr, services: Arc
     let svc_services = Arc::clone(&services);
     let service = service_fn(move |req: Request<Incoming>| {
         let services = Arc::clone(&svc_services);
-        async move { Ok::<_, Infallible>(route(req, addr, &services)) }
+        async move { Ok::<_, Infallible>(route(req, addr, &services).await) }
     });
     let mut builder = http1::Builder::new();
     builder
@@ -69,7 +77,7 @@ pub async fn serve_connection(stream: TcpStream, addr: SocketAddr, services: Arc
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    let mut r = Response::new(full(body.to_string()));
     *r.status_mut() = status;
     let h = r.headers_mut();
     h.insert(
@@ -113,7 +121,7 @@ fn probe_methods_only(req: &Request<Incoming>) -> Option<Response<Body>> {
 }
 
 /// Routes one request.
-pub fn route(
+pub async fn route(
     mut req: Request<Incoming>,
     addr: SocketAddr,
     services: &Arc<Services>,
@@ -174,7 +182,7 @@ pub fn route(
                     user_agent,
                 ));
                 let (parts, _) = response.into_parts();
-                secure(Response::from_parts(parts, Full::new(Bytes::new())))
+                secure(Response::from_parts(parts, full(Bytes::new())))
             }
             Err(e) => error(
                 StatusCode::BAD_REQUEST,
@@ -215,6 +223,8 @@ pub fn route(
                 }
             }
         }),
+        // Further endpoints (the engine's `POST /v1/chat/completions`) are arms here; they get
+        // `services` (config, hub, drain hooks) and the gate above has already run.
         _ => error(StatusCode::NOT_FOUND, "not found", "not_found"),
     }
 }
