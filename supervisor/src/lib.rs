@@ -7,15 +7,27 @@
 //! does the IO through two seams, a launcher and a connector.
 //! This crate never depends on tauri: everything runs headless, in tests and in the `tether` CLI.
 
+pub mod actor;
+pub mod attach;
 pub mod backoff;
+pub mod connector;
+pub mod credentials;
 pub mod debounce;
 pub mod deferral;
 pub mod events;
 pub mod exit;
 pub mod governor;
 pub mod heartbeat;
+pub mod journal;
+pub mod launcher;
+pub mod ledger;
 pub mod machine;
+pub mod normalize;
 pub mod output;
 pub mod profile;
 pub mod reload;
 pub mod rng;
+pub mod rpc;
+
+pub use actor::{spawn, CallError, Deps, Refused, Snapshot, SupervisorConfig, SupervisorHandle};
+pub use events::SupervisorEvent;

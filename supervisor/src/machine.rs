@@ -952,17 +952,22 @@ impl Machine {
             | Phase::Running { child, .. }
             | Phase::Reconnecting { child, .. }
             | Phase::Paused { child, .. } => {
-                match owned_child(child) {
-                    Some(c) => {
+                match (owned_child(child), *child) {
+                    (Some(c), _) => {
                         fx.push(Effect::InterruptRuns {
                             reason: "gateway stopped by the user".into(),
                         });
                         self.stopping(c, After::Stop, Sig::Term, "stop requested", now, fx)
                     }
-                    None => {
+                    (None, Some(_)) => {
                         // Never kill a process Tether did not start: just let go of it.
                         fx.push(Effect::CloseLink);
                         self.to_stopped("stop requested (the gateway was not started by Tether and keeps running)", now, fx);
+                    }
+                    (None, None) => {
+                        // A spawn still in flight comes back stale and the actor kills it.
+                        fx.push(Effect::CloseLink);
+                        self.to_stopped("stop requested", now, fx);
                     }
                 }
             }
