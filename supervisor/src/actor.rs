@@ -383,14 +383,14 @@ impl Actor {
                     self.apply(fx, None);
                 }
             }
-            if self.shutdown.is_some() || handles_gone {
-                if self.machine.phase() == crate::events::PhaseName::Stopped && self.child.is_none()
-                {
-                    if let Some(s) = self.shutdown.take() {
-                        let _ = s.send(());
-                    }
-                    break;
+            if (self.shutdown.is_some() || handles_gone)
+                && self.machine.phase() == crate::events::PhaseName::Stopped
+                && self.child.is_none()
+            {
+                if let Some(s) = self.shutdown.take() {
+                    let _ = s.send(());
                 }
+                break;
             }
         }
     }

@@ -48,7 +48,7 @@ pub enum Flush {
 /// Decides the fate of a deferred restart when the phase settles.
 pub fn flush(d: &Deferred, settled: Settled) -> Flush {
     match settled {
-        Settled::Running { booted_at } if booted_at >= d.requested_at => {
+        Settled::Running { booted_at } if booted_at > d.requested_at => {
             Flush::Drop("the gateway booted after the request")
         }
         Settled::Running { .. } => Flush::Execute,

@@ -31,3 +31,5 @@ pub mod rpc;
 
 pub use actor::{spawn, CallError, Deps, Refused, Snapshot, SupervisorConfig, SupervisorHandle};
 pub use events::SupervisorEvent;
+#[cfg(feature = "testing")]
+pub mod testing;

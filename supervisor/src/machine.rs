@@ -962,22 +962,22 @@ impl Machine {
                     (None, Some(_)) => {
                         // Never kill a process Tether did not start: just let go of it.
                         fx.push(Effect::CloseLink);
-                        self.to_stopped("stop requested (the gateway was not started by Tether and keeps running)", now, fx);
+                        self.enter_stopped("stop requested (the gateway was not started by Tether and keeps running)", now, fx);
                     }
                     (None, None) => {
                         // A spawn still in flight comes back stale and the actor kills it.
                         fx.push(Effect::CloseLink);
-                        self.to_stopped("stop requested", now, fx);
+                        self.enter_stopped("stop requested", now, fx);
                     }
                 }
             }
             Phase::Probing { .. } | Phase::Backoff { .. } | Phase::Failed { .. } => {
-                self.to_stopped("stop requested", now, fx)
+                self.enter_stopped("stop requested", now, fx)
             }
         }
     }
 
-    fn to_stopped(&mut self, reason: &str, now: Instant, fx: &mut Vec<Effect>) {
+    fn enter_stopped(&mut self, reason: &str, now: Instant, fx: &mut Vec<Effect>) {
         self.new_gen();
         self.conn += 1;
         fx.push(Effect::InterruptRuns {
@@ -1478,7 +1478,7 @@ impl Machine {
         if let Phase::Stopping { then, .. } = &self.phase {
             let then = then.clone();
             match then {
-                After::Stop => self.to_stopped(&format!("gateway stopped ({status})"), now, fx),
+                After::Stop => self.enter_stopped(&format!("gateway stopped ({status})"), now, fx),
                 After::Start => {
                     self.governor.reset();
                     self.backoff.resume();
