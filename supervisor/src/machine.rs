@@ -1407,10 +1407,14 @@ impl Machine {
                         Decision::Paused { .. } => self.cfg.backoff.cap,
                     }
                 };
+                let expected = deadline.is_some();
                 *retry_at = Some(now + wait);
-                fx.push(Effect::Emit(SupervisorEvent::Status(
-                    self.status(&format!("reconnect failed: {error}"), now),
-                )));
+                // While an announced restart is under way, refusals are expected: stay quiet.
+                if !expected {
+                    fx.push(Effect::Emit(SupervisorEvent::Status(
+                        self.status(&format!("reconnect failed: {error}"), now),
+                    )));
+                }
             }
             _ => {}
         }
