@@ -24,6 +24,8 @@ fn boot_id(e: &SupervisorEvent) -> Option<String> {
 
 #[test]
 fn upstream_openclaw_lifecycle_through_one_code_path() {
+    let t0 = std::time::Instant::now();
+    let step = |what: &str| eprintln!("[{:>6.1} s] {what}", t0.elapsed().as_secs_f64());
     let up = tether_testkit::upstream::require();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
@@ -41,6 +43,7 @@ fn upstream_openclaw_lifecycle_through_one_code_path() {
     let pid1 = s.pid.unwrap();
     let boot1 = boot_id(&ev).unwrap();
 
+    step("started");
     // The token never reaches a command line or the supervisor's output.
     let token = std::fs::read_to_string(state.join("gateway.token")).unwrap();
     assert!(token.len() >= 32);
@@ -61,10 +64,12 @@ fn upstream_openclaw_lifecycle_through_one_code_path() {
         "token in logs"
     );
 
+    step("token checks");
     // Calls go through the supervisor's link.
     let health = sup.call("health", json!({})).unwrap();
     assert_eq!(health["ok"], true);
 
+    step("health");
     // Chat: upstream has no provider configured here, so the run fails — but the whole path
     // (chat.send ack, chat events, normalization to a terminal `chat` event) is exercised.
     let ack = sup.call("chat.send", json!({"sessionKey":"agent:main:main","message":"hello","idempotencyKey":"interop-run-1"})).unwrap();
@@ -73,6 +78,7 @@ fn upstream_openclaw_lifecycle_through_one_code_path() {
         matches!(e, SupervisorEvent::Chat(c) if c.run_id == "interop-run-1" && c.state.is_terminal())
     });
 
+    step("chat");
     // Hot reload: gateway.restart.request (advertised) → same pid, new boot.
     sup.control("reload", false).unwrap();
     let ev = sup.wait_for("running after reload", BOOT, |e| {
@@ -84,6 +90,7 @@ fn upstream_openclaw_lifecycle_through_one_code_path() {
         "in-process restart keeps the pid"
     );
 
+    step("reload");
     // Explicit restart: a new process.
     sup.control("restart", false).unwrap();
     let ev = sup.wait_for("running after restart", BOOT, |e| {
@@ -92,6 +99,7 @@ fn upstream_openclaw_lifecycle_through_one_code_path() {
     let pid2 = status_pid(&ev).unwrap();
     assert!(wait_gone(pid1, Duration::from_secs(10)));
 
+    step("restart");
     // kill -9 of the child: recovered with a new process.
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid2 as i32),
@@ -103,6 +111,7 @@ fn upstream_openclaw_lifecycle_through_one_code_path() {
     });
     let pid3 = status_pid(&ev).unwrap();
 
+    step("kill -9 recovered");
     // Stop: graceful, and the process is gone.
     sup.control("stop", false).unwrap();
     sup.wait_for(
@@ -112,6 +121,7 @@ fn upstream_openclaw_lifecycle_through_one_code_path() {
     );
     assert!(wait_gone(pid3, Duration::from_secs(10)));
 
+    step("stopped");
     // Start again, then kill -9 the supervisor: the gateway must not outlive it.
     sup.control("start", false).unwrap();
     let ev = sup.wait_for("running again", BOOT, |e| {
@@ -124,4 +134,5 @@ fn upstream_openclaw_lifecycle_through_one_code_path() {
         wait_gone(pid4, Duration::from_secs(30)),
         "gateway {pid4} outlived a kill -9 of its supervisor"
     );
+    step("no orphan");
 }
