@@ -358,11 +358,23 @@ impl Actor {
             self.apply(fx, None);
         }
         let mut handles_gone = false;
+        // One timer, re-armed only when the deadline moves: events on the hot path do not touch
+        // the timer wheel.
+        let far = tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
+        let sleep = tokio::time::sleep_until(far);
+        tokio::pin!(sleep);
+        let mut armed: Option<std::time::Instant> = None;
         loop {
             let deadline = match (self.machine.next_deadline(), self.pending.next_deadline()) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
+            if deadline != armed {
+                armed = deadline;
+                sleep
+                    .as_mut()
+                    .reset(deadline.map_or(far, tokio::time::Instant::from_std));
+            }
             tokio::select! {
                 req = rx.recv(), if !handles_gone => match req {
                     Some(r) => self.request(r),
@@ -373,8 +385,21 @@ impl Actor {
                 },
                 Some(io) = io_rx.recv() => self.io(io),
                 ev = recv_child(&mut self.child) => self.child_event(ev),
-                inb = recv_link(&mut self.link) => self.inbound(inb),
-                () = sleep_until(deadline) => {
+                inb = recv_link(&mut self.link) => {
+                    self.inbound(inb);
+                    // Drain what is already queued before going back to select.
+                    for _ in 0..256 {
+                        let Some(l) = self.link.as_mut() else { break };
+                        let conn = l.conn;
+                        match l.inbound.try_recv() {
+                            Ok(i) => self.inbound(Some((conn, i))),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                () = &mut sleep, if armed.is_some() => {
+                    armed = None;
+                    sleep.as_mut().reset(far);
                     let t = now();
                     for (method, reply) in self.pending.expired(t) {
                         self.fail_call(reply, CallError::Timeout(method));
@@ -407,6 +432,21 @@ impl Actor {
     }
 
     fn publish(&mut self, ev: SupervisorEvent) {
+        match &ev {
+            SupervisorEvent::Status(s) => tracing::info!(
+                generation = s.generation,
+                phase = ?s.phase,
+                pid = ?s.pid,
+                port = ?s.port,
+                "{}",
+                s.reason
+            ),
+            SupervisorEvent::Governor(g) => {
+                tracing::info!(state = ?g.state, in_window = g.restarts_in_window, "governor: {}", g.reason)
+            }
+            SupervisorEvent::Diagnostic(d) => tracing::debug!(code = %d.code, "{}", d.message),
+            _ => {}
+        }
         self.journal.record(wall_ms(), &ev);
         let _ = self.events.send(ev);
     }
@@ -662,7 +702,7 @@ impl Actor {
                 };
                 let fx = self.machine.step(input, t);
                 self.apply(fx, None);
-                for ev in self.normalizer.on_event(&e, wall_ms()) {
+                for ev in self.normalizer.on_owned_event(e, wall_ms()) {
                     self.publish(ev);
                 }
             }
@@ -865,13 +905,6 @@ async fn recv_link(link: &mut Option<LinkSlot>) -> Option<(u64, Inbound)> {
             let conn = l.conn;
             l.inbound.recv().await.map(|i| (conn, i))
         }
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(deadline: Option<std::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
         None => std::future::pending().await,
     }
 }

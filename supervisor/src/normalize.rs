@@ -63,11 +63,20 @@ impl Normalizer {
 
     /// One gateway event; `now_ms` stands in for missing timestamps.
     pub fn on_event(&mut self, ev: &Event, now_ms: u64) -> Vec<SupervisorEvent> {
-        match ev.event.as_str() {
-            names::CHAT => match ev.payload_as::<ChatEvent>() {
+        self.on_owned_event(ev.clone(), now_ms)
+    }
+
+    /// Like [`Normalizer::on_event`], taking the event by value (no payload copy on the hot path).
+    pub fn on_owned_event(&mut self, mut ev: Event, now_ms: u64) -> Vec<SupervisorEvent> {
+        if ev.event == names::CHAT {
+            let payload = ev.payload.take().unwrap_or(Value::Null);
+            return match serde_json::from_value::<ChatEvent>(payload) {
                 Ok(c) => self.on_chat(c).into_iter().collect(),
                 Err(_) => Vec::new(),
-            },
+            };
+        }
+        let ev = &ev;
+        match ev.event.as_str() {
             names::AGENT => match ev.payload_as::<AgentEvent>() {
                 Ok(a) => self.on_agent(&a, now_ms).into_iter().collect(),
                 Err(_) => Vec::new(),

@@ -68,6 +68,14 @@ fn a_child_that_exits_at_once_opens_the_breaker_without_a_storm() {
     assert_eq!(status["status"]["lastExit"]["code"], 1);
     // Nothing more was spawned while we looked.
     assert_eq!(std::fs::read_to_string(&count).unwrap().lines().count(), 6);
+    // SIGTERM: the supervisor stops and exits 0.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(sup.child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = sup.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
 }
 
 #[test]
