@@ -20,7 +20,8 @@
 //!   it missed. Events sent before the `subscribe` response are never lost to it: the
 //!   subscription exists before the response is written.
 //!
-//! It never holds supervisor state: every request goes through the [`SupervisorHandle`].
+//! The full reference, with every event shape, is `supervisor/CONTROL-PROTOCOL.md`. It never holds
+//! supervisor state: every request goes through the [`SupervisorHandle`].
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
