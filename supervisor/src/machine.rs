@@ -1452,15 +1452,9 @@ impl Machine {
                 ),
             ),
         };
-        let retry_at = if self.cfg.waits_for_ready_line
-            && deadline.is_some()
-            && child.is_some_and(|c| c.owned)
-        {
-            // Our gateway prints a new ready line after an in-process restart.
-            Some(now + self.cfg.restart_grace / 4)
-        } else {
-            Some(now + self.cfg.connect_retry)
-        };
+        // Poll at the connect-retry pace; a ready line from our gateway (printed again after an
+        // in-process restart, possibly before this close is seen) connects at once instead.
+        let retry_at = Some(now + self.cfg.connect_retry);
         self.set(
             Phase::Reconnecting {
                 child,

@@ -15,15 +15,19 @@ use tether_supervisor::events::SupervisorEvent;
 
 /// Builds (if needed) and returns the path of a workspace binary.
 pub fn binary(package: &str, name: &str) -> PathBuf {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "-p", package, "--bin", name])
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run cargo to build {name}: {e}"));
-    assert!(status.success(), "building {name} failed");
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test> → target/<profile>/<name>
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.args(["build", "--quiet", "-p", package, "--bin", name]);
+    if dir.file_name().is_some_and(|n| n == "release") {
+        build.arg("--release");
+    }
+    let status = build
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo to build {name}: {e}"));
+    assert!(status.success(), "building {name} failed");
     let bin = dir.join(name);
     assert!(bin.is_file(), "{} was not built", bin.display());
     bin
