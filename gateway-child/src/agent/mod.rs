@@ -444,6 +444,9 @@ impl Engine {
             accepted_at: now_ms(),
         };
         self.inner.runs.insert(&spec.run_id, active.clone())?;
+        // Counted until the run holds the session's run lock (decremented by the driver).
+        slot.queued
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let (release_tx, release_rx) = oneshot::channel();
         let inner = self.inner.clone();
         let a = active.clone();

@@ -87,7 +87,7 @@ pub async fn drive(
     );
     let cancel = active.cancel.clone();
 
-    slot.queued.fetch_add(1, Ordering::SeqCst);
+    // `queued` was incremented by the engine when it registered the run.
     let guard = tokio::select! {
         g = slot.run_lock.lock() => Some(g),
         _ = cancel.cancelled() => None,
@@ -201,8 +201,14 @@ fn context(msgs: &[Msg], budget: usize) -> Vec<Msg> {
         total += w;
         start -= 1;
     }
-    while start < msgs.len() && start > 0 && !matches!(msgs[start], Msg::User { .. }) {
-        start += 1;
+    let is_user = |m: &Msg| matches!(m, Msg::User { .. });
+    if start > 0 {
+        // Start at a user message: the first one inside the budget, or else the one that
+        // opened the current run (which is then sent whole even if it is over budget).
+        start = match msgs[start..].iter().position(is_user) {
+            Some(i) => start + i,
+            None => msgs[..start].iter().rposition(is_user).unwrap_or(0),
+        };
     }
     msgs[start..].to_vec()
 }

@@ -71,6 +71,9 @@ pub fn body(req: &ModelRequest<'_>) -> Value {
     body
 }
 
+/// Most tool calls accepted in one turn (a larger `index` is folded into the last).
+pub const MAX_TOOL_CALLS: usize = 1024;
+
 #[derive(Default)]
 struct PartialCall {
     id: String,
@@ -161,7 +164,7 @@ pub async fn stream(
                 for tc in tcs {
                     // Some servers omit `index`: a call with an id starts a new entry.
                     let idx = match tc.get("index").and_then(Value::as_u64) {
-                        Some(i) => usize::try_from(i).unwrap_or(usize::MAX).min(64),
+                        Some(i) => usize::try_from(i).unwrap_or(usize::MAX).min(MAX_TOOL_CALLS),
                         None if tc.get("id").is_some() => calls.len(),
                         None => calls.len().saturating_sub(1),
                     };
