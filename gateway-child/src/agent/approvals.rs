@@ -224,6 +224,7 @@ impl Approvals {
     }
 
     /// Applies a decision. A `command` or `cwd` in the params must equal the pending request's.
+    #[allow(clippy::result_large_err)] // the protocol's error shape, returned as is
     pub fn resolve(
         &self,
         resolved_by: &str,

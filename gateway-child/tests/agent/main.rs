@@ -2,6 +2,9 @@
 //! sink and mock model providers on 127.0.0.1 (no gateway sockets; those come with the
 //! end-to-end suite).
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod approvals;
 mod chat;
 mod crash;

@@ -30,15 +30,10 @@ pub struct Rec {
 pub struct Recorder {
     events: Mutex<Vec<Rec>>,
     changed: Notify,
-    /// Called after each recorded event (for tests that need to act on the emitting thread).
-    pub hook: Mutex<Option<Box<dyn Fn(&OutEvent) + Send + Sync>>>,
 }
 
 impl EventSink for Recorder {
     fn emit(&self, event: OutEvent, audience: Audience, droppable: bool) {
-        if let Some(h) = self.hook.lock().unwrap().as_ref() {
-            h(&event);
-        }
         self.events.lock().unwrap().push(Rec {
             event,
             audience,

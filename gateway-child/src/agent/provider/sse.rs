@@ -28,10 +28,7 @@ impl SseParser {
     pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<SseEvent>, String> {
         self.buf.extend_from_slice(chunk);
         let mut out = Vec::new();
-        loop {
-            let Some((end, skip)) = find_blank_line(&self.buf) else {
-                break;
-            };
+        while let Some((end, skip)) = find_blank_line(&self.buf) {
             let block: Vec<u8> = self.buf.drain(..end + skip).take(end).collect();
             if let Some(ev) = parse_block(&String::from_utf8_lossy(&block)) {
                 out.push(ev);
