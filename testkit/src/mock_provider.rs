@@ -7,6 +7,9 @@
 //! The wire format of each provider lives in its own module; this one only turns a list of
 //! [`Step`]s into a response. It must never sleep to synchronize a test: pacing is either an
 //! explicit [`Reply::Slow`] delay (a behaviour under test) or a semaphore the test controls.
+//! Non-`POST` requests (model listings: `GET /v1/models`, `GET /api/tags`) get a fixed listing
+//! naming `mock-local` and never consume the script, so reachability and local-server probes
+//! can point at a mock.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -330,13 +333,13 @@ async fn handle(
         for step in scripted.steps {
             match step {
                 Step::Chunk(b) => {
-                    let is_text = !b.starts_with(b":");
+                    // Stamped before the hand-off, so a consumer can never see the chunk first.
+                    if !b.starts_with(b":") {
+                        lock(&producer.chunk_times).push(Instant::now());
+                    }
                     if tx.send(b).await.is_err() {
                         completed = false;
                         break;
-                    }
-                    if is_text {
-                        lock(&producer.chunk_times).push(Instant::now());
                     }
                 }
                 Step::Delay(d) => {
