@@ -543,10 +543,21 @@ impl Engine {
             .filter(|t| *t > 0)
             .map(Duration::from_millis)
             .unwrap_or(settings.run_timeout);
+        let mut message = params.message;
+        let attached = params.attachments.as_ref().map_or(0, Vec::len);
+        if attached > 0 {
+            // Attachments are not passed to models yet; say so instead of dropping them silently.
+            if !message.is_empty() {
+                message.push_str("\n\n");
+            }
+            message.push_str(&format!(
+                "[{attached} attachment(s) were sent but this gateway does not pass attachments to models yet]"
+            ));
+        }
         let spec = RunSpec {
             run_id: run_id.clone(),
             key,
-            message: params.message,
+            message,
             kind: RunKind::Chat,
             timeout,
             extra_system_prompt: None,
@@ -827,12 +838,15 @@ impl Engine {
             return Ok(json!({"ok": true, "key": ks, "deleted": false}));
         };
         let _held = slot.run_lock.lock().await;
+        let had_transcript = slot.lock().persisted();
         self.inner
             .sessions
             .delete(&slot, params.delete_transcript.unwrap_or(true))
             .map_err(internal)?;
-        self.announce(&ks, "deleted");
-        Ok(json!({"ok": true, "key": ks, "deleted": true}))
+        if had_transcript {
+            self.announce(&ks, "deleted");
+        }
+        Ok(json!({"ok": true, "key": ks, "deleted": had_transcript}))
     }
 
     /// `agent`: the `accepted` ack and a future of the final result (see the module docs).

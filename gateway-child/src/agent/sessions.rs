@@ -230,8 +230,10 @@ impl SessionStore {
         Ok(s.id.clone())
     }
 
-    /// Forgets the session; with `delete_transcript` the file is removed, else archived. The
-    /// caller must hold the session's run lock.
+    /// Empties the session; with `delete_transcript` the file is removed, else archived. The
+    /// caller must hold the session's run lock. The slot itself stays registered (empty, not
+    /// persisted, so not listed): a run that was already queued on it when the delete happened
+    /// then starts a fresh transcript instead of racing a second slot for the same file.
     pub fn delete(&self, slot: &Slot, delete_transcript: bool) -> std::io::Result<()> {
         let mut s = slot.lock();
         if s.file.is_some() || s.path.exists() {
@@ -242,10 +244,9 @@ impl SessionStore {
             }
         }
         s.file = None;
+        s.id = uuid::Uuid::new_v4().to_string();
+        s.created_at = now_ms();
         s.replay = Replay::default();
-        let key = s.key.to_string();
-        drop(s);
-        self.map().remove(&key);
         Ok(())
     }
 }
