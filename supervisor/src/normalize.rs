@@ -141,13 +141,18 @@ impl Normalizer {
         if run.terminal {
             return None;
         }
-        if let (Some(seq), Some(last)) = (c.seq, run.last_seq) {
-            if seq <= last {
-                return None;
+        // Dedupe key (runId, seq, state): upstream's terminal event reuses the seq of the last
+        // delta (transcripts/s2_chat.jsonl: `delta 16` then `final 16`), so the seq rule applies
+        // to non-terminal events and a terminal one is a duplicate only once the run has ended.
+        if !c.state.is_terminal() {
+            if let (Some(seq), Some(last)) = (c.seq, run.last_seq) {
+                if seq <= last {
+                    return None;
+                }
             }
-        }
-        if c.seq.is_some() {
-            run.last_seq = c.seq;
+            if c.seq.is_some() {
+                run.last_seq = c.seq;
+            }
         }
         let state = match c.state {
             ChatState::Status => ChatPhase::Status,
@@ -517,6 +522,29 @@ mod tests {
                 c(ChatPhase::Delta, "Hi", "Hi"),
                 c(ChatPhase::Delta, "Hi there", " there"),
                 c(ChatPhase::Final, "Hi there", ""),
+            ]
+        );
+    }
+
+    #[test]
+    fn final_reusing_the_last_delta_seq_is_not_a_duplicate() {
+        // As upstream 2026.9.6 sends it (transcripts/s2_chat.jsonl).
+        let mut n = Normalizer::new();
+        let got = feed(
+            &mut n,
+            &[
+                chat("r", 11, "delta", Some("Hello (turn"), Some(" (turn")),
+                chat("r", 16, "delta", Some("Hello (turn 1)"), Some(" 1)")),
+                chat("r", 16, "final", Some("Hello (turn 1)"), None),
+                chat("r", 16, "final", Some("Hello (turn 1)"), None),
+            ],
+        );
+        assert_eq!(
+            got,
+            vec![
+                c(ChatPhase::Delta, "Hello (turn", "Hello (turn"),
+                c(ChatPhase::Delta, "Hello (turn 1)", " 1)"),
+                c(ChatPhase::Final, "Hello (turn 1)", ""),
             ]
         );
     }

@@ -1,13 +1,16 @@
 //! Interop with upstream OpenClaw 2026.9.6 on Node 24, through the same code path as our
-//! gateway: start, call, chat, hot reload (in-process restart), explicit restart, `kill -9` of
-//! the child, stop, and `kill -9` of the supervisor. Fails (does not skip) when upstream is not
-//! installed: CI installs it with `.ci/install-upstream`.
+//! gateway: start, call, chat (text and a tool turn against the mock OpenAI-compatible
+//! provider), hot reload (in-process restart), explicit restart, `kill -9` of the child
+//! mid-stream (recovered, run marked interrupted), stop, and `kill -9` of the supervisor (no
+//! orphan). Fails (does not skip) when upstream is not installed: CI installs it with
+//! `.ci/install-upstream`.
 
 use std::time::Duration;
 
 use serde_json::json;
 use tether_e2e::{cmdlines_containing, status_pid, wait_gone, Supervisor};
-use tether_supervisor::events::{PhaseName, SupervisorEvent};
+use tether_supervisor::events::{ChatPhase, PhaseName, SupervisorEvent, ToolStatus};
+use tether_testkit::mock_openai::{self, MockToolCall, Reply};
 
 const BOOT: Duration = Duration::from_secs(120);
 
@@ -29,7 +32,38 @@ fn upstream_openclaw_lifecycle_through_one_code_path() {
     let up = tether_testkit::upstream::require();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let mut sup = Supervisor::start(&state, &["--gateway", "openclaw"], &up.env());
+    // The mock provider runs on its own runtime for the whole test.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mock = rt.block_on(mock_openai::start()).unwrap();
+    mock.set_default(Reply::words("ok"));
+    let config = dir.path().join("openclaw.json");
+    std::fs::write(
+        &config,
+        serde_json::to_vec_pretty(&json!({
+            "models": {"mode": "merge", "providers": {"mock": {
+                "baseUrl": mock.base_url(), "apiKey": "mock-key", "api": "openai-completions",
+                "models": [{"id": "mock-1", "name": "Mock 1", "reasoning": false, "input": ["text"],
+                            "cost": {"input": 0, "output": 0, "cacheRead": 0, "cacheWrite": 0},
+                            "contextWindow": 32000, "maxTokens": 1024}]}}},
+            "agents": {"defaults": {"model": {"primary": "mock/mock-1"}}}
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut sup = Supervisor::start(
+        &state,
+        &[
+            "--gateway",
+            "openclaw",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &up.env(),
+    );
 
     // Start: readiness is hello-ok, after upstream's UNAVAILABLE/1013 startup refusals.
     let ev = sup.wait_for("running", BOOT, running);
@@ -70,14 +104,65 @@ fn upstream_openclaw_lifecycle_through_one_code_path() {
     assert_eq!(health["ok"], true);
 
     step("health");
-    // Chat: upstream has no provider configured here, so the run fails — but the whole path
-    // (chat.send ack, chat events, normalization to a terminal `chat` event) is exercised.
-    let ack = sup.call("chat.send", json!({"sessionKey":"agent:main:main","message":"hello","idempotencyKey":"interop-run-1"})).unwrap();
+    // Chat, text turn: cumulative text plus increments, ending `final`.
+    mock.push(Reply::words("Hello from the mock provider."));
+    let ack = sup.call("chat.send", json!({"sessionKey":"agent:main:main","message":"Please just say hello.","idempotencyKey":"interop-run-1"})).unwrap();
     assert_eq!(ack["runId"], "interop-run-1");
-    sup.wait_for("terminal chat event", Duration::from_secs(90), |e| {
+    let ev = sup.wait_for("final of the text turn", Duration::from_secs(120), |e| {
         matches!(e, SupervisorEvent::Chat(c) if c.run_id == "interop-run-1" && c.state.is_terminal())
     });
+    let SupervisorEvent::Chat(fin) = ev else {
+        unreachable!()
+    };
+    assert_eq!(fin.state, ChatPhase::Final, "{fin:?}");
+    assert_eq!(fin.text, "Hello from the mock provider.");
+    let streamed: String = sup
+        .seen
+        .iter()
+        .filter_map(|e| match e {
+            SupervisorEvent::Chat(c) if c.run_id == "interop-run-1" => Some(c.delta.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        streamed, fin.text,
+        "increments add up to the text, nothing duplicated or lost"
+    );
 
+    // Chat, tool turn: the exec tool runs (no approval upstream) and its status moves forward.
+    mock.push(Reply::ToolCalls(vec![MockToolCall::new(
+        "call_interop1",
+        "exec",
+        json!({"command": "echo hello-from-exec"}),
+    )]));
+    mock.push(Reply::words("The command printed hello-from-exec."));
+    sup.call(
+        "chat.send",
+        json!({"sessionKey":"agent:main:main","message":"run it","idempotencyKey":"interop-run-2"}),
+    )
+    .unwrap();
+    let ev = sup.wait_for("tool completed", Duration::from_secs(120), |e| {
+        matches!(e, SupervisorEvent::Tool(t) if t.run_id == "interop-run-2" && t.status != ToolStatus::Running)
+    });
+    let SupervisorEvent::Tool(tool) = ev else {
+        unreachable!()
+    };
+    assert_eq!(
+        (tool.name.as_str(), tool.status),
+        ("exec", ToolStatus::Completed),
+        "{tool:?}"
+    );
+    assert!(
+        tool.summary
+            .as_deref()
+            .unwrap_or("")
+            .contains("hello-from-exec"),
+        "{tool:?}"
+    );
+    assert!(tool.duration_ms.is_some());
+    sup.wait_for("final of the tool turn", Duration::from_secs(120), |e| {
+        matches!(e, SupervisorEvent::Chat(c) if c.run_id == "interop-run-2" && c.state == ChatPhase::Final)
+    });
     step("chat");
     // Hot reload: gateway.restart.request (advertised) → same pid, new boot.
     sup.control("reload", false).unwrap();
@@ -100,7 +185,17 @@ fn upstream_openclaw_lifecycle_through_one_code_path() {
     assert!(wait_gone(pid1, Duration::from_secs(10)));
 
     step("restart");
-    // kill -9 of the child: recovered with a new process.
+    // kill -9 of the child mid-stream: recovered with a new process, the run marked interrupted.
+    mock.push(Reply::Slow(
+        ["Counting: ", "one, ", "two, ", "three, ", "four, ", "five."]
+            .map(String::from)
+            .to_vec(),
+        Duration::from_millis(700),
+    ));
+    sup.call("chat.send", json!({"sessionKey":"agent:main:main","message":"count slowly","idempotencyKey":"interop-run-3"})).unwrap();
+    sup.wait_for("first delta", Duration::from_secs(120), |e| {
+        matches!(e, SupervisorEvent::Chat(c) if c.run_id == "interop-run-3" && c.state == ChatPhase::Delta)
+    });
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid2 as i32),
         nix::sys::signal::Signal::SIGKILL,
@@ -110,7 +205,14 @@ fn upstream_openclaw_lifecycle_through_one_code_path() {
         running(e) && status_pid(e).is_some_and(|p| p != pid2)
     });
     let pid3 = status_pid(&ev).unwrap();
-
+    let ev = sup.wait_for("interrupted run", Duration::from_secs(60), |e| {
+        matches!(e, SupervisorEvent::Chat(c) if c.run_id == "interop-run-3" && c.state.is_terminal())
+    });
+    let SupervisorEvent::Chat(cut) = ev else {
+        unreachable!()
+    };
+    assert_eq!(cut.state, ChatPhase::Interrupted, "{cut:?}");
+    assert!(cut.text.starts_with("Counting:"), "{cut:?}");
     step("kill -9 recovered");
     // Stop: graceful, and the process is gone.
     sup.control("stop", false).unwrap();
@@ -135,4 +237,8 @@ fn upstream_openclaw_lifecycle_through_one_code_path() {
         "gateway {pid4} outlived a kill -9 of its supervisor"
     );
     step("no orphan");
+    assert!(
+        !sup.raw.lock().unwrap().iter().any(|l| l.contains(&token)),
+        "token in events"
+    );
 }
