@@ -185,8 +185,13 @@ pub async fn serve(path: &Path, handle: SupervisorHandle) -> std::io::Result<Con
     let me = nix::unistd::geteuid().as_raw();
     let task = tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(_) => {
+                    // Out of descriptors or similar: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
             };
             let same_user = stream.peer_cred().is_ok_and(|c| c.uid() == me);
             if !same_user {

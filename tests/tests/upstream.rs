@@ -163,6 +163,24 @@ fn upstream_openclaw_lifecycle_through_one_code_path() {
     sup.wait_for("final of the tool turn", Duration::from_secs(120), |e| {
         matches!(e, SupervisorEvent::Chat(c) if c.run_id == "interop-run-2" && c.state == ChatPhase::Final)
     });
+
+    // `tether chat` streams the reply through the control socket and exits 0 on final.
+    mock.push(Reply::words("Streamed to the terminal."));
+    let out = std::process::Command::new(tether_e2e::binary("tether-supervisor", "tether"))
+        .args(["chat", "say something"])
+        .env("TETHER_STATE_DIR", &state)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "Streamed to the terminal."
+    );
     step("chat");
     // Hot reload: gateway.restart.request (advertised) → same pid, new boot.
     sup.control("reload", false).unwrap();
