@@ -8,3 +8,4 @@
 pub mod mock_anthropic;
 pub mod mock_openai;
 pub mod mock_provider;
+pub mod upstream;
