@@ -13,6 +13,7 @@
               error type, errors are the cold path, and boxing it would leak into every handler"
 )]
 
+pub mod agent;
 pub mod assembler;
 pub mod bus;
 pub mod cli;

@@ -1,1 +1,37 @@
-//! Tether supervisor library (work in progress).
+//! Tether's headless supervisor: owns a gateway process, its WebSocket link, and the events
+//! users see.
+//!
+//! Functional core, imperative shell (DESIGN §3): [`machine::Machine`] decides everything from
+//! inputs and instants; the pure policies ([`backoff`], [`heartbeat`], [`governor`],
+//! [`debounce`], [`deferral`], [`reload`], [`exit`]) are its vocabulary; the actor runs it and
+//! does the IO through two seams, a launcher and a connector.
+//! This crate never depends on tauri: everything runs headless, in tests and in the `tether` CLI.
+
+pub mod actor;
+pub mod attach;
+pub mod backoff;
+pub mod connector;
+pub mod control;
+pub mod credentials;
+pub mod debounce;
+pub mod deferral;
+pub mod events;
+pub mod exit;
+pub mod governor;
+pub mod heartbeat;
+pub mod journal;
+pub mod launcher;
+pub mod ledger;
+pub mod machine;
+pub mod normalize;
+pub mod options;
+pub mod output;
+pub mod profile;
+pub mod reload;
+pub mod rng;
+pub mod rpc;
+
+pub use actor::{spawn, CallError, Deps, Refused, Snapshot, SupervisorConfig, SupervisorHandle};
+pub use events::SupervisorEvent;
+#[cfg(feature = "testing")]
+pub mod testing;

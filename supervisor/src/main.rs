@@ -1,1 +1,489 @@
-fn main() {}
+//! `tether`: the headless supervisor in the foreground, and a client for a running one.
+//!
+//! `tether run` supervises a gateway until SIGINT/SIGTERM (then stops it gracefully and exits 0),
+//! serving the control socket; with `--events ndjson` it prints every supervisor event as one JSON
+//! object per line on stdout. The other subcommands talk to whichever supervisor serves the
+//! control socket of the state directory. Exit codes: 0 success; 1 error; 2 usage; 3 no
+//! supervisor running; 4 refused by the supervisor (e.g. breaker open); `chat`: 5 the run was
+//! aborted, 6 the run failed, 7 the run was interrupted by a gateway restart, 8 the gateway call
+//! failed. This file only parses, prints and maps exits: every decision lives in the library.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::{json, Value};
+use tokio::signal::unix::{signal, SignalKind};
+
+use tether_supervisor::control::{self, ClientError, ControlClient, ControlRequest, ServerLine};
+use tether_supervisor::events::{ChatPhase, PhaseName, SupervisorEvent, ToolStatus};
+use tether_supervisor::options::{self, Options};
+use tether_supervisor::profile::GatewayKind;
+use tether_supervisor::reload::ReloadMode;
+
+const EXIT_ERROR: i32 = 1;
+const EXIT_NOT_RUNNING: i32 = 3;
+const EXIT_REFUSED: i32 = 4;
+const EXIT_ABORTED: i32 = 5;
+const EXIT_RUN_ERROR: i32 = 6;
+const EXIT_INTERRUPTED: i32 = 7;
+const EXIT_CALL_FAILED: i32 = 8;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tether",
+    version,
+    about = "Supervise an OpenClaw-compatible gateway, headless"
+)]
+struct Cli {
+    /// Supervisor state directory (default: $XDG_DATA_HOME/tether or ~/.local/share/tether).
+    #[arg(long, env = "TETHER_STATE_DIR", global = true)]
+    state_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum EventsFormat {
+    /// One JSON object per line on stdout.
+    Ndjson,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Supervise a gateway in the foreground until SIGINT/SIGTERM.
+    Run {
+        /// `tether`, `openclaw`, or the path of a tether-gateway compatible executable.
+        #[arg(long, default_value = "tether")]
+        gateway: String,
+        /// Print every supervisor event on stdout.
+        #[arg(long, value_enum)]
+        events: Option<EventsFormat>,
+        /// Fixed gateway port (default: a free loopback port).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Gateway config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Reload policy: off, hot, restart or hybrid.
+        #[arg(long, default_value = "hybrid")]
+        reload: ReloadMode,
+    },
+    /// Show the supervisor's status.
+    Status {
+        /// Print the raw JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start the gateway (also: resume after a pause, retry after a failure).
+    Start,
+    /// Stop the gateway.
+    Stop,
+    /// Restart the gateway.
+    Restart {
+        /// Restart even if the restart governor's breaker is open.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Reload the gateway's configuration.
+    Reload,
+    /// Send a chat message and stream the reply.
+    Chat {
+        /// Session key (default: the gateway's main session).
+        #[arg(long)]
+        session: Option<String>,
+        /// The message.
+        message: String,
+    },
+    /// Export the diagnostics journal as JSON.
+    Diagnostics,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TETHER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .try_init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tether: cannot start the runtime: {e}");
+            std::process::exit(EXIT_ERROR);
+        }
+    };
+    let state_dir = cli
+        .state_dir
+        .clone()
+        .unwrap_or_else(options::default_state_dir);
+    let code = runtime.block_on(async move {
+        match cli.cmd {
+            Cmd::Run {
+                gateway,
+                events,
+                port,
+                config,
+                reload,
+            } => {
+                let gateway: GatewayKind = match gateway.parse() {
+                    Ok(g) => g,
+                    Err(never) => match never {},
+                };
+                run(
+                    Options {
+                        gateway,
+                        state_dir,
+                        port,
+                        config,
+                        reload,
+                    },
+                    events.is_some(),
+                )
+                .await
+            }
+            cmd => client(&state_dir, cmd).await,
+        }
+    });
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    std::process::exit(code);
+}
+
+async fn run(opts: Options, ndjson: bool) -> i32 {
+    let _lock = match options::lock_instance(&opts.state_dir) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("tether: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let (cfg, deps) = match options::build(&opts) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("tether: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let (handle, mut join) = tether_supervisor::spawn(cfg, deps);
+    let mut events = handle.subscribe();
+    let server = match control::serve(&options::socket_path(&opts.state_dir), handle.clone()).await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tether: {e}");
+            handle.shutdown().await;
+            return EXIT_ERROR;
+        }
+    };
+    let printer = tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(ev) => print_event(&ev, ndjson),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    eprintln!("tether: event printer lagged, {n} events skipped")
+                }
+                Err(_) => break,
+            }
+        }
+    });
+    let (Ok(mut sigint), Ok(mut sigterm)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        eprintln!("tether: cannot install signal handlers");
+        return EXIT_ERROR;
+    };
+    if let Err(e) = handle.start().await {
+        eprintln!("tether: {e}");
+    }
+    let code = tokio::select! {
+        _ = sigint.recv() => 0,
+        _ = sigterm.recv() => 0,
+        _ = &mut join => {
+            eprintln!("tether: the supervisor ended unexpectedly");
+            EXIT_ERROR
+        }
+    };
+    if !ndjson {
+        eprintln!("tether: stopping the gateway");
+    }
+    tokio::select! {
+        () = handle.shutdown() => {}
+        _ = sigint.recv() => eprintln!("tether: second signal, exiting at once"),
+        _ = sigterm.recv() => eprintln!("tether: second signal, exiting at once"),
+    }
+    drop(server);
+    drop(handle);
+    let _ = tokio::time::timeout(Duration::from_secs(1), printer).await;
+    code
+}
+
+fn print_event(ev: &SupervisorEvent, ndjson: bool) {
+    if ndjson {
+        let mut out = std::io::stdout().lock();
+        if let Ok(s) = serde_json::to_string(ev) {
+            let _ = writeln!(out, "{s}");
+            let _ = out.flush();
+        }
+        return;
+    }
+    match ev {
+        SupervisorEvent::Status(s) => {
+            let mut line = format!("tether: {:?}", s.phase).to_lowercase();
+            if let Some(pid) = s.pid {
+                line.push_str(&format!(" pid {pid}"));
+            }
+            if let Some(port) = s.port {
+                line.push_str(&format!(" port {port}"));
+            }
+            eprintln!("{line}: {}", s.reason);
+        }
+        SupervisorEvent::Governor(g) if g.override_available => {
+            eprintln!(
+                "tether: restart governor {:?}: {} (use `tether restart --force` to override)",
+                g.state, g.reason
+            )
+        }
+        SupervisorEvent::Log(l) if l.level >= tether_supervisor::output::Level::Warn => {
+            eprintln!("gateway: {}", l.text)
+        }
+        _ => {}
+    }
+}
+
+async fn connect(state_dir: &std::path::Path) -> Result<ControlClient, i32> {
+    match ControlClient::connect(&options::socket_path(state_dir)).await {
+        Ok(c) => Ok(c),
+        Err(e @ ClientError::NotRunning(_)) => {
+            eprintln!("tether: {e}");
+            Err(EXIT_NOT_RUNNING)
+        }
+        Err(e) => {
+            eprintln!("tether: {e}");
+            Err(EXIT_ERROR)
+        }
+    }
+}
+
+fn fail(e: ClientError) -> i32 {
+    eprintln!("tether: {e}");
+    match e {
+        ClientError::Failed(c)
+            if matches!(
+                c.code.as_str(),
+                "not_connected" | "timeout" | "disconnected" | "gateway" | "busy"
+            ) =>
+        {
+            EXIT_CALL_FAILED
+        }
+        ClientError::Failed(_) => EXIT_REFUSED,
+        ClientError::NotRunning(_) => EXIT_NOT_RUNNING,
+        _ => EXIT_ERROR,
+    }
+}
+
+fn req(op: &str) -> ControlRequest {
+    ControlRequest {
+        id: Value::Null,
+        op: op.into(),
+        force: false,
+        method: None,
+        params: None,
+        timeout_ms: None,
+    }
+}
+
+async fn client(state_dir: &std::path::Path, cmd: Cmd) -> i32 {
+    let mut c = match connect(state_dir).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let simple = |v: Value| {
+        println!(
+            "{}",
+            v.get("message").and_then(Value::as_str).unwrap_or("ok")
+        );
+        0
+    };
+    match cmd {
+        Cmd::Run { .. } => EXIT_ERROR,
+        Cmd::Status { json } => match c.op("status").await {
+            Ok(v) if json => {
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                0
+            }
+            Ok(v) => {
+                print_status(&v);
+                0
+            }
+            Err(e) => fail(e),
+        },
+        Cmd::Start => c.op("start").await.map_or_else(fail, simple),
+        Cmd::Stop => c.op("stop").await.map_or_else(fail, simple),
+        Cmd::Reload => c.op("reload").await.map_or_else(fail, simple),
+        Cmd::Restart { force } => c
+            .request(ControlRequest {
+                force,
+                ..req("restart")
+            })
+            .await
+            .map_or_else(fail, simple),
+        Cmd::Diagnostics => match c.op("diagnostics").await {
+            Ok(v) => {
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                0
+            }
+            Err(e) => fail(e),
+        },
+        Cmd::Chat { session, message } => chat(&mut c, session, message).await,
+    }
+}
+
+fn print_status(v: &Value) {
+    let s = &v["status"];
+    let phase = s["phase"].as_str().unwrap_or("?");
+    let mut line = format!("{phase}: {} gateway", s["gateway"].as_str().unwrap_or("?"));
+    if let Some(pid) = s["pid"].as_u64() {
+        line.push_str(&format!(", pid {pid}"));
+    }
+    if let Some(port) = s["port"].as_u64() {
+        line.push_str(&format!(", 127.0.0.1:{port}"));
+    }
+    if s["owned"] == json!(false) && phase == "running" {
+        line.push_str(" (attached: not started by Tether)");
+    }
+    println!("{line}");
+    if let Some(server) = s.get("server").filter(|x| x.is_object()) {
+        println!(
+            "  gateway version {}, protocol {}",
+            server["version"].as_str().unwrap_or("?"),
+            server["protocol"]
+        );
+    }
+    if let Some(r) = s["reason"].as_str().filter(|r| !r.is_empty()) {
+        println!("  {r}");
+    }
+    let g = &v["governor"];
+    println!(
+        "  restart governor {}: {} ({} of {} restarts in the window)",
+        g["state"].as_str().unwrap_or("?"),
+        g["reason"].as_str().unwrap_or(""),
+        g["restartsInWindow"],
+        g["maxRestarts"]
+    );
+    if let Some(exit) = s.get("lastExit").filter(|x| x.is_object()) {
+        println!("  last exit: {exit}");
+    }
+}
+
+async fn chat(c: &mut ControlClient, session: Option<String>, message: String) -> i32 {
+    let session = match session {
+        Some(s) => s,
+        None => match c.op("status").await {
+            Ok(v) => v["status"]["server"]["mainSessionKey"]
+                .as_str()
+                .unwrap_or("agent:main:main")
+                .to_owned(),
+            Err(e) => return fail(e),
+        },
+    };
+    if let Err(e) = c.op("subscribe").await {
+        return fail(e);
+    }
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let call = ControlRequest {
+        method: Some("chat.send".into()),
+        params: Some(json!({"sessionKey": session, "message": message, "idempotencyKey": run_id})),
+        timeout_ms: Some(120_000),
+        ..req("call")
+    };
+    let run_id = match c.request(call).await {
+        Ok(ack) => ack["runId"].as_str().map_or(run_id, str::to_owned),
+        Err(e) => return fail(e),
+    };
+    let mut out = std::io::stdout();
+    loop {
+        let line = match c.next().await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("\ntether: {e}");
+                return EXIT_CALL_FAILED;
+            }
+        };
+        let ServerLine::Event { event } = line else {
+            continue;
+        };
+        match event {
+            SupervisorEvent::Chat(u) if u.run_id == run_id => {
+                if u.replace {
+                    let _ = write!(out, "\n{}", u.text);
+                } else {
+                    let _ = write!(out, "{}", u.delta);
+                }
+                let _ = out.flush();
+                match u.state {
+                    ChatPhase::Final => {
+                        let _ = writeln!(out);
+                        return 0;
+                    }
+                    ChatPhase::Aborted => {
+                        eprintln!("\ntether: the run was aborted");
+                        return EXIT_ABORTED;
+                    }
+                    ChatPhase::Error => {
+                        eprintln!(
+                            "\ntether: the run failed: {}",
+                            u.error_message.unwrap_or_default()
+                        );
+                        return EXIT_RUN_ERROR;
+                    }
+                    ChatPhase::Interrupted => {
+                        eprintln!(
+                            "\ntether: the run was interrupted: {}",
+                            u.error_message.unwrap_or_default()
+                        );
+                        return EXIT_INTERRUPTED;
+                    }
+                    ChatPhase::Status | ChatPhase::Delta => {}
+                }
+            }
+            SupervisorEvent::Tool(t) if t.run_id == run_id => {
+                let status = match t.status {
+                    ToolStatus::Running => "running",
+                    ToolStatus::Completed => "completed",
+                    ToolStatus::Error => "error",
+                };
+                let mut line = format!("[tool {} {status}", t.name);
+                if let Some(d) = t.duration_ms {
+                    line.push_str(&format!(", {d} ms"));
+                }
+                line.push(']');
+                if let Some(s) = t.summary {
+                    line.push_str(&format!(" {s}"));
+                }
+                eprintln!("\n{line}");
+            }
+            SupervisorEvent::Approval(a) => {
+                eprintln!(
+                    "\n[approval {:?}] {} {}",
+                    a.state,
+                    a.id,
+                    a.command.unwrap_or_default()
+                );
+            }
+            SupervisorEvent::Status(s)
+                if matches!(s.phase, PhaseName::Failed | PhaseName::Stopped) =>
+            {
+                eprintln!("\ntether: the gateway {:?}: {}", s.phase, s.reason);
+            }
+            _ => {}
+        }
+    }
+}

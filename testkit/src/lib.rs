@@ -7,5 +7,9 @@
 
 pub mod bins;
 pub mod gateway;
+pub mod mock_anthropic;
+pub mod mock_openai;
+pub mod mock_provider;
 pub mod process;
+pub mod upstream;
 pub mod ws;

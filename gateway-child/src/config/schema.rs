@@ -277,6 +277,10 @@ pub struct ExecToolConfig {
     /// Output cap in bytes (default 64 KiB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_output_bytes: Option<u64>,
+    /// Tether: how long an approval request waits for a decision before it is denied
+    /// (default 120 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_timeout_seconds: Option<u64>,
 }
 
 /// `tools.exec.ask`.

@@ -1,0 +1,436 @@
+//! The agent's tools: their model-visible JSON schemas, and running one tool call with the
+//! events upstream emits around it.
+//!
+//! It owns the tool catalogue (`read`, `ls`, `write`, `edit`, `exec`), the per-call event
+//! sequence (`item start` → `tool start` → [`tool update` / `item update` / `command_output
+//! delta`]… → `tool result` → `item end` → [`command_output end`]) and the exec approval gate
+//! (ask policy, allowlist, allow-always, then `approvals.rs`). It must never let a tool touch a
+//! path that did not go through [`paths::Workspace`], and never run `exec` without the gate.
+
+pub mod exec;
+pub mod fs;
+pub mod paths;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tether_protocol::agent::{AgentData, AgentStream};
+use tether_protocol::events::ExecApprovalRequest;
+use tether_protocol::Map;
+use tokio_util::sync::CancellationToken;
+
+use super::allowlist::{is_allowlisted, preview};
+use super::approvals::{Approvals, Verdict};
+use super::clock::now_ms;
+use super::emit::RunEmitter;
+use super::provider::ToolSpec;
+use super::settings::ExecPolicy;
+use super::transcript::ToolCall;
+use crate::config::schema::ExecAsk;
+use paths::Workspace;
+
+/// A tool's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolOutput {
+    /// What the model sees.
+    pub text: String,
+    /// Whether the tool failed.
+    pub is_error: bool,
+    /// Extra structure for events.
+    pub details: Value,
+}
+
+impl ToolOutput {
+    /// Success.
+    pub fn ok(text: impl Into<String>, details: Value) -> Self {
+        ToolOutput {
+            text: text.into(),
+            is_error: false,
+            details,
+        }
+    }
+
+    /// Failure.
+    pub fn error(text: impl Into<String>) -> Self {
+        ToolOutput {
+            text: text.into(),
+            is_error: true,
+            details: json!({"status": "error"}),
+        }
+    }
+}
+
+/// The tools the model is offered, with JSON schemas for their arguments.
+pub fn specs() -> Vec<ToolSpec> {
+    vec![
+        ToolSpec {
+            name: "read",
+            description: "Read a UTF-8 text file from the workspace. Paths are relative to the workspace root.",
+            parameters: json!({"type": "object", "properties": {
+                "path": {"type": "string", "description": "File path relative to the workspace"}},
+                "required": ["path"], "additionalProperties": false}),
+        },
+        ToolSpec {
+            name: "ls",
+            description: "List a directory of the workspace (directories end with '/', symlinks with '@').",
+            parameters: json!({"type": "object", "properties": {
+                "path": {"type": "string", "description": "Directory relative to the workspace (default '.')"}},
+                "additionalProperties": false}),
+        },
+        ToolSpec {
+            name: "write",
+            description: "Create or overwrite a file in the workspace with the given content. Missing directories are created.",
+            parameters: json!({"type": "object", "properties": {
+                "path": {"type": "string", "description": "File path relative to the workspace"},
+                "content": {"type": "string", "description": "The complete new file content"}},
+                "required": ["path", "content"], "additionalProperties": false}),
+        },
+        ToolSpec {
+            name: "edit",
+            description: "Replace an exact string in a workspace file. oldText must occur exactly once unless replaceAll is true.",
+            parameters: json!({"type": "object", "properties": {
+                "path": {"type": "string", "description": "File path relative to the workspace"},
+                "oldText": {"type": "string", "description": "Exact text to replace"},
+                "newText": {"type": "string", "description": "Replacement text"},
+                "replaceAll": {"type": "boolean", "description": "Replace every occurrence (default false)"}},
+                "required": ["path", "oldText", "newText"], "additionalProperties": false}),
+        },
+        ToolSpec {
+            name: "exec",
+            description: "Run a shell command (sh -c) with the workspace as working directory. May need the user's approval. Output is capped; long commands time out.",
+            parameters: json!({"type": "object", "properties": {
+                "command": {"type": "string", "description": "The shell command"},
+                "title": {"type": "string", "description": "Short description shown to the user"},
+                "timeout": {"type": "integer", "minimum": 1, "description": "Timeout in seconds (capped by the gateway's limit)"}},
+                "required": ["command"], "additionalProperties": false}),
+        },
+    ]
+}
+
+/// What a run gives a tool call.
+pub struct ToolEnv<'a> {
+    /// The workspace.
+    pub ws: &'a Workspace,
+    /// Where events go.
+    pub emitter: &'a RunEmitter,
+    /// The approval broker.
+    pub approvals: &'a Approvals,
+    /// Exec policy (from the run's settings snapshot).
+    pub exec: &'a ExecPolicy,
+    /// Scrubbed environment for exec.
+    pub env: &'a [(String, String)],
+    /// The run's cancellation.
+    pub cancel: &'a CancellationToken,
+    /// Canonical session key.
+    pub session_key: &'a str,
+    /// Agent id.
+    pub agent_id: &'a str,
+}
+
+impl std::fmt::Debug for ToolEnv<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolEnv").field("ws", &self.ws).finish()
+    }
+}
+
+fn data(stream: AgentStream, v: Value) -> AgentData {
+    AgentData::parse(&stream, &v).unwrap_or(AgentData::Other(stream, v))
+}
+
+fn clip(s: &str, n: usize) -> String {
+    let one_line: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if one_line.chars().count() > n {
+        format!("{}…", one_line.chars().take(n).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+/// `(title, meta)` for a call, as upstream shows them.
+pub fn describe(call: &ToolCall) -> (String, String) {
+    let path = fs::path_arg(&call.args).unwrap_or(".");
+    match call.name.as_str() {
+        "read" => (format!("Read from {path}"), format!("from {path}")),
+        "ls" => (format!("List {path}"), path.to_owned()),
+        "write" => (format!("Write to {path}"), format!("to {path}")),
+        "edit" => (format!("Edit {path}"), path.to_owned()),
+        "exec" => {
+            let meta = call
+                .args
+                .get("title")
+                .and_then(Value::as_str)
+                .map(|t| clip(t, 80))
+                .unwrap_or_else(|| {
+                    clip(
+                        &preview(
+                            call.args
+                                .get("command")
+                                .and_then(Value::as_str)
+                                .unwrap_or(""),
+                        ),
+                        80,
+                    )
+                });
+            (format!("Exec {meta}"), meta)
+        }
+        other => (other.to_owned(), String::new()),
+    }
+}
+
+/// Runs one tool call, emitting its events. The caller records the result in the transcript
+/// *before* calling [`finish`] with it.
+pub async fn run(call: &ToolCall, env: &ToolEnv<'_>) -> ToolOutput {
+    match call.name.as_str() {
+        "read" => fs::read(env.ws, &call.args),
+        "ls" => fs::ls(env.ws, &call.args),
+        "write" => fs::write(env.ws, &call.args),
+        "edit" => fs::edit(env.ws, &call.args),
+        "exec" => run_exec(call, env).await,
+        other => ToolOutput::error(format!(
+            "unknown tool {other:?}; available: read, ls, write, edit, exec"
+        )),
+    }
+}
+
+/// Emits `item start` and `tool start`; returns the start time.
+pub fn start(call: &ToolCall, env: &ToolEnv<'_>) -> u64 {
+    let (title, meta) = describe(call);
+    let started = now_ms();
+    env.emitter.agent(data(
+        AgentStream::Item,
+        json!({"itemId": format!("tool:{}", call.id), "toolCallId": call.id, "name": call.name,
+            "kind": "tool", "phase": "start", "title": title, "status": "running", "meta": meta,
+            "commandBearing": call.name == "exec", "startedAt": started}),
+    ));
+    env.emitter.agent(data(
+        AgentStream::Tool,
+        json!({"phase": "start", "name": call.name, "toolCallId": call.id, "args": call.args}),
+    ));
+    started
+}
+
+/// Emits `tool result`, `item end` and, for exec, `command_output end`.
+pub fn finish(call: &ToolCall, env: &ToolEnv<'_>, started: u64, out: &ToolOutput) {
+    let (title, meta) = describe(call);
+    env.emitter.agent(data(
+        AgentStream::Tool,
+        json!({"phase": "result", "name": call.name, "toolCallId": call.id, "meta": meta,
+            "isError": out.is_error, "commandBearing": call.name == "exec",
+            "result": {"content": [{"type": "text", "text": out.text}], "details": out.details}}),
+    ));
+    let mut end = json!({"itemId": format!("tool:{}", call.id), "toolCallId": call.id,
+        "name": call.name, "kind": "tool", "phase": "end", "title": title,
+        "status": if out.is_error { "failed" } else { "completed" }, "meta": meta,
+        "commandBearing": call.name == "exec", "startedAt": started, "endedAt": now_ms()});
+    if out.is_error {
+        end["error"] = json!(clip(&out.text, 200));
+    }
+    env.emitter.agent(data(AgentStream::Item, end));
+    if call.name == "exec" && out.details.get("exitCode").is_some() {
+        let d = &out.details;
+        env.emitter.agent(data(
+            AgentStream::CommandOutput,
+            json!({"itemId": format!("command:{}", call.id), "phase": "end",
+                "title": format!("command {meta}"), "toolCallId": call.id, "name": "exec",
+                "output": d.get("aggregated").cloned().unwrap_or(json!("")),
+                "status": if out.is_error { "failed" } else { "completed" },
+                "exitCode": d.get("exitCode").cloned().unwrap_or(Value::Null),
+                "durationMs": d.get("durationMs").cloned().unwrap_or(Value::Null),
+                "cwd": d.get("cwd").cloned().unwrap_or(Value::Null)}),
+        ));
+    }
+}
+
+/// Whether `command` needs a human's approval under `policy`.
+pub fn needs_approval(
+    policy: &ExecPolicy,
+    approvals: &Approvals,
+    command: &str,
+    cwd: &str,
+) -> bool {
+    match policy.ask {
+        ExecAsk::Off => false,
+        ExecAsk::Always => true,
+        ExecAsk::OnMiss => {
+            !(is_allowlisted(command, &policy.allowlist)
+                || approvals.is_always_allowed(command, cwd))
+        }
+    }
+}
+
+async fn run_exec(call: &ToolCall, env: &ToolEnv<'_>) -> ToolOutput {
+    let Some(command) = call.args.get("command").and_then(Value::as_str) else {
+        return ToolOutput::error("exec needs a \"command\"");
+    };
+    if command.trim().is_empty() {
+        return ToolOutput::error("exec needs a non-empty command");
+    }
+    if command.contains('\0') {
+        return ToolOutput::error("the command contains a NUL byte");
+    }
+    let cwd = env.ws.root().display().to_string();
+    let (title, meta) = describe(call);
+    let item_id = format!("tool:{}", call.id);
+
+    if needs_approval(env.exec, env.approvals, command, &cwd) {
+        let mut extra = Map::new();
+        extra.insert("commandPreview".into(), json!(preview(command)));
+        extra.insert("host".into(), json!("gateway"));
+        extra.insert(
+            "ask".into(),
+            json!(match env.exec.ask {
+                ExecAsk::Always => "always",
+                ExecAsk::OnMiss => "on-miss",
+                ExecAsk::Off => "off",
+            }),
+        );
+        let request = ExecApprovalRequest {
+            command: command.to_owned(),
+            cwd: Some(cwd.clone()),
+            session_key: Some(env.session_key.to_owned()),
+            agent_id: Some(env.agent_id.to_owned()),
+            run_id: Some(env.emitter.run_id().to_owned()),
+            tool_call_id: Some(call.id.clone()),
+            allowed_decisions: Some(vec![
+                "allow-once".into(),
+                "allow-always".into(),
+                "deny".into(),
+            ]),
+            extra,
+        };
+        let mut approval_id = String::new();
+        let verdict = env
+            .approvals
+            .ask(request, env.exec.approval_timeout, env.cancel, |id| {
+                approval_id = id.to_owned();
+                env.emitter.agent(data(
+                    AgentStream::Item,
+                    json!({"itemId": item_id, "toolCallId": call.id, "name": "exec", "kind": "tool",
+                        "phase": "update", "title": title, "status": "blocked", "meta": meta,
+                        "approvalId": id}),
+                ));
+                env.emitter.agent(data(
+                    AgentStream::Approval,
+                    json!({"phase": "requested", "kind": "exec", "status": "pending",
+                        "title": title, "itemId": item_id, "toolCallId": call.id,
+                        "approvalId": id, "command": preview(command)}),
+                ));
+            })
+            .await;
+        let status = match verdict {
+            Verdict::Allow { .. } => "approved",
+            Verdict::Deny { .. } => "denied",
+            Verdict::Cancelled => "failed",
+        };
+        env.emitter.agent(data(
+            AgentStream::Approval,
+            json!({"phase": "resolved", "kind": "exec", "status": status, "title": title,
+                "itemId": item_id, "toolCallId": call.id, "approvalId": approval_id}),
+        ));
+        match verdict {
+            Verdict::Allow { .. } => {}
+            Verdict::Deny { expired: false } => {
+                return ToolOutput::error("The user denied this command; it did not run.")
+            }
+            Verdict::Deny { expired: true } => {
+                return ToolOutput::error("Nobody approved this command in time; it did not run.")
+            }
+            Verdict::Cancelled => {
+                return ToolOutput::error("The run was aborted; the command did not run.")
+            }
+        }
+    }
+
+    let limit = env.exec.timeout;
+    let timeout = call
+        .args
+        .get("timeout")
+        .and_then(Value::as_u64)
+        .filter(|t| *t > 0)
+        .map(|t| Duration::from_secs(t).min(limit))
+        .unwrap_or(limit);
+    let emitter = env.emitter;
+    let cmd_title = format!("command {meta}");
+    let mut on_output = |cum: &str, pid: Option<u32>| {
+        emitter.agent(data(
+            AgentStream::Tool,
+            json!({"phase": "update", "name": "exec", "toolCallId": call.id,
+                "partialResult": {"content": [{"type": "text", "text": cum}],
+                    "details": {"status": "running", "pid": pid, "cwd": cwd, "tail": tail(cum)}}}),
+        ));
+        emitter.agent(data(
+            AgentStream::Item,
+            json!({"itemId": item_id, "toolCallId": call.id, "name": "exec", "kind": "tool",
+                "phase": "update", "title": title, "status": "running", "meta": meta,
+                "commandBearing": true}),
+        ));
+        emitter.agent(data(
+            AgentStream::CommandOutput,
+            json!({"itemId": format!("command:{}", call.id), "phase": "delta",
+                "title": cmd_title, "toolCallId": call.id, "name": "exec",
+                "output": cum.trim_end(), "status": "running"}),
+        ));
+    };
+    let result = exec::run(
+        command,
+        env.ws.root(),
+        env.env,
+        timeout,
+        env.exec.max_output,
+        env.cancel,
+        Duration::from_millis(100),
+        &mut on_output,
+    )
+    .await;
+    let o = match result {
+        Ok(o) => o,
+        Err(e) => return ToolOutput::error(format!("could not start the command: {e}")),
+    };
+    let aggregated = o.output.trim_end().to_owned();
+    let mut text = if aggregated.is_empty() {
+        "(no output)".to_owned()
+    } else {
+        aggregated.clone()
+    };
+    let secs = timeout.as_secs();
+    if o.timed_out {
+        text.push_str(&format!(
+            "\n[timed out after {secs} s; the command was killed]"
+        ));
+    } else if o.aborted {
+        text.push_str("\n[aborted; the command was killed]");
+    } else if let Some(code) = o.exit_code.filter(|c| *c != 0) {
+        text.push_str(&format!("\n[exit code {code}]"));
+    } else if let Some(sig) = o.signal {
+        text.push_str(&format!("\n[killed by signal {sig}]"));
+    }
+    let ok = !o.timed_out && !o.aborted && o.exit_code == Some(0);
+    let details = json!({
+        "status": if ok { "completed" } else { "failed" },
+        "exitCode": o.exit_code,
+        "exitSignal": o.signal,
+        "exitReason": if o.timed_out { "timeout" } else if o.aborted { "aborted" } else if o.signal.is_some() { "signal" } else { "exit" },
+        "durationMs": u64::try_from(o.duration.as_millis()).unwrap_or(u64::MAX),
+        "aggregated": aggregated,
+        "truncated": o.truncated,
+        "pid": o.pid,
+        "cwd": cwd,
+    });
+    ToolOutput {
+        text,
+        is_error: !ok,
+        details,
+    }
+}
+
+fn tail(s: &str) -> String {
+    let n = s.chars().count();
+    if n <= 2000 {
+        s.to_owned()
+    } else {
+        s.chars().skip(n - 2000).collect()
+    }
+}

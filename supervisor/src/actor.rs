@@ -1,0 +1,910 @@
+//! The actor: the one task that owns the supervisor's mutable state, and its handle.
+//!
+//! It owns the [`Machine`], the child and link resources of the current generation, the pending
+//! RPC calls, the event normalizer, the child-output log and the journal. It turns IO into
+//! [`Input`]s and [`Effect`]s into IO, and it is the only place that sleeps (until the machine's
+//! next deadline or the next RPC timeout). Requests arrive on a bounded channel with a `oneshot`
+//! reply; IO completions come back on a second channel; events go out on a broadcast channel
+//! that never blocks the actor (a lagging subscriber loses the oldest events and is told so).
+//! There are no cycles: the handle holds senders only, IO tasks hold only the completion sender.
+//! It must never make a lifecycle decision itself — that is the machine's job — and never
+//! hold a lock across an await.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use tether_protocol::events::{names, Shutdown};
+use tether_protocol::methods::{self, ChatHistory};
+use tether_protocol::{ErrorShape, Frame, Request};
+
+use crate::attach::{self, ProbeContext};
+use crate::connector::{Connector, Inbound, Link, Outbound};
+use crate::events::{Diagnostic, ServerSummary, StatusEvent, SupervisorEvent};
+use crate::governor::GovernorSnapshot;
+use crate::journal::Journal;
+use crate::launcher::{ChildControl, ChildEvent, Launched, Launcher};
+use crate::ledger::{self, Ledger};
+use crate::machine::{Command, Counters, Effect, Input, LinkInfo, Machine, MachineConfig, Outcome};
+use crate::normalize::Normalizer;
+use crate::output::{Fed, OutputLog, Stream};
+use crate::rpc::Pending;
+
+/// Capacity of the request channel.
+const REQUESTS: usize = 64;
+/// Capacity of the event broadcast.
+pub const EVENT_BUFFER: usize = 8192;
+
+/// Everything the actor needs besides its seams.
+#[derive(Debug, Clone)]
+pub struct SupervisorConfig {
+    /// The machine's tunables.
+    pub machine: MachineConfig,
+    /// Pre-spawn probe; `None` skips it (tests).
+    pub probe: Option<ProbeContext>,
+    /// The ownership ledger; `None` keeps none (tests).
+    pub ledger: Option<Ledger>,
+    /// Hash of the token, for the ledger.
+    pub token_hash: String,
+    /// Strings to redact from child output (the token).
+    pub secrets: Vec<String>,
+    /// Default per-call timeout.
+    pub call_timeout: Duration,
+    /// Start the gateway as soon as the actor runs.
+    pub auto_start: bool,
+    /// Shown in diagnostics.
+    pub state_dir: Option<PathBuf>,
+}
+
+impl SupervisorConfig {
+    /// A configuration around machine tunables, with no probe and no ledger.
+    pub fn new(machine: MachineConfig) -> Self {
+        SupervisorConfig {
+            machine,
+            probe: None,
+            ledger: None,
+            token_hash: String::new(),
+            secrets: Vec::new(),
+            call_timeout: Duration::from_secs(30),
+            auto_start: false,
+            state_dir: None,
+        }
+    }
+}
+
+/// The two IO seams.
+#[derive(Clone)]
+pub struct Deps {
+    /// Starts children.
+    pub launcher: Arc<dyn Launcher>,
+    /// Opens links.
+    pub connector: Arc<dyn Connector>,
+}
+
+impl std::fmt::Debug for Deps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deps").finish_non_exhaustive()
+    }
+}
+
+/// Why a call failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CallError {
+    /// No link right now.
+    #[error("not connected to the gateway")]
+    NotConnected,
+    /// No answer in time.
+    #[error("{0}: timed out")]
+    Timeout(String),
+    /// The link went away while the call was pending.
+    #[error("{0}: the connection to the gateway was lost")]
+    Disconnected(String),
+    /// The link's send queue is full.
+    #[error("the link is busy")]
+    Busy,
+    /// The gateway answered with an error.
+    #[error("{0}")]
+    Gateway(ErrorShape),
+    /// The supervisor is gone.
+    #[error("the supervisor has stopped")]
+    Gone,
+}
+
+/// A command's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct Refused {
+    /// Stable code (`breaker_open`, `reload_off`, `not_owned`, `gone`).
+    pub code: String,
+    /// Why, and what to do.
+    pub message: String,
+}
+
+/// `status()`: the current status plus the governor and counters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    /// Current status.
+    pub status: StatusEvent,
+    /// Governor.
+    pub governor: GovernorSnapshot,
+    /// Counters.
+    pub counters: Value,
+    /// Consecutive failures counted by the backoff.
+    pub backoff_failures: u32,
+    /// Calls waiting for an answer.
+    pub pending_calls: usize,
+}
+
+enum Request_ {
+    Command(Command, oneshot::Sender<Outcome>),
+    Stop(oneshot::Sender<Outcome>),
+    Call {
+        method: String,
+        params: Value,
+        timeout: Duration,
+        reply: oneshot::Sender<Result<Value, CallError>>,
+    },
+    Status(oneshot::Sender<Snapshot>),
+    Diagnostics(oneshot::Sender<Value>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// The handle: cheap to clone, async verbs.
+#[derive(Debug, Clone)]
+pub struct SupervisorHandle {
+    tx: mpsc::Sender<Request_>,
+    events: broadcast::Sender<SupervisorEvent>,
+}
+
+impl std::fmt::Debug for Request_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Request")
+    }
+}
+
+fn outcome(o: Result<Outcome, oneshot::error::RecvError>) -> Result<String, Refused> {
+    match o {
+        Ok(Outcome::Accepted(m)) => Ok(m),
+        Ok(Outcome::Refused { code, message }) => Err(Refused {
+            code: code.into(),
+            message,
+        }),
+        Err(_) => Err(Refused {
+            code: "gone".into(),
+            message: "the supervisor has stopped".into(),
+        }),
+    }
+}
+
+impl SupervisorHandle {
+    async fn command(&self, c: Command) -> Result<String, Refused> {
+        let (tx, rx) = oneshot::channel();
+        // If the actor is gone the request (and its sender) is dropped: `rx` then says so.
+        let _ = self.tx.send(Request_::Command(c, tx)).await;
+        outcome(rx.await)
+    }
+
+    /// Starts the gateway (also: resume after a pause, retry after a failure; resets the breaker).
+    pub async fn start(&self) -> Result<String, Refused> {
+        self.command(Command::Start).await
+    }
+
+    /// Stops the gateway; returns once it has stopped (bounded by the quit budget).
+    pub async fn stop(&self) -> Result<String, Refused> {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.tx.send(Request_::Stop(tx)).await;
+        outcome(rx.await)
+    }
+
+    /// Restarts the gateway; `force` overrides an open breaker ("restart anyway").
+    pub async fn restart(&self, force: bool) -> Result<String, Refused> {
+        self.command(Command::Restart { force }).await
+    }
+
+    /// Asks for a configuration reload (debounced; carried out per the reload policy).
+    pub async fn reload(&self) -> Result<String, Refused> {
+        self.command(Command::Reload).await
+    }
+
+    /// Calls a gateway method with the default timeout.
+    pub async fn call(&self, method: &str, params: Value) -> Result<Value, CallError> {
+        self.call_with_timeout(method, params, Duration::ZERO).await
+    }
+
+    /// Calls a gateway method; a zero `timeout` means the default.
+    pub async fn call_with_timeout(
+        &self,
+        method: &str,
+        params: Value,
+        timeout: Duration,
+    ) -> Result<Value, CallError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Request_::Call {
+                method: method.to_owned(),
+                params,
+                timeout,
+                reply: tx,
+            })
+            .await
+            .map_err(|_| CallError::Gone)?;
+        rx.await.map_err(|_| CallError::Gone)?
+    }
+
+    /// The current status.
+    pub async fn status(&self) -> Option<Snapshot> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Request_::Status(tx)).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// The diagnostics export.
+    pub async fn diagnostics(&self) -> Option<Value> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Request_::Diagnostics(tx)).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// Every event from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<SupervisorEvent> {
+        self.events.subscribe()
+    }
+
+    /// Stops the gateway and ends the actor.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Request_::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+enum ReplyTo {
+    Caller(oneshot::Sender<Result<Value, CallError>>),
+    Reconcile { session: String, cut: bool },
+    Note(&'static str),
+}
+
+enum Io {
+    Probed(u64, attach::Probed),
+    Spawned(u64, Result<Launched, String>),
+    Connected(u64, Box<Result<Link, crate::machine::ConnectError>>),
+}
+
+struct ChildSlot {
+    gen: u64,
+    control: Box<dyn ChildControl>,
+    events: mpsc::Receiver<ChildEvent>,
+}
+
+struct LinkSlot {
+    conn: u64,
+    outbound: mpsc::Sender<Outbound>,
+    inbound: mpsc::Receiver<Inbound>,
+}
+
+struct Actor {
+    cfg: SupervisorConfig,
+    deps: Deps,
+    machine: Machine,
+    child: Option<ChildSlot>,
+    link: Option<LinkSlot>,
+    pending: Pending<ReplyTo>,
+    normalizer: Normalizer,
+    output: OutputLog,
+    journal: Journal,
+    events: broadcast::Sender<SupervisorEvent>,
+    io_tx: mpsc::Sender<Io>,
+    stop_waiters: Vec<oneshot::Sender<Outcome>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<ServerSummary>,
+    next_id: u64,
+}
+
+/// Starts the supervisor actor.
+pub fn spawn(config: SupervisorConfig, deps: Deps) -> (SupervisorHandle, JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(REQUESTS);
+    let (events, _) = broadcast::channel(EVENT_BUFFER);
+    let (io_tx, io_rx) = mpsc::channel(16);
+    let auto_start = config.auto_start;
+    let actor = Actor {
+        machine: Machine::new(config.machine.clone()),
+        output: OutputLog::new(config.secrets.clone()),
+        cfg: config,
+        deps,
+        child: None,
+        link: None,
+        pending: Pending::default(),
+        normalizer: Normalizer::new(),
+        journal: Journal::new(),
+        events: events.clone(),
+        io_tx,
+        stop_waiters: Vec::new(),
+        shutdown: None,
+        server: None,
+        next_id: 0,
+    };
+    let handle = SupervisorHandle { tx, events };
+    let join = tokio::spawn(actor.run(rx, io_rx, auto_start));
+    (handle, join)
+}
+
+fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+fn wall_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+impl Actor {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Request_>,
+        mut io_rx: mpsc::Receiver<Io>,
+        auto_start: bool,
+    ) {
+        if auto_start {
+            let fx = self.machine.step(Input::Command(Command::Start), now());
+            self.apply(fx, None);
+        }
+        let mut handles_gone = false;
+        // One timer, re-armed only when the deadline moves: events on the hot path do not touch
+        // the timer wheel.
+        let far = tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
+        let sleep = tokio::time::sleep_until(far);
+        tokio::pin!(sleep);
+        let mut armed: Option<std::time::Instant> = None;
+        loop {
+            let deadline = match (self.machine.next_deadline(), self.pending.next_deadline()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if deadline != armed {
+                armed = deadline;
+                sleep
+                    .as_mut()
+                    .reset(deadline.map_or(far, tokio::time::Instant::from_std));
+            }
+            tokio::select! {
+                req = rx.recv(), if !handles_gone => match req {
+                    Some(r) => self.request(r),
+                    None => {
+                        handles_gone = true;
+                        self.begin_shutdown(None);
+                    }
+                },
+                Some(io) = io_rx.recv() => self.io(io),
+                ev = recv_child(&mut self.child) => self.child_event(ev),
+                inb = recv_link(&mut self.link) => {
+                    self.inbound(inb);
+                    // Drain what is already queued before going back to select.
+                    for _ in 0..256 {
+                        let Some(l) = self.link.as_mut() else { break };
+                        let conn = l.conn;
+                        match l.inbound.try_recv() {
+                            Ok(i) => self.inbound(Some((conn, i))),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                () = &mut sleep, if armed.is_some() => {
+                    armed = None;
+                    sleep.as_mut().reset(far);
+                    let t = now();
+                    for (method, reply) in self.pending.expired(t) {
+                        self.fail_call(reply, CallError::Timeout(method));
+                    }
+                    let fx = self.machine.step(Input::Tick, t);
+                    self.apply(fx, None);
+                }
+            }
+            if (self.shutdown.is_some() || handles_gone)
+                && self.machine.phase() == crate::events::PhaseName::Stopped
+                && self.child.is_none()
+            {
+                if let Some(s) = self.shutdown.take() {
+                    let _ = s.send(());
+                }
+                break;
+            }
+        }
+    }
+
+    fn begin_shutdown(&mut self, reply: Option<oneshot::Sender<()>>) {
+        let fx = self.machine.step(Input::Command(Command::Stop), now());
+        self.apply(fx, None);
+        if let Some(r) = reply {
+            self.shutdown = Some(r);
+        } else if self.shutdown.is_none() {
+            let (tx, _rx) = oneshot::channel();
+            self.shutdown = Some(tx);
+        }
+    }
+
+    fn publish(&mut self, ev: SupervisorEvent) {
+        match &ev {
+            SupervisorEvent::Status(s) => tracing::info!(
+                generation = s.generation,
+                phase = ?s.phase,
+                pid = ?s.pid,
+                port = ?s.port,
+                "{}",
+                s.reason
+            ),
+            SupervisorEvent::Governor(g) => {
+                tracing::info!(state = ?g.state, in_window = g.restarts_in_window, "governor: {}", g.reason)
+            }
+            SupervisorEvent::Diagnostic(d) => tracing::debug!(code = %d.code, "{}", d.message),
+            _ => {}
+        }
+        self.journal.record(wall_ms(), &ev);
+        let _ = self.events.send(ev);
+    }
+
+    fn request(&mut self, r: Request_) {
+        match r {
+            Request_::Command(c, reply) => {
+                let fx = self.machine.step(Input::Command(c), now());
+                self.apply(fx, Some(reply));
+            }
+            Request_::Stop(reply) => {
+                self.stop_waiters.push(reply);
+                let fx = self.machine.step(Input::Command(Command::Stop), now());
+                self.apply(fx, None);
+            }
+            Request_::Call {
+                method,
+                params,
+                timeout,
+                reply,
+            } => {
+                let timeout = if timeout.is_zero() {
+                    self.cfg.call_timeout
+                } else {
+                    timeout
+                };
+                self.call(method, params, timeout, ReplyTo::Caller(reply));
+            }
+            Request_::Status(reply) => {
+                let _ = reply.send(self.snapshot());
+            }
+            Request_::Diagnostics(reply) => {
+                let _ = reply.send(self.export());
+            }
+            Request_::Shutdown(reply) => self.begin_shutdown(Some(reply)),
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let t = now();
+        let mut status = self.machine.status("", t);
+        if status.server.is_none() && status.phase == crate::events::PhaseName::Running {
+            status.server = self.server.clone();
+        }
+        Snapshot {
+            status,
+            governor: self.machine.governor().snapshot(t),
+            counters: counters_json(self.machine.counters()),
+            backoff_failures: self.machine.backoff_failures(),
+            pending_calls: self.pending.len(),
+        }
+    }
+
+    fn export(&self) -> Value {
+        let snap = self.snapshot();
+        let output: Vec<_> = self.output.lines().cloned().collect();
+        self.journal.export(
+            wall_ms(),
+            json!({
+                "supervisor": {
+                    "pid": std::process::id(),
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "stateDir": self.cfg.state_dir,
+                    "gateway": self.cfg.machine.gateway_label,
+                },
+                "status": snap.status,
+                "governor": snap.governor,
+                "counters": snap.counters,
+                "backoffFailures": snap.backoff_failures,
+                "lastExit": snap.status.last_exit,
+                "lastOutput": output,
+                "lastProblem": self.output.last_problem(),
+            }),
+        )
+    }
+
+    fn call(&mut self, method: String, params: Value, timeout: Duration, reply: ReplyTo) {
+        let Some(link) = &self.link else {
+            self.fail_call(reply, CallError::NotConnected);
+            return;
+        };
+        self.next_id += 1;
+        let id = format!("t{}", self.next_id);
+        let frame = Frame::Req(Request::new(id.clone(), method.clone(), params));
+        match link.outbound.try_send(Outbound::Text(frame.to_json())) {
+            Ok(()) => self.pending.insert(id, method, now() + timeout, reply),
+            Err(_) => self.fail_call(reply, CallError::Busy),
+        }
+    }
+
+    fn fail_call(&mut self, reply: ReplyTo, e: CallError) {
+        match reply {
+            ReplyTo::Caller(tx) => {
+                let _ = tx.send(Err(e));
+            }
+            ReplyTo::Reconcile { session, cut } => {
+                let evs = self
+                    .normalizer
+                    .reconcile(&session, None, cut, "gateway restarted");
+                for ev in evs {
+                    self.publish(ev);
+                }
+            }
+            ReplyTo::Note(what) => self.publish(SupervisorEvent::Diagnostic(Diagnostic::new(
+                "call_failed",
+                format!("{what}: {e}"),
+            ))),
+        }
+    }
+
+    fn io(&mut self, io: Io) {
+        match io {
+            Io::Probed(gen, probed) => {
+                if gen == self.machine.generation() {
+                    if let Some(pid) = probed.adopt {
+                        let launched = self.deps.launcher.adopt(pid);
+                        self.child = Some(ChildSlot {
+                            gen,
+                            control: launched.control,
+                            events: launched.events,
+                        });
+                    }
+                }
+                let fx = self.machine.step(
+                    Input::Probed {
+                        gen,
+                        found: probed.found,
+                    },
+                    now(),
+                );
+                self.apply(fx, None);
+            }
+            Io::Spawned(gen, result) => {
+                let input = match result {
+                    Ok(launched) => {
+                        let (pid, port) = (launched.pid, launched.port);
+                        if gen == self.machine.generation() {
+                            self.child = Some(ChildSlot {
+                                gen,
+                                control: launched.control,
+                                events: launched.events,
+                            });
+                            self.record_ledger(pid, port);
+                        }
+                        // A stale child is dropped here, and its control SIGKILLs its group.
+                        Input::Spawned { gen, pid, port }
+                    }
+                    Err(error) => Input::SpawnFailed { gen, error },
+                };
+                let fx = self.machine.step(input, now());
+                self.apply(fx, None);
+            }
+            Io::Connected(conn, result) => {
+                let input = match *result {
+                    Ok(link) => {
+                        let info = link_info(&link);
+                        if conn == self.machine.connection() {
+                            self.server = Some(info.server.clone());
+                            self.link = Some(LinkSlot {
+                                conn,
+                                outbound: link.outbound,
+                                inbound: link.inbound,
+                            });
+                        } else {
+                            let _ = link.outbound.try_send(Outbound::Close);
+                        }
+                        Input::Connected { conn, info }
+                    }
+                    Err(error) => Input::ConnectFailed { conn, error },
+                };
+                let fx = self.machine.step(input, now());
+                self.apply(fx, None);
+            }
+        }
+    }
+
+    fn record_ledger(&self, pid: Option<u32>, port: Option<u16>) {
+        let (Some(l), Some(pid)) = (&self.cfg.ledger, pid) else {
+            return;
+        };
+        let me = std::process::id();
+        let _ = l.write(&ledger::Entry {
+            pid,
+            start_time: ledger::proc_start_time(pid),
+            exe: self.deps.launcher.exe(),
+            port,
+            token_hash: self.cfg.token_hash.clone(),
+            gateway: self.cfg.machine.gateway_label.clone(),
+            owner_pid: me,
+            owner_start_time: ledger::proc_start_time(me),
+        });
+    }
+
+    fn child_event(&mut self, ev: Option<(u64, ChildEvent)>) {
+        let Some((gen, ev)) = ev else {
+            // The child's channel closed without an exit event: treat as gone.
+            self.child = None;
+            return;
+        };
+        match ev {
+            ChildEvent::Line(stream, line) => {
+                if let Fed::Publish(l) = self.output.feed(stream, &line) {
+                    let _ = self.events.send(SupervisorEvent::Log(l));
+                }
+            }
+            ChildEvent::Dropped(n) => {
+                if let Fed::Publish(l) = self.output.feed(
+                    Stream::Stderr,
+                    &format!("[tether] {n} output lines dropped while the supervisor was busy"),
+                ) {
+                    let _ = self.events.send(SupervisorEvent::Log(l));
+                }
+            }
+            ChildEvent::Ready { port } => {
+                if let Some(l) = &self.cfg.ledger {
+                    if let Some(mut e) = l.read() {
+                        e.port = Some(port);
+                        let _ = l.write(&e);
+                    }
+                }
+                let fx = self.machine.step(Input::Ready { gen, port }, now());
+                self.apply(fx, None);
+            }
+            ChildEvent::Exited(status) => {
+                self.child = None;
+                let hints = self.output.take_hints();
+                let fx = self
+                    .machine
+                    .step(Input::Exited { gen, status, hints }, now());
+                self.apply(fx, None);
+            }
+        }
+    }
+
+    fn inbound(&mut self, inb: Option<(u64, Inbound)>) {
+        let Some((conn, inb)) = inb else {
+            self.link = None;
+            return;
+        };
+        let t = now();
+        match inb {
+            Inbound::Frame(Frame::Event(e)) => {
+                let input = if e.event == names::SHUTDOWN {
+                    let s = e.payload_as::<Shutdown>().ok();
+                    Input::Shutdown {
+                        conn,
+                        restart_expected: s
+                            .and_then(|s| s.restart_expected_ms.get())
+                            .map(Duration::from_millis),
+                    }
+                } else {
+                    Input::Frame { conn }
+                };
+                let fx = self.machine.step(input, t);
+                self.apply(fx, None);
+                for ev in self.normalizer.on_owned_event(e, wall_ms()) {
+                    self.publish(ev);
+                }
+            }
+            Inbound::Frame(Frame::Res(r)) => {
+                let _ = self.machine.step(Input::Frame { conn }, t);
+                if let Some(reply) = self.pending.take(&r.id) {
+                    let result = if r.ok {
+                        Ok(r.payload.unwrap_or(Value::Null))
+                    } else {
+                        Err(CallError::Gateway(r.error.unwrap_or_else(|| {
+                            ErrorShape::invalid_request("call failed")
+                        })))
+                    };
+                    match (reply, result) {
+                        (ReplyTo::Caller(tx), result) => {
+                            let _ = tx.send(result);
+                        }
+                        (ReplyTo::Reconcile { session, cut }, Ok(v)) => {
+                            let history = serde_json::from_value::<ChatHistory>(v).ok();
+                            let evs = self.normalizer.reconcile(
+                                &session,
+                                history.as_ref(),
+                                cut,
+                                "gateway restarted",
+                            );
+                            for ev in evs {
+                                self.publish(ev);
+                            }
+                        }
+                        (reply, Err(e)) => self.fail_call(reply, e),
+                        (ReplyTo::Note(_), Ok(_)) => {}
+                    }
+                }
+            }
+            Inbound::Frame(Frame::Req(_)) => {}
+            Inbound::Pong => {
+                let fx = self.machine.step(Input::Pong { conn }, t);
+                self.apply(fx, None);
+            }
+            Inbound::Closed { code, reason } => {
+                self.link = None;
+                self.fail_pending();
+                let fx = self
+                    .machine
+                    .step(Input::LinkClosed { conn, code, reason }, t);
+                self.apply(fx, None);
+            }
+        }
+    }
+
+    fn fail_pending(&mut self) {
+        for (method, reply) in self.pending.drain() {
+            self.fail_call(reply, CallError::Disconnected(method));
+        }
+    }
+
+    fn apply(&mut self, fx: Vec<Effect>, mut reply: Option<oneshot::Sender<Outcome>>) {
+        for e in fx {
+            match e {
+                Effect::Reply(o) => {
+                    if let Some(r) = reply.take() {
+                        let _ = r.send(o);
+                    }
+                }
+                Effect::Probe { gen } => {
+                    let io = self.io_tx.clone();
+                    let ctx = self.cfg.probe.clone();
+                    tokio::spawn(async move {
+                        let probed = match ctx {
+                            Some(ctx) => attach::probe(&ctx).await,
+                            None => attach::Probed {
+                                found: None,
+                                adopt: None,
+                            },
+                        };
+                        let _ = io.send(Io::Probed(gen, probed)).await;
+                    });
+                }
+                Effect::Spawn { gen } => {
+                    let io = self.io_tx.clone();
+                    let fut = self.deps.launcher.launch();
+                    tokio::spawn(async move {
+                        let _ = io.send(Io::Spawned(gen, fut.await)).await;
+                    });
+                }
+                Effect::Connect { conn, port } => {
+                    let io = self.io_tx.clone();
+                    let fut = self.deps.connector.connect(port);
+                    tokio::spawn(async move {
+                        let _ = io.send(Io::Connected(conn, Box::new(fut.await))).await;
+                    });
+                }
+                Effect::CloseLink => {
+                    if let Some(l) = self.link.take() {
+                        let _ = l.outbound.try_send(Outbound::Close);
+                    }
+                    self.fail_pending();
+                }
+                Effect::Signal { gen, sig } => {
+                    if let Some(c) = self.child.as_ref().filter(|c| c.gen == gen) {
+                        if let Err(e) = c.control.signal(sig) {
+                            self.publish(SupervisorEvent::Diagnostic(Diagnostic::new(
+                                "signal_failed",
+                                format!("could not send {sig:?}: {e}"),
+                            )));
+                        }
+                    }
+                }
+                Effect::Ping => {
+                    if let Some(l) = &self.link {
+                        let _ = l.outbound.try_send(Outbound::Ping);
+                    }
+                }
+                Effect::RequestRestart => {
+                    self.call(
+                        methods::names::GATEWAY_RESTART_REQUEST.into(),
+                        json!({"reason": "tether reload"}),
+                        self.cfg.call_timeout,
+                        ReplyTo::Note("gateway.restart.request"),
+                    );
+                }
+                Effect::Reconcile { boot_changed } => {
+                    for session in self.normalizer.open_sessions() {
+                        self.call(
+                            methods::names::CHAT_HISTORY.into(),
+                            json!({"sessionKey": session, "limit": 20}),
+                            self.cfg.call_timeout.min(Duration::from_secs(10)),
+                            ReplyTo::Reconcile {
+                                session: session.clone(),
+                                cut: boot_changed,
+                            },
+                        );
+                    }
+                }
+                Effect::InterruptRuns { reason } => {
+                    for ev in self.normalizer.interrupt_all(&reason) {
+                        self.publish(ev);
+                    }
+                }
+                Effect::Forget { gen: _ } => {
+                    if let Some(l) = &self.cfg.ledger {
+                        l.clear();
+                    }
+                }
+                Effect::Emit(ev) => self.publish(ev),
+                Effect::Stopped => {
+                    for w in self.stop_waiters.drain(..) {
+                        let _ = w.send(Outcome::Accepted("stopped".into()));
+                    }
+                    if let Some(l) = &self.cfg.ledger {
+                        l.clear();
+                    }
+                    // A stopped supervisor keeps no child: a straggler (quit budget exceeded) is
+                    // SIGKILLed by dropping its control.
+                    self.child = None;
+                }
+            }
+        }
+    }
+}
+
+fn counters_json(c: Counters) -> Value {
+    serde_json::to_value(c).unwrap_or(Value::Null)
+}
+
+/// The `hello-ok` summary the machine and status events use.
+pub fn link_info(link: &Link) -> LinkInfo {
+    let h = &link.hello;
+    LinkInfo {
+        server: ServerSummary {
+            version: h.server.version.clone(),
+            protocol: h.protocol,
+            boot_id: h.server.boot_id.clone(),
+            tick_interval_ms: h.policy.tick_interval_ms,
+            main_session_key: h
+                .snapshot
+                .session_defaults
+                .as_ref()
+                .map(|s| s.main_session_key.clone()),
+            restart_rpc: h
+                .features
+                .has_method(methods::names::GATEWAY_RESTART_REQUEST),
+        },
+    }
+}
+
+async fn recv_child(child: &mut Option<ChildSlot>) -> Option<(u64, ChildEvent)> {
+    match child {
+        Some(c) => {
+            let gen = c.gen;
+            c.events.recv().await.map(|e| (gen, e))
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_link(link: &mut Option<LinkSlot>) -> Option<(u64, Inbound)> {
+    match link {
+        Some(l) => {
+            let conn = l.conn;
+            l.inbound.recv().await.map(|i| (conn, i))
+        }
+        None => std::future::pending().await,
+    }
+}

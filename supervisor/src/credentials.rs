@@ -1,0 +1,138 @@
+//! Credentials the supervisor keeps: the gateway token and the device identity.
+//!
+//! It owns two files in the supervisor's state directory, both created with mode 0600 inside a
+//! 0700 directory: `gateway.token` (≥ 128 bits from the OS RNG, generated once, handed to the
+//! child only through its environment) and `device.json` (the Ed25519 seed of Tether's
+//! dedicated backend identity, base64url). Nothing here is ever logged: the token is a
+//! [`Secret`] and [`DeviceKey`]'s `Debug` prints only the device id.
+
+use std::io;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use tether_protocol::b64;
+use tether_protocol::device::DeviceKey;
+use tether_protocol::Secret;
+
+use crate::profile::{create_private_dir, write_private};
+
+/// File name of the token.
+pub const TOKEN_FILE: &str = "gateway.token";
+/// File name of the device identity.
+pub const DEVICE_FILE: &str = "device.json";
+
+fn random<const N: usize>() -> io::Result<[u8; N]> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| io::Error::other(format!("OS RNG: {e}")))?;
+    Ok(b)
+}
+
+fn check_private(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+/// Loads the gateway token, creating it (256 random bits, hex) on first use.
+pub fn load_or_create_token(dir: &Path) -> io::Result<Secret> {
+    create_private_dir(dir)?;
+    let path = dir.join(TOKEN_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(s) if s.trim().len() >= 32 => {
+            check_private(&path)?;
+            return Ok(Secret::new(s.trim()));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let bytes = random::<32>()?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(&path, token.as_bytes())?;
+    Ok(Secret::new(token))
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeviceFile {
+    version: u32,
+    device_id: String,
+    seed: String,
+    created_at_ms: u64,
+}
+
+/// Loads the device identity, creating it on first use.
+pub fn load_or_create_device(dir: &Path, now_ms: u64) -> io::Result<DeviceKey> {
+    create_private_dir(dir)?;
+    let path = dir.join(DEVICE_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            check_private(&path)?;
+            let f: DeviceFile = serde_json::from_slice(&bytes).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{}: {e}", path.display()),
+                )
+            })?;
+            let seed: [u8; 32] = b64::decode(&f.seed)
+                .and_then(|v| v.try_into().ok())
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("{}: bad seed", path.display()),
+                    )
+                })?;
+            return Ok(DeviceKey::from_seed(&seed));
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let seed = random::<32>()?;
+    let key = DeviceKey::from_seed(&seed);
+    let f = DeviceFile {
+        version: 1,
+        device_id: key.device_id(),
+        seed: b64::encode(&seed),
+        created_at_ms: now_ms,
+    };
+    write_private(&path, &serde_json::to_vec_pretty(&f)?)?;
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn token_is_created_once_private_and_long() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = load_or_create_token(dir.path()).unwrap();
+        let b = load_or_create_token(dir.path()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.expose().len(), 64);
+        let mode = std::fs::metadata(dir.path().join(TOKEN_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(format!("{a:?}"), "***");
+    }
+
+    #[test]
+    fn device_identity_persists() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = load_or_create_device(dir.path(), 1).unwrap();
+        let b = load_or_create_device(dir.path(), 2).unwrap();
+        assert_eq!(a.device_id(), b.device_id());
+        assert!(!format!("{a:?}").contains(&b64::encode(&a.seed())));
+        let mode = std::fs::metadata(dir.path().join(DEVICE_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}

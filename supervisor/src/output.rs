@@ -1,0 +1,391 @@
+//! Child output: classify, de-duplicate, redact and keep the last lines of stdout/stderr.
+//!
+//! It owns the ring of the last [`KEEP_LINES`] lines (for diagnostics and exit decisions) and
+//! the de-duplication state. Lines are stripped of ANSI escapes, secrets are redacted (the
+//! gateway token and anything shaped like `token=…`/`Bearer …`), each line gets a level —
+//! anchors b6: known noise is `debug`, startup traces `info`, tracing-style `LEVEL` prefixes
+//! are honoured, everything else `warn` — and a consecutive repeat is counted instead of kept,
+//! with a summary every [`REPEAT_SUMMARY_EVERY`] repeats. It also spots the hints exit
+//! classification needs. It never reads a pipe itself (the launcher does, without ever blocking
+//! the child) and never logs.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use crate::exit::Hints;
+
+/// Lines kept for diagnostics.
+pub const KEEP_LINES: usize = 120;
+/// A repeated line is reported again after this many repeats.
+pub const REPEAT_SUMMARY_EVERY: u32 = 50;
+/// Longest line kept (longer lines are cut on a char boundary).
+pub const MAX_LINE_BYTES: usize = 4096;
+
+/// Which pipe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// Severity of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// Noise.
+    Debug,
+    /// Progress.
+    Info,
+    /// Worth a look.
+    Warn,
+    /// A failure.
+    Error,
+}
+
+/// One kept line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Line {
+    /// Pipe.
+    pub stream: Stream,
+    /// Level.
+    pub level: Level,
+    /// Redacted text.
+    pub text: String,
+    /// How many times it repeated right after itself.
+    pub repeats: u32,
+}
+
+/// What happened to a line fed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fed {
+    /// Dropped (empty or pure noise that is not even debug-worthy).
+    Dropped,
+    /// A repeat of the previous line, counted silently.
+    Repeat,
+    /// A line to publish (new, or a repeat summary).
+    Publish(Line),
+}
+
+/// The output log of one supervisor (all generations of the child).
+#[derive(Debug, Clone)]
+pub struct OutputLog {
+    ring: VecDeque<Line>,
+    secrets: Vec<String>,
+    hints: Hints,
+}
+
+impl OutputLog {
+    /// A log that redacts these secrets.
+    pub fn new(secrets: Vec<String>) -> Self {
+        OutputLog {
+            ring: VecDeque::with_capacity(KEEP_LINES),
+            secrets: secrets.into_iter().filter(|s| s.len() >= 4).collect(),
+            hints: Hints::default(),
+        }
+    }
+
+    /// Feeds one raw line.
+    pub fn feed(&mut self, stream: Stream, raw: &str) -> Fed {
+        let text = redact(&strip_ansi(raw), &self.secrets);
+        let text = cut(text.trim_end());
+        if text.trim().is_empty() {
+            return Fed::Dropped;
+        }
+        let Some(level) = level_of(&text) else {
+            return Fed::Dropped;
+        };
+        self.spot_hints(&text);
+        if let Some(last) = self.ring.back_mut() {
+            if last.text == text && last.stream == stream {
+                last.repeats += 1;
+                if last.repeats % REPEAT_SUMMARY_EVERY == 0 {
+                    return Fed::Publish(last.clone());
+                }
+                return Fed::Repeat;
+            }
+        }
+        let line = Line {
+            stream,
+            level,
+            text,
+            repeats: 0,
+        };
+        if self.ring.len() == KEEP_LINES {
+            self.ring.pop_front();
+        }
+        self.ring.push_back(line.clone());
+        Fed::Publish(line)
+    }
+
+    fn spot_hints(&mut self, text: &str) {
+        let l = text.to_ascii_lowercase();
+        if l.contains("eaddrinuse")
+            || l.contains("already listening")
+            || (l.contains("port") && l.contains("in use"))
+        {
+            self.hints.port_in_use = true;
+        }
+        if l.contains("already running")
+            || l.contains("contentionerror")
+            || l.contains("another openclaw process owns")
+        {
+            self.hints.already_running = true;
+        }
+        if l.contains("invalid config")
+            || l.contains("config invalid")
+            || l.contains("unrecognized key")
+        {
+            self.hints.config_invalid = true;
+        }
+    }
+
+    /// Hints seen since the last [`OutputLog::take_hints`].
+    pub fn take_hints(&mut self) -> Hints {
+        std::mem::take(&mut self.hints)
+    }
+
+    /// The kept lines, oldest first.
+    pub fn lines(&self) -> impl Iterator<Item = &Line> {
+        self.ring.iter()
+    }
+
+    /// The last line at `warn` or above, for status displays.
+    pub fn last_problem(&self) -> Option<&Line> {
+        self.ring.iter().rev().find(|l| l.level >= Level::Warn)
+    }
+}
+
+fn cut(s: &str) -> String {
+    if s.len() <= MAX_LINE_BYTES {
+        return s.to_owned();
+    }
+    let mut end = MAX_LINE_BYTES;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// Removes ANSI escape sequences (CSI and OSC).
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek() {
+            Some('[') => {
+                chars.next();
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            Some(']') => {
+                chars.next();
+                while let Some(c) = chars.next() {
+                    if c == '\u{7}' {
+                        break;
+                    }
+                    if c == '\u{1b}' && chars.peek() == Some(&'\\') {
+                        chars.next();
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Replaces known secrets and secret-shaped values with `***`.
+pub fn redact(s: &str, secrets: &[String]) -> String {
+    let mut out = s.to_owned();
+    for secret in secrets {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), "***");
+        }
+    }
+    for key in [
+        "token=",
+        "token\":\"",
+        "Bearer ",
+        "password=",
+        "apiKey\":\"",
+    ] {
+        let mut from = 0;
+        while let Some(pos) = out[from..].find(key) {
+            let start = from + pos + key.len();
+            let end = out[start..]
+                .find(|c: char| c.is_whitespace() || c == '"' || c == '&' || c == ',')
+                .map_or(out.len(), |e| start + e);
+            if end > start && &out[start..end] != "***" {
+                out.replace_range(start..end, "***");
+            }
+            from = start;
+            if from >= out.len() {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// anchors b6, plus tracing-style levels; `None` drops the line.
+fn level_of(text: &str) -> Option<Level> {
+    let l = text.to_ascii_lowercase();
+    if (l.contains("openclaw-control-ui") && l.contains("token_mismatch"))
+        || (l.contains("closed before connect") && l.contains("token mismatch"))
+    {
+        return None;
+    }
+    const DEBUG: &[&str] = &[
+        "[ws] closed before connect",
+        "security warning: dangerous config flags enabled",
+        "experimentalwarning",
+        "deprecationwarning",
+        "--trace-deprecation",
+        "debugger attached",
+        "config warnings:",
+        "--require is not allowed in node_options",
+    ];
+    if DEBUG.iter().any(|p| l.contains(p)) {
+        return Some(Level::Debug);
+    }
+    if l.contains("startup trace:") {
+        return Some(Level::Info);
+    }
+    // tracing's default format: `2026-… LEVEL target: message`; upstream: `[gateway] …`.
+    let head: String = text.chars().take(48).collect();
+    for (needle, level) in [
+        (" ERROR ", Level::Error),
+        (" WARN ", Level::Warn),
+        (" INFO ", Level::Info),
+        (" DEBUG ", Level::Debug),
+        (" TRACE ", Level::Debug),
+    ] {
+        if head.contains(needle) || head.starts_with(needle.trim_start()) {
+            return Some(level);
+        }
+    }
+    if l.starts_with("[gateway]") || l.starts_with("{\"event\":\"ready\"") {
+        return Some(Level::Info);
+    }
+    if l.contains("error") || l.contains("failed") || l.contains("panicked") {
+        return Some(Level::Error);
+    }
+    Some(Level::Warn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn published(f: Fed) -> Line {
+        match f {
+            Fed::Publish(l) => l,
+            other => panic!("expected publish, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn classifies_like_the_anchors() {
+        let mut log = OutputLog::new(vec![]);
+        let check = |log: &mut OutputLog, line: &str, expect: Option<Level>| {
+            let got = match log.feed(Stream::Stderr, line) {
+                Fed::Publish(l) => Some(l.level),
+                Fed::Dropped => None,
+                Fed::Repeat => panic!("unexpected repeat"),
+            };
+            assert_eq!(got, expect, "{line}");
+        };
+        check(&mut log, "", None);
+        check(
+            &mut log,
+            "(node:1) ExperimentalWarning: SQLite",
+            Some(Level::Debug),
+        );
+        check(
+            &mut log,
+            "startup trace: plugins 340ms total=900ms",
+            Some(Level::Info),
+        );
+        check(
+            &mut log,
+            "2026-11-21T10:00:00Z  WARN gateway: slow",
+            Some(Level::Warn),
+        );
+        check(
+            &mut log,
+            "2026-11-21T10:00:00Z ERROR gateway: boom",
+            Some(Level::Error),
+        );
+        check(&mut log, "[gateway] ready", Some(Level::Info));
+        check(&mut log, "something odd", Some(Level::Warn));
+        check(&mut log, "openclaw-control-ui token_mismatch x", None);
+    }
+
+    #[test]
+    fn strips_ansi_and_redacts() {
+        assert_eq!(strip_ansi("\u{1b}[31mred\u{1b}[0m text"), "red text");
+        assert_eq!(strip_ansi("\u{1b}]0;title\u{7}x"), "x");
+        let secrets = vec!["s3cr3t-token-value".to_string()];
+        assert_eq!(
+            redact("auth s3cr3t-token-value ok", &secrets),
+            "auth *** ok"
+        );
+        assert_eq!(redact("url?token=abc&x=1", &[]), "url?token=***&x=1");
+        assert_eq!(
+            redact("Authorization: Bearer abc.def", &[]),
+            "Authorization: Bearer ***"
+        );
+        assert_eq!(
+            redact(r#"{"token":"zzz","a":1}"#, &[]),
+            r#"{"token":"***","a":1}"#
+        );
+    }
+
+    #[test]
+    fn repeats_are_counted_and_summarised() {
+        let mut log = OutputLog::new(vec![]);
+        published(log.feed(Stream::Stderr, "same"));
+        for _ in 1..REPEAT_SUMMARY_EVERY {
+            assert_eq!(log.feed(Stream::Stderr, "same"), Fed::Repeat);
+        }
+        let summary = published(log.feed(Stream::Stderr, "same"));
+        assert_eq!(summary.repeats, REPEAT_SUMMARY_EVERY);
+        assert_eq!(log.lines().count(), 1);
+    }
+
+    #[test]
+    fn keeps_the_last_lines_only() {
+        let mut log = OutputLog::new(vec![]);
+        for i in 0..(KEEP_LINES + 30) {
+            log.feed(Stream::Stdout, &format!("line {i}"));
+        }
+        assert_eq!(log.lines().count(), KEEP_LINES);
+        assert_eq!(log.lines().next().unwrap().text, "line 30");
+    }
+
+    #[test]
+    fn hints_for_exit_decisions() {
+        let mut log = OutputLog::new(vec![]);
+        log.feed(
+            Stream::Stderr,
+            "Gateway failed to start: listen EADDRINUSE: address already in use",
+        );
+        log.feed(Stream::Stderr, "StateDatabaseCoordinatorContentionError: another OpenClaw process owns gateway-lifecycle");
+        let h = log.take_hints();
+        assert!(h.port_in_use && h.already_running && !h.config_invalid);
+        assert_eq!(log.take_hints(), Hints::default());
+    }
+}

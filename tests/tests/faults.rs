@@ -1,0 +1,145 @@
+//! Supervisor faults that need no particular gateway: a child that exits at once, and a port
+//! held by a foreign process. Real `tether run` processes, temp dirs, 127.0.0.1 only.
+
+use std::io::Write;
+use std::time::Duration;
+
+use tether_e2e::Supervisor;
+use tether_supervisor::events::{PhaseName, ProblemCode, SupervisorEvent};
+use tether_supervisor::governor::BreakerState;
+
+#[test]
+fn a_child_that_exits_at_once_opens_the_breaker_without_a_storm() {
+    let dir = tempfile::tempdir().unwrap();
+    let count = dir.path().join("runs");
+    let script = dir.path().join("crashing-gateway");
+    {
+        let mut f = std::fs::File::create(&script).unwrap();
+        writeln!(
+            f,
+            "#!/bin/sh\necho run >> \"$CRASH_COUNT\"\necho 'boom: cannot start' >&2\nexit 1"
+        )
+        .unwrap();
+    }
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let state = dir.path().join("state");
+    let mut sup = Supervisor::start(
+        &state,
+        &["--gateway", script.to_str().unwrap()],
+        &[("CRASH_COUNT", count.clone())],
+    );
+    let ev = sup.wait_for(
+        "breaker open",
+        Duration::from_secs(60),
+        |e| matches!(e, SupervisorEvent::Governor(g) if g.state == BreakerState::Open),
+    );
+    let SupervisorEvent::Governor(g) = ev else {
+        unreachable!()
+    };
+    assert!(g.override_available);
+    let failed = sup.wait_for(
+        "failed status",
+        Duration::from_secs(10),
+        |e| matches!(e, SupervisorEvent::Status(s) if s.phase == PhaseName::Failed),
+    );
+    let SupervisorEvent::Status(s) = failed else {
+        unreachable!()
+    };
+    assert_eq!(s.problem, Some(ProblemCode::BreakerOpen));
+    assert!(
+        s.retry_in_ms.unwrap_or(0) > 60_000,
+        "the trial is minutes away: {s:?}"
+    );
+    let runs = std::fs::read_to_string(&count).unwrap().lines().count();
+    assert_eq!(
+        runs, 6,
+        "one start and five governed respawns, then nothing"
+    );
+    // The output was captured and classified.
+    assert!(sup
+        .seen
+        .iter()
+        .any(|e| matches!(e, SupervisorEvent::Log(l) if l.text.contains("boom"))));
+    let status = sup.control("status", false).unwrap();
+    assert_eq!(status["governor"]["state"], "open");
+    assert_eq!(status["status"]["lastExit"]["code"], 1);
+    // Nothing more was spawned while we looked.
+    assert_eq!(std::fs::read_to_string(&count).unwrap().lines().count(), 6);
+    // SIGTERM: the supervisor stops and exits 0.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(sup.child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = sup.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn a_port_held_by_a_foreign_process_is_a_clear_error_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let never = dir.path().join("never-run");
+    let state = dir.path().join("state");
+    let mut sup = Supervisor::start(
+        &state,
+        &[
+            "--gateway",
+            never.to_str().unwrap(),
+            "--port",
+            &port.to_string(),
+        ],
+        &[],
+    );
+    let ev = sup.wait_for(
+        "failed",
+        Duration::from_secs(30),
+        |e| matches!(e, SupervisorEvent::Status(s) if s.phase == PhaseName::Failed),
+    );
+    let SupervisorEvent::Status(s) = ev else {
+        unreachable!()
+    };
+    assert_eq!(s.problem, Some(ProblemCode::PortInUse));
+    assert!(
+        s.reason.contains(&port.to_string()) && s.reason.contains("not a gateway"),
+        "{}",
+        s.reason
+    );
+    assert!(
+        s.reason.contains(&format!("pid {}", std::process::id())),
+        "names the holder: {}",
+        s.reason
+    );
+    assert!(
+        !sup.seen
+            .iter()
+            .any(|e| matches!(e, SupervisorEvent::Status(s) if s.phase == PhaseName::Starting)),
+        "nothing was spawned"
+    );
+    // The foreign listener is untouched: it still accepts.
+    listener.set_nonblocking(false).unwrap();
+    let c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (_accepted, _) = listener.accept().unwrap();
+    drop(c);
+}
+
+#[test]
+fn cli_reports_no_supervisor_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let tether = tether_e2e::binary("tether-supervisor", "tether");
+    let out = std::process::Command::new(tether)
+        .arg("status")
+        .env("TETHER_STATE_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no supervisor running") && err.contains("tether run"),
+        "{err}"
+    );
+}
