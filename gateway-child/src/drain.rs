@@ -130,6 +130,14 @@ impl DrainHooks {
         self.snapshot().iter().map(|(_, h)| h.active()).sum()
     }
 
+    /// Waits for every hook to go idle, at most `deadline`, without aborting anything.
+    /// Returns whether everything went idle.
+    pub async fn settle(&self, deadline: Duration) -> bool {
+        let hooks = self.snapshot();
+        let all = futures_util::future::join_all(hooks.iter().map(|(_, h)| h.wait_idle()));
+        tokio::time::timeout(deadline, all).await.is_ok()
+    }
+
     /// Waits for every hook to go idle, at most `deadline`; aborts the rest.
     pub async fn drain(&self, deadline: Duration) -> DrainReport {
         let hooks = self.snapshot();

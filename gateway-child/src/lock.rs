@@ -6,7 +6,9 @@
 //! for whoever wants to find the running gateway:
 //! `{"pid":N,"port":P|null,"startedAtMs":T,"version":"..","bootId":".."}`, rewritten in place
 //! when the port is known and on every restart. The file is never deleted (deleting a lock file
-//! races with a starting instance); whether it is live is decided by the lock, not the file.
+//! races with a starting instance); whether it is live is decided by the lock, not the file. A
+//! busy lock is retried for ~50 ms so a reader's brief shared-lock probe is not mistaken for a
+//! running gateway.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -14,6 +16,11 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+/// Extra lock attempts when the lock is busy (a prober's shared lock is released at once).
+const LOCK_ATTEMPTS: u32 = 5;
+/// Pause between lock attempts.
+const LOCK_RETRY_GAP: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// The lock file's content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,10 +78,19 @@ impl InstanceLock {
             .mode(0o600)
             .open(path)
             .map_err(io_err)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Err(LockError::Held(read(path))),
-            Err(TryLockError::Error(e)) => return Err(io_err(e)),
+        // A reader probing liveness with a brief shared lock must not make a starting gateway
+        // give up: retry a few times over ~50 ms before concluding someone else owns it.
+        let mut attempts = 0;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) if attempts < LOCK_ATTEMPTS => {
+                    attempts += 1;
+                    std::thread::sleep(LOCK_RETRY_GAP);
+                }
+                Err(TryLockError::WouldBlock) => return Err(LockError::Held(read(path))),
+                Err(TryLockError::Error(e)) => return Err(io_err(e)),
+            }
         }
         let written_len = file.metadata().map(|m| m.len()).unwrap_or(0);
         let mut lock = InstanceLock {
@@ -152,6 +168,7 @@ mod tests {
         }
         drop(first);
         let again = InstanceLock::acquire(&path, info(Some(1))).unwrap();
+
         assert_eq!(read(&path).unwrap(), *again.info());
     }
 

@@ -4,10 +4,11 @@
 //! A run owns its [`Services`] (hub, settings, limits, drain hooks, tasks). Every task it starts is
 //! tracked by one `TaskTracker` and stopped through two tokens: `closing` (stop reading, close
 //! sockets, stop timers) and `kill` (drop whatever is still writing). Shutdown is always the same
-//! sequence: readiness off → `shutdown {reason, restartExpectedMs}` event → drain active work up to
-//! the drain deadline → close every socket with 1012 "service restart" → hand the last writers
-//! (bounded by their close grace) back to the caller as [`Stragglers`]. The listener is not closed
-//! here, so during an in-process restart new connections wait in the kernel backlog.
+//! sequence: readiness off → in-flight work gets up to [`SETTLE`] to finish → `shutdown {reason,
+//! restartExpectedMs}` event → drain active work up to the drain deadline → close every socket
+//! with 1012 "service restart" → hand the last writers (bounded by their close grace) back to the
+//! caller as [`Stragglers`]. The listener is not closed here, so during an in-process restart new
+//! connections wait in the kernel backlog.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
@@ -40,6 +41,8 @@ use crate::settings::{Note, Resolver, Settings};
 /// measures ~1–2 ms for that on a 2-core machine, and this bound leaves room for a loaded one.
 /// Work still active at the restart adds the drain deadline.
 pub const RESTART_EXPECTED: Duration = Duration::from_millis(250);
+/// How long a stop or restart lets in-flight work finish before announcing itself.
+pub const SETTLE: Duration = Duration::from_millis(100);
 /// How often the health summary is refreshed and broadcast.
 pub const HEALTH_INTERVAL: Duration = Duration::from_secs(60);
 /// How long stragglers (writers still flushing close frames) may take before being dropped.
@@ -396,7 +399,9 @@ async fn shutdown(services: &Arc<Services>, exit: &Exit, reason: &str) {
     let restarting = matches!(exit, Exit::Restart(_));
     let settings = services.settings();
     let drain_timeout = settings.limits.drain_timeout;
-    let busy = services.drain.active() > 0;
+    // Short requests in flight right now finish within moments: let them, so the promise below
+    // only includes the drain deadline when long work (an agent run) is really active.
+    let busy = !services.drain.settle(SETTLE).await;
     let expected = if restarting {
         let ms = RESTART_EXPECTED + if busy { drain_timeout } else { Duration::ZERO };
         Maybe::Value(u64::try_from(ms.as_millis()).unwrap_or(u64::MAX))
