@@ -1,1 +1,35 @@
-fn main() {}
+//! `tether-gateway`: parses the command line, takes the secrets out of the environment before
+//! any thread exists, and runs [`tether_gateway::instance::main`] on a tokio runtime. Nothing
+//! else happens here.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tether_gateway::cli::Cli;
+
+fn main() -> ExitCode {
+    // First, while the process is single-threaded: read and remove the token env vars so no
+    // child process can inherit them.
+    let env = tether_gateway::credentials::take_from_env();
+    let args = match Cli::try_parse() {
+        Ok(cli) => cli.into_run_args(),
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("tether-gateway")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tether-gateway: cannot start the async runtime: {e}");
+            return ExitCode::from(tether_gateway::fatal::EXIT_FAILURE);
+        }
+    };
+    let code = runtime.block_on(tether_gateway::instance::main(args, env));
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    ExitCode::from(code)
+}

@@ -5,7 +5,11 @@
 //! also send malformed frames, mock model providers, and a launcher for upstream OpenClaw. It must
 //! never contain assertions about product behaviour: those belong in the tests that use it.
 
+pub mod bins;
+pub mod gateway;
 pub mod mock_anthropic;
 pub mod mock_openai;
 pub mod mock_provider;
+pub mod process;
 pub mod upstream;
+pub mod ws;

@@ -1,0 +1,407 @@
+//! Methods: the one table of what exists and who may call it, and the routing to handlers.
+//!
+//! [`Method`] is the exhaustive list of implemented methods; [`Method::access`] is the only place a
+//! method's required scope is declared (default-deny: a method without an explicit scope needs
+//! `operator.admin`; `health` is open to everyone). [`authorize`] runs before any handler, and
+//! [`call`] routes an authorized method to its handler with a [`CallContext`]. Adding a method means
+//! adding a variant: the compiler then insists on its name, its scope and its handler. Handlers
+//! answer by returning; a [`Responder`] can also send later responses with the same request id
+//! (upstream's `agent` sends two).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde_json::Value;
+use tether_protocol::methods::names;
+use tether_protocol::{ErrorShape, Frame, Response, Role, Scope};
+
+use crate::bus::ConnId;
+use crate::methods;
+use crate::outbound::{Outbound, Pushed};
+use crate::server::Services;
+
+/// Every method this gateway implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// `health`.
+    Health,
+    /// `status`.
+    Status,
+    /// `system-presence`.
+    SystemPresence,
+    /// `config.get`.
+    ConfigGet,
+    /// `config.patch`.
+    ConfigPatch,
+    /// `config.apply`.
+    ConfigApply,
+    /// `logs.tail`.
+    LogsTail,
+    /// `sessions.subscribe`.
+    SessionsSubscribe,
+    /// `sessions.unsubscribe`.
+    SessionsUnsubscribe,
+    /// `gateway.restart.request`.
+    GatewayRestartRequest,
+}
+
+/// Who may call a method.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone authenticated, whatever their scopes (`health`).
+    Anyone,
+    /// Holders of this scope (see [`Scope::is_satisfied_by`]).
+    Scope(Scope),
+}
+
+impl Method {
+    /// All methods, in the order `hello-ok` advertises them.
+    pub const ALL: &'static [Method] = &[
+        Method::Health,
+        Method::Status,
+        Method::SystemPresence,
+        Method::ConfigGet,
+        Method::ConfigPatch,
+        Method::ConfigApply,
+        Method::LogsTail,
+        Method::SessionsSubscribe,
+        Method::SessionsUnsubscribe,
+        Method::GatewayRestartRequest,
+    ];
+
+    /// The wire name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Health => names::HEALTH,
+            Method::Status => names::STATUS,
+            Method::SystemPresence => names::SYSTEM_PRESENCE,
+            Method::ConfigGet => names::CONFIG_GET,
+            Method::ConfigPatch => names::CONFIG_PATCH,
+            Method::ConfigApply => names::CONFIG_APPLY,
+            Method::LogsTail => names::LOGS_TAIL,
+            Method::SessionsSubscribe => names::SESSIONS_SUBSCRIBE,
+            Method::SessionsUnsubscribe => names::SESSIONS_UNSUBSCRIBE,
+            Method::GatewayRestartRequest => names::GATEWAY_RESTART_REQUEST,
+        }
+    }
+
+    /// The scope table (upstream's `method-scopes.ts` for these methods).
+    pub fn access(self) -> Access {
+        match self {
+            Method::Health => Access::Anyone,
+            Method::Status
+            | Method::SystemPresence
+            | Method::ConfigGet
+            | Method::LogsTail
+            | Method::SessionsSubscribe
+            | Method::SessionsUnsubscribe => Access::Scope(Scope::Read),
+            Method::ConfigPatch | Method::ConfigApply | Method::GatewayRestartRequest => {
+                Access::Scope(Scope::Admin)
+            }
+        }
+    }
+
+    /// Whether the method is still served while the gateway drains before a stop or restart.
+    /// Methods that start work or change state are refused then.
+    pub fn served_while_draining(self) -> bool {
+        matches!(self.access(), Access::Anyone | Access::Scope(Scope::Read))
+    }
+
+    /// Looks a method up by wire name.
+    pub fn parse(name: &str) -> Option<Method> {
+        Method::ALL.iter().copied().find(|m| m.name() == name)
+    }
+
+    /// The names, for `hello-ok.features.methods`.
+    pub fn advertised() -> Vec<String> {
+        Method::ALL.iter().map(|m| m.name().to_owned()).collect()
+    }
+}
+
+/// The client's self-description, for logs, presence and `status`.
+#[derive(Debug, Clone, Default)]
+pub struct ClientLabel {
+    /// `client.id`.
+    pub id: String,
+    /// `client.mode`.
+    pub mode: String,
+    /// `client.displayName`.
+    pub display_name: Option<String>,
+    /// `client.version`.
+    pub version: String,
+    /// `client.platform`.
+    pub platform: String,
+    /// Verified device id.
+    pub device_id: Option<String>,
+}
+
+/// The caller of a method: one authenticated connection and what it was granted.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Connection id.
+    pub conn: ConnId,
+    /// Negotiated protocol (3 or 4).
+    pub protocol: u32,
+    /// Role.
+    pub role: Role,
+    /// Granted scopes.
+    pub scopes: Vec<Scope>,
+    /// Advertised caps.
+    pub caps: Vec<String>,
+    /// Advertised `tool-events`.
+    pub tool_events: bool,
+    /// Client label.
+    pub client: ClientLabel,
+    /// Canonical client address.
+    pub ip: IpAddr,
+}
+
+impl Default for Caller {
+    fn default() -> Self {
+        Caller {
+            conn: 0,
+            protocol: 4,
+            role: Role::Operator,
+            scopes: Vec::new(),
+            caps: Vec::new(),
+            tool_events: false,
+            client: ClientLabel::default(),
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        }
+    }
+}
+
+impl Caller {
+    /// Whether the caller holds `operator.admin`.
+    pub fn is_admin(&self) -> bool {
+        self.scopes.contains(&Scope::Admin)
+    }
+
+    /// `id/mode` (sanitized for logs).
+    pub fn label(&self) -> String {
+        format!(
+            "{}/{}",
+            crate::logging::Clean(&self.client.id),
+            crate::logging::Clean(&self.client.mode)
+        )
+    }
+}
+
+/// A refused call.
+#[derive(Debug, Clone)]
+pub struct Denied {
+    /// The error to send.
+    pub error: ErrorShape,
+    /// It counts toward the unauthorized-call flood guard.
+    pub unauthorized: bool,
+}
+
+/// Checks a call before any handler runs.
+pub fn authorize(caller: &Caller, name: &str, draining: bool) -> Result<Method, Denied> {
+    let Some(method) = Method::parse(name) else {
+        return Err(if caller.is_admin() {
+            Denied {
+                error: ErrorShape::invalid_request(format!("unknown method: {name}")),
+                unauthorized: false,
+            }
+        } else {
+            Denied {
+                error: ErrorShape::missing_scope(caller.protocol, Scope::Admin.as_str()),
+                unauthorized: true,
+            }
+        });
+    };
+    if let Access::Scope(required) = method.access() {
+        if !required.is_satisfied_by(&caller.scopes) {
+            return Err(Denied {
+                error: ErrorShape::missing_scope(caller.protocol, required.as_str()),
+                unauthorized: true,
+            });
+        }
+    }
+    if draining && !method.served_while_draining() {
+        let mut e = ErrorShape::unavailable(
+            format!("{} unavailable: gateway is stopping", method.name()),
+            crate::server::RESTART_EXPECTED.as_millis() as u64,
+        );
+        e.details = Some(serde_json::json!({"method": method.name(), "reason": "draining"}));
+        return Err(Denied {
+            error: e,
+            unauthorized: false,
+        });
+    }
+    Ok(method)
+}
+
+/// Sends responses for one request id on one connection. Cheap to clone; usable after the
+/// handler returned (for a second, final response).
+#[derive(Debug, Clone)]
+pub struct Responder {
+    id: Arc<str>,
+    out: Arc<Outbound>,
+    answered: Arc<AtomicBool>,
+}
+
+impl Responder {
+    /// A responder for request `id` on `out`.
+    pub fn new(id: &str, out: Arc<Outbound>) -> Self {
+        Responder {
+            id: Arc::from(id),
+            out,
+            answered: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The request id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Sends a response. Returns false when the connection is closing (or too slow).
+    pub fn respond(&self, result: Result<Value, ErrorShape>) -> bool {
+        let res = match result {
+            Ok(payload) => Response::ok(&*self.id, payload),
+            Err(e) => Response::err(&*self.id, e),
+        };
+        self.send(res)
+    }
+
+    /// Sends a response frame as built by the caller (e.g. `ok:false` with a payload).
+    pub fn send(&self, mut res: Response) -> bool {
+        self.answered.store(true, Ordering::SeqCst);
+        (*self.id).clone_into(&mut res.id);
+        matches!(
+            self.out.push_text(Frame::Res(res).to_json()),
+            Pushed::Queued(_)
+        )
+    }
+
+    /// Whether a response was sent.
+    pub fn answered(&self) -> bool {
+        self.answered.load(Ordering::SeqCst)
+    }
+}
+
+/// What a handler gets: who calls, the run's services, and the responder.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    /// The caller.
+    pub caller: Arc<Caller>,
+    /// The run's shared services.
+    pub services: Arc<Services>,
+    responder: Responder,
+}
+
+impl CallContext {
+    /// A context for one request.
+    pub fn new(caller: Arc<Caller>, services: Arc<Services>, responder: Responder) -> Self {
+        CallContext {
+            caller,
+            services,
+            responder,
+        }
+    }
+
+    /// The responder for this request (send now, or later).
+    pub fn responder(&self) -> Responder {
+        self.responder.clone()
+    }
+
+    /// The request id.
+    pub fn request_id(&self) -> &str {
+        self.responder.id()
+    }
+}
+
+/// Runs an authorized method. The first response goes out when the handler returns, unless the
+/// handler already answered through its [`Responder`].
+pub async fn call(method: Method, ctx: CallContext, params: Value) {
+    let responder = ctx.responder();
+    let result = route(method, &ctx, params).await;
+    if !responder.answered() {
+        responder.respond(result);
+    }
+}
+
+async fn route(method: Method, ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+    match method {
+        Method::Health => methods::system::health(ctx, params).await,
+        Method::Status => methods::system::status(ctx, params).await,
+        Method::SystemPresence => methods::system::presence(ctx, params).await,
+        Method::ConfigGet => methods::config::get(ctx, params).await,
+        Method::ConfigPatch => methods::config::patch(ctx, params).await,
+        Method::ConfigApply => methods::config::apply(ctx, params).await,
+        Method::LogsTail => methods::logs::tail(ctx, params).await,
+        Method::SessionsSubscribe => methods::sessions::subscribe(ctx, params, true).await,
+        Method::SessionsUnsubscribe => methods::sessions::subscribe(ctx, params, false).await,
+        Method::GatewayRestartRequest => methods::restart::request(ctx, params).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tether_protocol::{DetailCode, ErrorCode};
+
+    fn caller(protocol: u32, scopes: &[Scope]) -> Caller {
+        Caller {
+            protocol,
+            scopes: scopes.to_vec(),
+            ..Caller::default()
+        }
+    }
+
+    #[test]
+    fn the_table_is_complete_and_default_deny() {
+        for m in Method::ALL {
+            assert_eq!(Method::parse(m.name()), Some(*m));
+        }
+        assert_eq!(Method::Health.access(), Access::Anyone);
+        assert_eq!(Method::ConfigGet.access(), Access::Scope(Scope::Read));
+        assert_eq!(Method::ConfigPatch.access(), Access::Scope(Scope::Admin));
+        assert_eq!(Method::advertised().len(), Method::ALL.len());
+    }
+
+    #[test]
+    fn authorization_before_dispatch() {
+        let nobody = caller(4, &[]);
+        assert_eq!(authorize(&nobody, "health", false).unwrap(), Method::Health);
+        let d = authorize(&nobody, "status", false).unwrap_err();
+        assert!(d.unauthorized);
+        assert_eq!(d.error.code, ErrorCode::Forbidden);
+        assert_eq!(d.error.detail_code(), Some(DetailCode::MissingScope));
+        assert_eq!(d.error.message, "missing scope: operator.read");
+
+        let v3 = caller(3, &[]);
+        let d = authorize(&v3, "status", false).unwrap_err();
+        assert_eq!(d.error.code, ErrorCode::InvalidRequest);
+        assert_eq!(d.error.message, "missing scope: operator.read");
+
+        let writer = caller(4, &[Scope::Write]);
+        assert!(authorize(&writer, "status", false).is_ok());
+        let d = authorize(&writer, "config.apply", false).unwrap_err();
+        assert_eq!(d.error.message, "missing scope: operator.admin");
+
+        // Unknown methods: non-admins see a missing admin scope, admins the real reason.
+        let d = authorize(&writer, "no.such", false).unwrap_err();
+        assert!(d.unauthorized);
+        assert_eq!(d.error.message, "missing scope: operator.admin");
+        let admin = caller(4, &[Scope::Admin]);
+        let d = authorize(&admin, "no.such", false).unwrap_err();
+        assert!(!d.unauthorized);
+        assert_eq!(d.error.message, "unknown method: no.such");
+        assert!(authorize(&admin, "config.apply", false).is_ok());
+    }
+
+    #[test]
+    fn draining_refuses_state_changes_only() {
+        let admin = caller(4, &[Scope::Admin]);
+        assert!(authorize(&admin, "status", true).is_ok());
+        assert!(authorize(&admin, "health", true).is_ok());
+        let d = authorize(&admin, "config.patch", true).unwrap_err();
+        assert_eq!(d.error.code, ErrorCode::Unavailable);
+        assert_eq!(d.error.retryable, Some(true));
+        assert!(!d.unauthorized);
+    }
+}

@@ -1,0 +1,221 @@
+//! Logs: one line per event, to stderr and to `<state>/logs/gateway.log` (rotated).
+//!
+//! stdout is reserved for the machine-readable readiness line; everything else goes through
+//! `tracing` to stderr and, once the instance lock is held, to the log file that `logs.tail`
+//! serves. The file rotates at [`MAX_FILE_BYTES`] keeping [`KEEP_ROTATED`] old files. Peer-supplied
+//! text (headers, client names, method names) must be wrapped in [`Clean`] before it is logged, so
+//! a hostile value cannot forge lines or escape sequences. Secrets never reach this module: their
+//! type prints `***`.
+
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::EnvFilter;
+
+/// A log file is rotated when it grows past this size.
+pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+/// Rotated files kept (`gateway.log.1` … `.N`).
+pub const KEEP_ROTATED: u32 = 3;
+/// Longest peer-supplied value written to a log line.
+pub const MAX_CLEAN_CHARS: usize = 200;
+
+/// Escapes control characters and caps the length of peer-supplied text for logging.
+#[derive(Clone, Copy)]
+pub struct Clean<'a>(pub &'a str);
+
+impl fmt::Display for Clean<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, c) in self.0.chars().enumerate() {
+            if n >= MAX_CLEAN_CHARS {
+                return f.write_str("…");
+            }
+            match c {
+                '\\' => f.write_str("\\\\")?,
+                '"' => f.write_str("\\\"")?,
+                c if c.is_control() || is_invisible(c) => {
+                    write!(f, "\\u{{{:x}}}", c as u32)?;
+                }
+                c => f.write_fmt(format_args!("{c}"))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Clean<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
+/// Bidi controls and zero-width characters that can disguise a line.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+struct RotatingFile {
+    path: PathBuf,
+    file: File,
+    len: u64,
+}
+
+impl RotatingFile {
+    fn open(path: &Path) -> io::Result<Self> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
+        let len = file.metadata()?.len();
+        Ok(RotatingFile {
+            path: path.to_path_buf(),
+            file,
+            len,
+        })
+    }
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.file.write_all(buf)?;
+        self.len += buf.len() as u64;
+        if self.len >= MAX_FILE_BYTES {
+            self.rotate()?;
+        }
+        Ok(())
+    }
+
+    fn rotate(&mut self) -> io::Result<()> {
+        let name = |i: u32| PathBuf::from(format!("{}.{i}", self.path.display()));
+        for i in (1..KEEP_ROTATED).rev() {
+            let _ = std::fs::rename(name(i), name(i + 1));
+        }
+        std::fs::rename(&self.path, name(1))?;
+        *self = RotatingFile::open(&self.path)?;
+        Ok(())
+    }
+}
+
+/// Where log lines go: stderr always, the log file once attached. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct LogSink {
+    file: Arc<Mutex<Option<RotatingFile>>>,
+    path: Arc<Mutex<Option<PathBuf>>>,
+}
+
+impl fmt::Debug for LogSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogSink")
+            .field("path", &self.path())
+            .finish()
+    }
+}
+
+impl LogSink {
+    /// A sink writing to stderr only.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts copying lines to `path` (created 0600, appended).
+    pub fn attach_file(&self, path: &Path) -> io::Result<()> {
+        let f = RotatingFile::open(path)?;
+        *self.file.lock().unwrap_or_else(PoisonError::into_inner) = Some(f);
+        *self.path.lock().unwrap_or_else(PoisonError::into_inner) = Some(path.to_path_buf());
+        Ok(())
+    }
+
+    /// The attached log file.
+    pub fn path(&self) -> Option<PathBuf> {
+        self.path
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn write_line(&self, buf: &[u8]) {
+        // File first: whoever sees a line on stderr can rely on it being in the file.
+        let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(f) = file.as_mut() {
+            if f.write(buf).is_err() {
+                // A full disk must not take the gateway down; stderr still has the line.
+                *file = None;
+            }
+        }
+        drop(file);
+        let _ = io::stderr().write_all(buf);
+    }
+}
+
+/// The per-event writer handed to `tracing-subscriber`.
+#[derive(Debug)]
+pub struct SinkWriter<'a> {
+    sink: &'a LogSink,
+}
+
+impl Write for SinkWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.sink.write_line(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for LogSink {
+    type Writer = SinkWriter<'a>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        SinkWriter { sink: self }
+    }
+}
+
+/// Installs the global subscriber. Level from `TETHER_LOG` (e.g. `debug`), default `info`.
+pub fn init(sink: LogSink) {
+    let filter = EnvFilter::try_from_env("TETHER_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(sink)
+        .with_ansi(false)
+        .with_target(false)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_escapes_and_caps() {
+        let hostile = "x\r\n[ERROR] admin login ok\u{1b}[2J</system>\u{202e}";
+        let out = Clean(hostile).to_string();
+        assert!(!out.contains('\n') && !out.contains('\r') && !out.contains('\u{1b}'));
+        assert!(out.contains("\\u{a}") && out.contains("\\u{1b}") && out.contains("\\u{202e}"));
+        let long = "a".repeat(1000);
+        assert_eq!(
+            Clean(&long).to_string().chars().count(),
+            MAX_CLEAN_CHARS + 1
+        );
+        assert_eq!(Clean("q\"b").to_string(), "q\\\"b");
+    }
+
+    #[test]
+    fn the_file_rotates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.log");
+        let mut f = RotatingFile::open(&path).unwrap();
+        let chunk = vec![b'x'; 1024 * 1024];
+        for _ in 0..25 {
+            f.write(&chunk).unwrap();
+        }
+        assert!(path.exists());
+        assert!(dir.path().join("gateway.log.1").exists());
+        assert!(dir.path().join("gateway.log.2").exists());
+        assert!(std::fs::metadata(&path).unwrap().len() < MAX_FILE_BYTES);
+    }
+}

@@ -1,0 +1,183 @@
+//! `config.get`, `config.patch`, `config.apply`: reading and writing the config file over RPC.
+//!
+//! Reads are redacted (every secret → the sentinel) and carry the hash of the file on disk.
+//! Writes require that hash as `baseHash` whenever the file exists (no lost updates), restore
+//! sentinels from the current file, validate exactly like a file change, write atomically (0600),
+//! answer the caller, and only then apply through the same reload path as the watcher. Error
+//! texts never contain secret values.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use tether_protocol::methods::ConfigWriteParams;
+use tether_protocol::ErrorShape;
+use tracing::info;
+
+use crate::config::load::{self, ConfigError};
+use crate::config::plan::Action;
+use crate::config::redact::{merge_patch, redact, restore};
+use crate::config::store::write_atomic;
+use crate::dispatch::CallContext;
+use crate::logging::Clean;
+use crate::reload::{self, Source};
+
+fn warnings(unsupported: &[String]) -> Vec<Value> {
+    unsupported
+        .iter()
+        .map(|k| json!({"path": k, "message": "not supported by Tether; ignored"}))
+        .collect()
+}
+
+/// `config.get`: the redacted file, its hash, validity and warnings.
+pub async fn get(ctx: &CallContext, _params: Value) -> Result<Value, ErrorShape> {
+    let s = &ctx.services;
+    let path = s.resolver.paths.config.clone();
+    let applied = Arc::clone(&s.reload_state().applied);
+    let disk_hash = load::hash_on_disk(&path);
+    let (exists, valid, doc, issues, unsupported) = match load::read(&path) {
+        Ok(l) => match s.resolver.resolve(l.clone()) {
+            Ok(_) => (l.exists, true, l.doc, vec![], l.unsupported),
+            Err(e) => (l.exists, false, l.doc, vec![e.to_json()], l.unsupported),
+        },
+        Err(e) => (
+            disk_hash.is_some(),
+            false,
+            applied.doc.clone(),
+            vec![e.to_json()],
+            applied.unsupported.clone(),
+        ),
+    };
+    Ok(json!({
+        "path": path.display().to_string(),
+        "exists": exists,
+        "valid": valid,
+        "config": redact(&doc),
+        "hash": disk_hash,
+        "appliedHash": applied.hash,
+        "issues": issues,
+        "warnings": warnings(&unsupported),
+    }))
+}
+
+/// `config.patch {raw, baseHash}`: merge-patch the file.
+pub async fn patch(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+    write(ctx, params, true).await
+}
+
+/// `config.apply {raw, baseHash}`: replace the file.
+pub async fn apply(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+    write(ctx, params, false).await
+}
+
+fn invalid_config(e: &ConfigError) -> ErrorShape {
+    ErrorShape::invalid_request(format!("invalid config: {e}"))
+        .with_details(json!({"issues": [e.to_json()]}))
+}
+
+fn parse_raw(raw: &str) -> Result<Value, ErrorShape> {
+    json5::from_str::<Value>(raw).map_err(|e| {
+        let json5::Error::Message { msg, location } = &e;
+        let summary = msg
+            .lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix("= "))
+            .unwrap_or("syntax error");
+        let at = location
+            .as_ref()
+            .map(|l| format!(" at line {} column {}", l.line, l.column))
+            .unwrap_or_default();
+        ErrorShape::invalid_request(format!("invalid raw: JSON5{at}: {summary}"))
+    })
+}
+
+async fn write(ctx: &CallContext, params: Value, merge: bool) -> Result<Value, ErrorShape> {
+    let p: ConfigWriteParams = super::params(params)?;
+    let s = Arc::clone(&ctx.services);
+    let path = s.resolver.paths.config.clone();
+    let disk_hash = load::hash_on_disk(&path);
+    if let Some(current) = &disk_hash {
+        match &p.base_hash {
+            None => {
+                return Err(ErrorShape::invalid_request(
+                    "config base hash required; re-run config.get and retry",
+                ))
+            }
+            Some(h) if h != current => {
+                return Err(ErrorShape::invalid_request(
+                    "config changed since last load; re-run config.get and retry",
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    // The document the write starts from, and where redacted values are restored from.
+    let (base, restore_from) = match load::read(&path) {
+        Ok(l) => (l.doc.clone(), l.doc),
+        Err(e) if merge => {
+            return Err(ErrorShape::invalid_request(format!(
+                "the config file is invalid ({e}); fix it or replace it with config.apply"
+            )))
+        }
+        Err(_) => {
+            let applied = Arc::clone(&s.reload_state().applied);
+            (json!({}), applied.doc.clone())
+        }
+    };
+    let raw = parse_raw(&p.raw)?;
+    if !raw.is_object() {
+        return Err(ErrorShape::invalid_request(
+            "invalid raw: the config must be a JSON5 object",
+        ));
+    }
+    let mut next = if merge {
+        let mut doc = base.clone();
+        merge_patch(&mut doc, &raw);
+        doc
+    } else {
+        raw
+    };
+    restore(&mut next, &restore_from).map_err(|at| {
+        ErrorShape::invalid_request(format!(
+            "redacted value at {at} has nothing to restore from; send the real value"
+        ))
+    })?;
+    if disk_hash.is_some() && next == base {
+        return Ok(json!({
+            "ok": true,
+            "noop": true,
+            "path": path.display().to_string(),
+            "hash": disk_hash,
+            "config": redact(&next),
+            "restart": false,
+        }));
+    }
+    let mut text = serde_json::to_string_pretty(&next)
+        .map_err(|e| ErrorShape::invalid_request(format!("invalid config: {e}")))?;
+    text.push('\n');
+    let loaded = load::parse(&path, text.clone()).map_err(|e| invalid_config(&e))?;
+    let settings = s.resolver.resolve(loaded).map_err(|e| invalid_config(&e))?;
+    write_atomic(&path, text.as_bytes()).map_err(|e| {
+        ErrorShape::unavailable(format!("cannot write {}: {e}", path.display()), 1000)
+    })?;
+    let outcome = reload::prepare(&s, &settings, Source::Rpc);
+    let restart = outcome.action == Action::Restart;
+    info!(
+        client = %ctx.caller.label(),
+        method = if merge { "config.patch" } else { "config.apply" },
+        note = %Clean(p.note.as_deref().unwrap_or("")),
+        action = outcome.action.as_str(),
+        changed = ?outcome.plan.changed,
+        "config written"
+    );
+    ctx.responder().respond(Ok(json!({
+        "ok": true,
+        "path": path.display().to_string(),
+        "hash": settings.loaded.hash,
+        "config": redact(&next),
+        "restart": restart,
+        "action": outcome.action.as_str(),
+        "changedPaths": outcome.plan.changed,
+    })));
+    reload::commit(&s, settings, &outcome, Source::Rpc);
+    Ok(Value::Null)
+}

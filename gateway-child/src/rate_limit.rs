@@ -1,0 +1,237 @@
+//! The auth-failure rate limiter: 10 failed shared-secret attempts within 60 s from one client
+//! address lock that address out for 5 minutes.
+//!
+//! It is a pure value: every decision takes the instant as an argument and nothing here reads a
+//! clock or sleeps. Keys are canonical IPs ([`crate::locality::canonical_ip`]) so `::ffff:a.b.c.d`
+//! and `a.b.c.d` share one bucket, and loopback is **not** exempt (a web page on the same machine is
+//! a loopback client). Memory is bounded: at most [`MAX_TRACKED`] addresses are tracked; when full,
+//! unlocked entries are pruned first and a locked entry is never evicted to make room.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+/// Failures allowed inside one window.
+pub const MAX_FAILURES: usize = 10;
+/// The sliding window failures are counted in.
+pub const WINDOW: Duration = Duration::from_secs(60);
+/// How long an address stays locked out.
+pub const LOCKOUT: Duration = Duration::from_secs(300);
+/// Most addresses tracked at once.
+pub const MAX_TRACKED: usize = 10_000;
+
+#[derive(Debug, Clone, Default)]
+struct Entry {
+    failures: Vec<Instant>,
+    locked_until: Option<Instant>,
+}
+
+impl Entry {
+    fn is_locked(&self, now: Instant) -> bool {
+        self.locked_until.is_some_and(|until| now < until)
+    }
+
+    fn prune(&mut self, now: Instant) {
+        self.failures
+            .retain(|t| now.saturating_duration_since(*t) < WINDOW);
+        if self.locked_until.is_some_and(|until| now >= until) {
+            self.locked_until = None;
+            self.failures.clear();
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.failures.is_empty() && self.locked_until.is_none()
+    }
+}
+
+/// Per-address failure counts and lockouts.
+#[derive(Debug, Default)]
+pub struct AuthLimiter {
+    entries: HashMap<IpAddr, Entry>,
+}
+
+impl AuthLimiter {
+    /// An empty limiter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `Err(retry_after)` when `ip` is locked out at `now`.
+    pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        match self.entries.get(&ip) {
+            Some(e) if e.is_locked(now) => Err(e
+                .locked_until
+                .map_or(Duration::ZERO, |u| u.saturating_duration_since(now))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records a failed attempt. Returns `Err(retry_after)` if this failure locked the address.
+    pub fn record_failure(&mut self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        if !self.entries.contains_key(&ip) && self.entries.len() >= MAX_TRACKED {
+            self.prune(now);
+            if self.entries.len() >= MAX_TRACKED && !self.evict_one_unlocked(now) {
+                // Every tracked address is locked out: this newcomer cannot be tracked, which only
+                // means it starts unthrottled; the locked ones stay locked.
+                return Ok(());
+            }
+        }
+        let entry = self.entries.entry(ip).or_default();
+        entry.prune(now);
+        if entry.is_locked(now) {
+            return Err(entry
+                .locked_until
+                .map_or(Duration::ZERO, |u| u.saturating_duration_since(now)));
+        }
+        entry.failures.push(now);
+        if entry.failures.len() >= MAX_FAILURES {
+            entry.locked_until = Some(now + LOCKOUT);
+            entry.failures.clear();
+            return Err(LOCKOUT);
+        }
+        Ok(())
+    }
+
+    /// Forgets an address's failures after a successful authentication. A lockout stays.
+    pub fn record_success(&mut self, ip: IpAddr, now: Instant) {
+        if let Some(e) = self.entries.get_mut(&ip) {
+            if !e.is_locked(now) {
+                self.entries.remove(&ip);
+            }
+        }
+    }
+
+    /// Drops entries with nothing left to remember.
+    pub fn prune(&mut self, now: Instant) {
+        self.entries.retain(|_, e| {
+            e.prune(now);
+            !e.is_empty()
+        });
+    }
+
+    /// How many addresses are tracked.
+    pub fn tracked(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Evicts the least recently failing tenth of the unlocked entries (at least one), so a
+    /// flood of new addresses costs amortized O(1) per address.
+    fn evict_one_unlocked(&mut self, now: Instant) -> bool {
+        let mut unlocked: Vec<(Option<Instant>, IpAddr)> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| !e.is_locked(now))
+            .map(|(ip, e)| (e.failures.last().copied(), *ip))
+            .collect();
+        if unlocked.is_empty() {
+            return false;
+        }
+        unlocked.sort_unstable_by_key(|(last, _)| *last);
+        let n = (MAX_TRACKED / 10).clamp(1, unlocked.len());
+        for (_, ip) in unlocked.into_iter().take(n) {
+            self.entries.remove(&ip);
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::locality::canonical_ip;
+
+    fn ip(s: &str) -> IpAddr {
+        canonical_ip(s.parse().unwrap())
+    }
+
+    #[test]
+    fn ten_failures_in_a_window_lock_out_and_the_lockout_lifts() {
+        let t0 = Instant::now();
+        let mut l = AuthLimiter::new();
+        let a = ip("127.0.0.1");
+        for i in 0..9 {
+            assert_eq!(l.record_failure(a, t0 + Duration::from_secs(i)), Ok(()));
+            assert_eq!(l.check(a, t0 + Duration::from_secs(i)), Ok(()));
+        }
+        assert_eq!(
+            l.record_failure(a, t0 + Duration::from_secs(9)),
+            Err(LOCKOUT)
+        );
+        // Locked even for a correct secret: the caller checks before comparing.
+        assert_eq!(
+            l.check(a, t0 + Duration::from_secs(10)),
+            Err(LOCKOUT - Duration::from_secs(1))
+        );
+        // A success while locked does not unlock.
+        l.record_success(a, t0 + Duration::from_secs(11));
+        assert!(l.check(a, t0 + Duration::from_secs(11)).is_err());
+        // The lockout lifts.
+        let after = t0 + Duration::from_secs(9) + LOCKOUT;
+        assert_eq!(l.check(a, after), Ok(()));
+        assert_eq!(l.record_failure(a, after), Ok(()));
+    }
+
+    #[test]
+    fn failures_outside_the_window_do_not_count() {
+        let t0 = Instant::now();
+        let mut l = AuthLimiter::new();
+        let a = ip("10.0.0.1");
+        for i in 0..9 {
+            l.record_failure(a, t0 + Duration::from_secs(i)).unwrap();
+        }
+        // 61 s later the first failures have aged out.
+        assert_eq!(l.record_failure(a, t0 + Duration::from_secs(61)), Ok(()));
+        assert_eq!(l.check(a, t0 + Duration::from_secs(61)), Ok(()));
+    }
+
+    #[test]
+    fn mapped_and_plain_ipv4_share_a_bucket() {
+        let t0 = Instant::now();
+        let mut l = AuthLimiter::new();
+        let forms = ["::ffff:127.0.0.5", "127.0.0.5", "0:0:0:0:0:ffff:7f00:5"];
+        assert_eq!(ip(forms[0]), ip(forms[1]));
+        assert_eq!(ip(forms[2]), ip(forms[1]));
+        let mut last = Ok(());
+        for i in 0..10 {
+            last = l.record_failure(ip(forms[i % 3]), t0);
+        }
+        assert_eq!(last, Err(LOCKOUT));
+        for f in forms {
+            assert!(l.check(ip(f), t0).is_err(), "{f}");
+        }
+    }
+
+    #[test]
+    fn loopback_is_not_exempt_and_success_resets() {
+        let t0 = Instant::now();
+        let mut l = AuthLimiter::new();
+        let a = ip("::1");
+        for _ in 0..9 {
+            l.record_failure(a, t0).unwrap();
+        }
+        l.record_success(a, t0);
+        assert_eq!(l.tracked(), 0);
+        for _ in 0..9 {
+            l.record_failure(a, t0).unwrap();
+        }
+        assert!(l.record_failure(a, t0).is_err());
+    }
+
+    #[test]
+    fn memory_is_bounded_and_locked_entries_survive_a_flood() {
+        let t0 = Instant::now();
+        let mut l = AuthLimiter::new();
+        let victim = ip("192.0.2.1");
+        for _ in 0..10 {
+            let _ = l.record_failure(victim, t0);
+        }
+        assert!(l.check(victim, t0).is_err());
+        for n in 0..20_000u32 {
+            let addr = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + n));
+            let _ = l.record_failure(addr, t0 + Duration::from_millis(u64::from(n)));
+        }
+        assert!(l.tracked() <= MAX_TRACKED);
+        assert!(l.check(victim, t0 + Duration::from_secs(20)).is_err());
+    }
+}

@@ -1,0 +1,204 @@
+//! HTTP on the gateway port: probes, 404/405, security headers, the Origin/Host gate before the
+//! upgrade, the pre-auth socket budget, slowloris, and idle TCP floods. (SECURITY §4 items 1–4,
+//! 19, 22–24.)
+
+mod support;
+
+use anyhow::Result;
+use serde_json::json;
+use support::D;
+use tether_testkit::ws::{http_get, http_method, ConnectOpts, RawWs, WsClient};
+
+#[tokio::test]
+async fn probes_and_not_found() -> Result<()> {
+    let gw = support::gateway().await?;
+    let a = gw.addr();
+    for path in ["/healthz", "/health"] {
+        let r = http_get(&a, path, &[]).await?;
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.json()?, json!({"ok": true, "status": "live"}));
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+        assert!(r.header("access-control-allow-origin").is_none());
+        let head = http_method(&a, "HEAD", path, &[]).await?;
+        assert_eq!(head.status, 200);
+        assert!(head.body.is_empty());
+    }
+    for path in ["/readyz", "/ready"] {
+        let r = http_get(&a, path, &[]).await?;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json()?["ready"], true);
+    }
+    for (method, path) in [
+        ("POST", "/healthz"),
+        ("DELETE", "/readyz"),
+        ("PUT", "/health"),
+    ] {
+        let r = http_method(&a, method, path, &[]).await?;
+        assert_eq!(r.status, 405, "{method} {path}");
+        assert_eq!(r.header("allow"), Some("GET, HEAD"));
+    }
+    for path in ["/", "/v1/chat/completions", "/status", "/healthz/x"] {
+        let r = http_get(&a, path, &[]).await?;
+        assert_eq!(r.status, 404, "{path}");
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    }
+    // Readiness as a browser page would see it: no CORS header, so it cannot read it.
+    let r = http_get(&a, "/readyz", &[("Origin", "https://evil.example")]).await?;
+    assert!(r.header("access-control-allow-origin").is_none());
+    Ok(())
+}
+
+#[tokio::test]
+async fn hostile_origins_are_refused_before_the_upgrade() -> Result<()> {
+    let gw = support::gateway_with(
+        "{ gateway: { controlUi: { allowedOrigins: ['tauri://localhost'] } } }",
+    )
+    .await?;
+    let url = gw.ws_url();
+    let port = gw.port;
+    let hostile = [
+        "https://evil.example".to_owned(),
+        "null".to_owned(),
+        format!("http://127.0.0.1.evil.example:{port}"),
+        "http://localhost.evil.example".to_owned(),
+        format!("http://127.0.0.1:{port}"),
+        "tauri://localhost.evil".to_owned(),
+    ];
+    for origin in &hostile {
+        let r = WsClient::try_open(&url, &[("Origin", origin)]).await?;
+        let refused = r.expect_err("refused");
+        assert_eq!(refused.status, 403, "{origin}");
+    }
+    // Forwarded headers do not help a hostile origin (SECURITY §1 row 3).
+    let r = WsClient::try_open(
+        &url,
+        &[
+            ("Origin", "https://evil.example"),
+            ("X-Forwarded-For", "127.0.0.1"),
+            ("X-Forwarded-Host", "localhost"),
+            ("X-Forwarded-Proto", "http"),
+            ("Forwarded", "for=127.0.0.1;host=localhost"),
+        ],
+    )
+    .await?;
+    assert_eq!(r.err().unwrap().status, 403);
+
+    // The listed origin gets through the gate (and is then a device-less browser client).
+    let mut c = WsClient::try_open(&url, &[("Origin", "tauri://localhost")])
+        .await?
+        .expect("allowed origin");
+    let res = c.handshake(&ConnectOpts::ui(gw.token()?)).await?;
+    assert!(res.ok);
+
+    // Refusals are not auth failures: the right token still works afterwards.
+    let (_, hello) = support::admin(&gw).await?;
+    assert_eq!(hello.auth.unwrap().scopes.len(), 4);
+
+    // A browser POST from a foreign origin is refused too.
+    let r = http_method(
+        &gw.addr(),
+        "POST",
+        "/anything",
+        &[("Origin", "https://evil.example")],
+    )
+    .await?;
+    assert_eq!(r.status, 403);
+    Ok(())
+}
+
+#[tokio::test]
+async fn dns_rebinding_hosts_are_refused() -> Result<()> {
+    let gw = support::gateway().await?;
+    let a = gw.addr();
+    let evil = format!("evil.example:{}", gw.port);
+    for host in [
+        evil.as_str(),
+        "127.0.0.1.evil.example",
+        "localhost.",
+        "192.168.1.5",
+    ] {
+        let r = http_get(&a, "/healthz", &[("Host", host)]).await?;
+        assert_eq!(r.status, 403, "{host}");
+        let ws = WsClient::try_open(&gw.ws_url(), &[("Host", host)]).await?;
+        assert_eq!(ws.err().unwrap().status, 403, "upgrade with Host {host}");
+    }
+    for host in ["localhost", "127.0.0.1", "[::1]:1"] {
+        assert_eq!(
+            http_get(&a, "/healthz", &[("Host", host)]).await?.status,
+            200,
+            "{host}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn at_most_32_unauthenticated_sockets_per_address() -> Result<()> {
+    let gw = support::gateway().await?;
+    let mut held = Vec::new();
+    let mut first_challenge = None;
+    for _ in 0..32 {
+        let mut c = WsClient::open(&gw.ws_url()).await?;
+        let ch = c.challenge().await?;
+        first_challenge.get_or_insert(ch);
+        held.push(c);
+    }
+    let refused = WsClient::try_open(&gw.ws_url(), &[])
+        .await?
+        .expect_err("33rd refused");
+    assert_eq!(refused.status, 503);
+    assert!(refused.body.contains("Too many unauthenticated sockets"));
+    // Authenticating one gives its place back (before hello-ok is sent).
+    let params = ConnectOpts::cli(gw.token()?).params(&first_challenge.unwrap());
+    let res = held[0].request_with_id("c", "connect", params).await?;
+    assert!(res.ok);
+    let mut c = WsClient::open(&gw.ws_url()).await?;
+    assert!(c.handshake(&ConnectOpts::cli(gw.token()?)).await?.ok);
+    Ok(())
+}
+
+#[tokio::test]
+async fn slowloris_is_reaped_at_the_header_deadline() -> Result<()> {
+    // The header read deadline is the handshake deadline; a small one keeps the test short.
+    let gw = support::gateway_with("{ gateway: { handshakeTimeoutMs: 500 } }").await?;
+    let mut s = tokio::net::TcpStream::connect(gw.addr()).await?;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await?;
+    let mut buf = [0u8; 1024];
+    // Trickle one header byte every 100 ms (the attack's own pace) until the server gives up.
+    let reaped = tokio::time::timeout(D, async {
+        loop {
+            tokio::select! {
+                // EOF, an error or a 408: the server ended the request either way.
+                _ = s.read(&mut buf) => return true,
+                () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {
+                    if s.write_all(b"X").await.is_err() {
+                        return true;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    assert_eq!(reaped, Ok(true), "connection closed by the server");
+    Ok(())
+}
+
+#[tokio::test]
+async fn idle_tcp_connections_do_not_lock_out_a_real_client() -> Result<()> {
+    let gw = support::gateway().await?;
+    let mut idle = Vec::new();
+    // SECURITY §4 item 24: 2 000 idle TCP connections that never upgrade.
+    for _ in 0..2000 {
+        idle.push(tokio::net::TcpStream::connect(gw.addr()).await?);
+    }
+    let (mut c, _) = support::admin(&gw).await?;
+    assert!(c.call("health", json!({})).await?.ok);
+    // Raw upgrades still work too.
+    let mut raw = RawWs::open(&gw.addr(), "/any/path").await?;
+    let first = raw.read_frame(D).await?.expect("challenge");
+    assert_eq!(first.opcode, 1);
+    drop(idle);
+    Ok(())
+}

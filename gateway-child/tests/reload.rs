@@ -1,0 +1,331 @@
+//! Config hot reload and config RPCs: token rotation (4001, old token refused), invalid files
+//! (last good kept, error with line sent to clients), unsafe files, write storms, symlinks,
+//! `config.get` redaction and hash, `config.patch`/`config.apply` with `baseHash`, live vs
+//! restart changes. (SECURITY §4 items 11, 12, 21, 32–37.)
+
+mod support;
+
+use anyhow::Result;
+use serde_json::json;
+use support::{detail, message, D};
+use tether_testkit::gateway::{Gateway, GatewayOptions};
+use tether_testkit::process::Stream;
+use tether_testkit::ws::{ConnectOpts, WsClient};
+
+/// A gateway whose token comes from its config file (so the file can rotate it).
+async fn config_token_gateway(extra: &str) -> Result<Gateway> {
+    Gateway::spawn(GatewayOptions {
+        token: None,
+        config: Some(format!(
+            "{{ gateway: {{ auth: {{ mode: 'token', token: 'token-A' }}, reload: {{ debounceMs: 50 }}{extra} }} }}"
+        )),
+        ..GatewayOptions::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_rotated_token_closes_old_connections_with_4001() -> Result<()> {
+    let mut gw = config_token_gateway("").await?;
+    let (mut old, _) = WsClient::connect(&gw.ws_url(), &ConnectOpts::cli("token-A")).await?;
+    let old_boot = gw.boot_id.clone();
+    support::write_config(
+        &gw.config_path(),
+        "{ gateway: { auth: { mode: 'token', token: 'token-B' }, reload: { debounceMs: 50 } } }",
+    )?;
+    let changed = old.event("config.changed", D).await?.payload.unwrap();
+    assert_eq!(changed["valid"], true);
+    assert_eq!(changed["action"], "restart");
+    assert_eq!(changed["changedPaths"], json!(["gateway.auth.token"]));
+    assert_eq!(old.closed(D).await?, (4001, "gateway auth changed".into()));
+    let ready = gw.wait_ready_again(D).await?;
+    assert_ne!(ready.boot_id, old_boot);
+    let mut c = WsClient::open(&gw.ws_url()).await?;
+    let res = c.handshake(&ConnectOpts::cli("token-A")).await?;
+    assert_eq!(detail(&res), "AUTH_TOKEN_MISMATCH");
+    assert!(
+        WsClient::connect(&gw.ws_url(), &ConnectOpts::cli("token-B"))
+            .await
+            .is_ok()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_invalid_file_keeps_the_last_good_config_and_says_why() -> Result<()> {
+    let gw = config_token_gateway("").await?;
+    let (mut c, _) = WsClient::connect(&gw.ws_url(), &ConnectOpts::cli("token-A")).await?;
+    support::write_config(
+        &gw.config_path(),
+        "{\n  gateway: {\n    auth: { mode: 'token', token: 'token-A' }\n    oops\n",
+    )?;
+    let ev = c.event("config.changed", D).await?.payload.unwrap();
+    assert_eq!(ev["valid"], false);
+    assert!(ev["error"]["line"].as_u64().is_some(), "{ev}");
+    assert!(ev["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("invalid JSON5"));
+    assert!(
+        !ev.to_string().contains("token-A"),
+        "no secret in the error"
+    );
+    gw.process
+        .wait_for_line(
+            Stream::Stderr,
+            |l| l.contains("keeping the last good config"),
+            D,
+        )
+        .await?;
+    // Still serving, same run, old token still valid.
+    assert!(c.call("health", json!({})).await?.ok);
+    assert!(
+        WsClient::connect(&gw.ws_url(), &ConnectOpts::cli("token-A"))
+            .await
+            .is_ok()
+    );
+    // Lan without auth is refused the same way, and nothing is rebound.
+    support::write_config(
+        &gw.config_path(),
+        "{ gateway: { bind: 'lan', auth: { mode: 'none' }, reload: { debounceMs: 50 } } }",
+    )?;
+    let ev = c.event("config.changed", D).await?.payload.unwrap();
+    assert_eq!(ev["valid"], false);
+    assert_eq!(ev["error"]["path"], "gateway.bind");
+    assert!(
+        WsClient::connect(&gw.ws_url(), &ConnectOpts::cli("token-A"))
+            .await
+            .is_ok()
+    );
+    // Fixing the file later is picked up.
+    support::write_config(
+        &gw.config_path(),
+        "{ gateway: { auth: { mode: 'token', token: 'token-A' }, reload: { debounceMs: 50 } }, agents: { defaults: { model: { primary: 'a/b' } } } }",
+    )?;
+    let ev = c.event("config.changed", D).await?.payload.unwrap();
+    assert_eq!(ev["valid"], true);
+    assert_eq!(ev["action"], "hot");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_symlink_to_a_foreign_file_is_refused_without_echoing_it() -> Result<()> {
+    let gw = config_token_gateway("").await?;
+    let (mut c, _) = WsClient::connect(&gw.ws_url(), &ConnectOpts::cli("token-A")).await?;
+    let other = tempfile::tempdir()?;
+    let shadow = other.path().join("shadow");
+    std::fs::write(&shadow, "root:$6$verysecrethash:19000:0:99999:7:::\n")?;
+    let tmp_link = gw.state_dir().join("link.tmp");
+    std::os::unix::fs::symlink(&shadow, &tmp_link)?;
+    std::fs::rename(&tmp_link, gw.config_path())?;
+    let ev = c.event("config.changed", D).await?.payload.unwrap();
+    assert_eq!(ev["valid"], false);
+    assert!(!ev.to_string().contains("verysecrethash"));
+    let log = std::fs::read_to_string(gw.log_path())?;
+    assert!(!log.contains("verysecrethash"));
+    assert!(c.call("health", json!({})).await?.ok);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_write_storm_is_coalesced() -> Result<()> {
+    let gw = config_token_gateway("").await?;
+    let (mut c, _) = WsClient::connect(&gw.ws_url(), &ConnectOpts::cli("token-A")).await?;
+    let mut last = String::new();
+    for i in 0..100 {
+        last = format!(
+            "{{ gateway: {{ auth: {{ mode: 'token', token: 'token-A' }}, reload: {{ debounceMs: 50 }} }}, agents: {{ defaults: {{ model: {{ primary: 'p/m{i}' }} }} }} }}"
+        );
+        std::fs::write(gw.config_path(), &last)?;
+    }
+    let want = {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(last.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let mut applied = 0;
+    loop {
+        let ev = c.event("config.changed", D).await?.payload.unwrap();
+        if ev["valid"] == true {
+            applied += 1;
+        }
+        if ev["hash"] == want.as_str() {
+            break;
+        }
+    }
+    assert!(applied <= 3, "{applied} reloads for 100 writes");
+    let got = support::payload(c.call("config.get", json!({})).await?)?;
+    assert_eq!(
+        got["config"]["agents"]["defaults"]["model"]["primary"],
+        "p/m99"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn config_get_is_redacted_and_hashed() -> Result<()> {
+    let gw = Gateway::spawn(GatewayOptions::with_config(
+        "{ gateway: { auth: { token: 'cfg-token-secret' } }, models: { providers: { p: { baseUrl: 'http://h/v1', apiKey: 'sk-secret-key' } } }, channels: { x: { botToken: 'bot-secret' } } }",
+    ))
+    .await?;
+    let (mut c, _) = support::admin(&gw).await?;
+    let got = support::payload(c.call("config.get", json!({})).await?)?;
+    let text = got.to_string();
+    for secret in ["cfg-token-secret", "sk-secret-key", "bot-secret"] {
+        assert!(!text.contains(secret), "{secret} leaked");
+    }
+    assert_eq!(
+        got["config"]["gateway"]["auth"]["token"],
+        "__OPENCLAW_REDACTED__"
+    );
+    assert_eq!(got["exists"], true);
+    assert_eq!(got["valid"], true);
+    assert_eq!(got["hash"].as_str().unwrap().len(), 64);
+    assert_eq!(got["warnings"][0]["path"], "channels");
+    // A read-only client may read it too (still redacted).
+    let (mut ro, _) = WsClient::connect(
+        &gw.ws_url(),
+        &ConnectOpts::cli(gw.token()?).scopes(&["operator.read"]),
+    )
+    .await?;
+    let got2 = support::payload(ro.call("config.get", json!({})).await?)?;
+    assert!(!got2.to_string().contains("sk-secret-key"));
+    let res = ro
+        .call(
+            "config.patch",
+            json!({"raw": "{}", "baseHash": got2["hash"]}),
+        )
+        .await?;
+    assert_eq!(message(&res), "missing scope: operator.admin");
+    Ok(())
+}
+
+#[tokio::test]
+async fn config_patch_needs_the_base_hash_and_keeps_redacted_secrets() -> Result<()> {
+    let gw = Gateway::spawn(GatewayOptions::with_config(
+        "{ models: { providers: { p: { baseUrl: 'http://h/v1', apiKey: 'sk-keep-me' } } } }",
+    ))
+    .await?;
+    let (mut c, _) = support::admin(&gw).await?;
+    let got = support::payload(c.call("config.get", json!({})).await?)?;
+    let hash = got["hash"].as_str().unwrap().to_owned();
+
+    let res = c.call("config.patch", json!({"raw": "{}"})).await?;
+    assert_eq!(
+        message(&res),
+        "config base hash required; re-run config.get and retry"
+    );
+    let res = c
+        .call(
+            "config.patch",
+            json!({"raw": "{}", "baseHash": "0".repeat(64)}),
+        )
+        .await?;
+    assert_eq!(
+        message(&res),
+        "config changed since last load; re-run config.get and retry"
+    );
+
+    // Send the redacted document back with one change: the secret survives.
+    let mut doc = got["config"].clone();
+    doc["agents"] = json!({"defaults": {"model": {"primary": "p/m"}}});
+    let res = c
+        .call(
+            "config.apply",
+            json!({"raw": doc.to_string(), "baseHash": hash}),
+        )
+        .await?;
+    let applied = support::payload(res)?;
+    assert_eq!(applied["restart"], false);
+    assert_eq!(applied["action"], "hot");
+    let on_disk = std::fs::read_to_string(gw.config_path())?;
+    assert!(on_disk.contains("sk-keep-me"));
+    assert!(!on_disk.contains("__OPENCLAW_REDACTED__"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(gw.config_path())?.permissions().mode() & 0o777,
+        0o600
+    );
+    let ev = c.event("config.changed", D).await?.payload.unwrap();
+    assert_eq!(ev["source"], "rpc");
+    assert_eq!(ev["changedPaths"], json!(["agents.defaults.model.primary"]));
+
+    // A merge patch on top of it, with the new hash; invalid values are refused with issues.
+    let hash2 = applied["hash"].as_str().unwrap().to_owned();
+    let res = c
+        .call(
+            "config.patch",
+            json!({"raw": "{ gateway: { port: 'x' } }", "baseHash": hash2}),
+        )
+        .await?;
+    assert!(
+        message(&res).starts_with("invalid config:"),
+        "{}",
+        message(&res)
+    );
+    let issues = res.error.unwrap().details.unwrap()["issues"].clone();
+    assert_eq!(issues[0]["path"], "gateway.port");
+    let res = c
+        .call("config.patch", json!({"raw": "{ gateway: { auth: { password: '__OPENCLAW_REDACTED__' } } }", "baseHash": hash2}))
+        .await?;
+    assert!(
+        message(&res).contains("nothing to restore"),
+        "{}",
+        message(&res)
+    );
+    let res = c
+        .call(
+            "config.patch",
+            json!({"raw": "{ not json5", "baseHash": hash2}),
+        )
+        .await?;
+    assert!(
+        message(&res).starts_with("invalid raw"),
+        "{}",
+        message(&res)
+    );
+    // A no-op patch changes nothing.
+    let res = c
+        .call("config.patch", json!({"raw": "{}", "baseHash": hash2}))
+        .await?;
+    assert_eq!(support::payload(res)?["noop"], true);
+    Ok(())
+}
+
+#[tokio::test]
+async fn live_and_restart_changes_through_config_patch() -> Result<()> {
+    let mut gw = support::gateway().await?;
+    let (mut c, _) = support::admin(&gw).await?;
+    // Allowing a browser origin applies live: no restart, and the origin gets through at once.
+    let res = c
+        .call(
+            "config.patch",
+            json!({"raw": "{ gateway: { controlUi: { allowedOrigins: ['tauri://localhost'] } } }"}),
+        )
+        .await?;
+    let p = support::payload(res)?;
+    assert_eq!(p["restart"], false);
+    assert!(
+        WsClient::try_open(&gw.ws_url(), &[("Origin", "tauri://localhost")])
+            .await?
+            .is_ok()
+    );
+    // A listener-class change restarts in-process, after the reply.
+    let hash = p["hash"].as_str().unwrap().to_owned();
+    let res = c
+        .call(
+            "config.patch",
+            json!({"raw": "{ gateway: { tickIntervalMs: 40 } }", "baseHash": hash}),
+        )
+        .await?;
+    assert_eq!(support::payload(res)?["restart"], true);
+    let shutdown = c.event("shutdown", D).await?;
+    assert_eq!(shutdown.payload.unwrap()["reason"], "gateway restarting");
+    assert_eq!(c.closed(D).await?.0, 1012);
+    gw.wait_ready_again(D).await?;
+    let (_, hello) = support::admin(&gw).await?;
+    assert_eq!(hello.policy.tick_interval_ms, 40);
+    Ok(())
+}
