@@ -1,4 +1,5 @@
-//! Fuzzes a `connect` frame end to end: frame parsing, then the handshake decision.
+//! A `connect` frame end to end: frame parsing, then the gateway's handshake decision; any
+//! grant holds only scopes the protocol knows.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
