@@ -18,6 +18,7 @@ pub mod deferral;
 pub mod events;
 pub mod exit;
 pub mod governor;
+pub mod guard;
 pub mod heartbeat;
 pub mod journal;
 pub mod launcher;

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use tether_e2e::{
-    alive, cli, cmdlines_containing, group_members, status_pid, supervisor_token, wait_gone,
-    wait_until, write_gateway_config, SocketEvents, Supervisor,
+    alive, cli, cmdlines_containing, descendants, group_members, status_pid, supervisor_token,
+    wait_gone, wait_until, write_gateway_config, SocketEvents, Supervisor,
 };
 use tether_supervisor::events::{PhaseName, ProblemCode, StatusEvent, SupervisorEvent};
 use tether_supervisor::ledger::{self, Entry, Ledger};
@@ -251,14 +251,18 @@ fn kill_9_of_the_supervisor_leaves_no_orphan() {
     let (mut sup, s) = start(&state);
     let pid = s.pid.unwrap();
     assert_eq!(tether_e2e::pgid_of(pid), Some(pid), "its own process group");
+    // Everything below the supervisor: the guardian and the gateway.
+    let tree = descendants(sup.child.id());
+    assert!(tree.contains(&pid) && tree.len() >= 2, "{tree:?}");
     sup.child.kill().unwrap();
     sup.child.wait().unwrap();
     assert!(
-        wait_until(Duration::from_secs(10), || group_members(pid).is_empty()),
-        "the gateway's process group outlived a kill -9 of its supervisor: {:?}",
-        group_members(pid)
+        wait_until(Duration::from_secs(10), || group_members(pid).is_empty()
+            && tree.iter().all(|&p| !alive(p))),
+        "outlived a kill -9 of their supervisor: group {:?}, tree {:?}",
+        group_members(pid),
+        tree.iter().filter(|&&p| alive(p)).collect::<Vec<_>>()
     );
-    assert!(!alive(pid));
     // A new supervisor on the same state starts afresh: the ledger names a dead child.
     let (_sup2, s2) = start(&state);
     assert!(s2.owned);
