@@ -826,6 +826,13 @@ impl Actor {
                     }
                 }
             }
+            Inbound::Chat(c) => {
+                let fx = self.machine.step(Input::Frame { conn }, t);
+                self.apply(fx, None);
+                if let Some(ev) = self.normalizer.on_chat_event(*c) {
+                    self.publish(ev);
+                }
+            }
             Inbound::Frame(Frame::Req(_)) => {}
             Inbound::Pong => {
                 let fx = self.machine.step(Input::Pong { conn }, t);
