@@ -1224,6 +1224,26 @@ impl Engine {
         }
     }
 
+    /// Runs running or queued now.
+    pub fn active_runs(&self) -> usize {
+        self.inner.runs.active_count()
+    }
+
+    /// Resolves when no run is running or queued (new runs started meanwhile are waited for
+    /// too). Refuses nothing and aborts nothing: see [`Engine::drain`] for that.
+    pub async fn wait_idle(&self) {
+        loop {
+            let active = self.inner.runs.active(None);
+            if active.is_empty() {
+                return;
+            }
+            for (_, a) in active {
+                let mut rx = a.done.clone();
+                let _ = rx.wait_for(|o| o.is_some()).await;
+            }
+        }
+    }
+
     /// Starts a run for the HTTP endpoint with an observer; returns the run's cancel handle.
     pub(crate) fn start_observed(
         &self,
@@ -1257,6 +1277,39 @@ impl Engine {
             }
             Err(_) => Err(internal("could not start the run")),
         }
+    }
+}
+
+/// The gateway drains the engine like any other active work: [`Engine::drain`] refuses new
+/// runs at once, waits for the running ones until the deadline, aborts the rest and waits for
+/// their terminal records, so a transcript is never left mid-write by a stop or restart.
+impl crate::drain::Drainable for Engine {
+    fn active(&self) -> usize {
+        self.active_runs()
+    }
+
+    fn wait_idle(&self) -> futures_util::future::BoxFuture<'_, ()> {
+        Box::pin(Engine::wait_idle(self))
+    }
+
+    fn abort(&self) {
+        for (_, a) in self.inner.runs.active(None) {
+            a.stop("shutdown");
+        }
+    }
+
+    fn drain(&self, deadline: tokio::time::Instant) -> futures_util::future::BoxFuture<'_, bool> {
+        Box::pin(async move {
+            let report = Engine::drain(self, deadline).await;
+            if report.aborted > 0 {
+                tracing::warn!(
+                    aborted = report.aborted,
+                    completed = report.completed,
+                    "drain deadline passed: runs aborted"
+                );
+            }
+            report.aborted == 0
+        })
     }
 }
 
