@@ -1,8 +1,8 @@
 //! The gateway's rate limiters: the auth-failure limiter ([`AuthLimiter`]: 10 failed
 //! shared-secret attempts within 60 s from one client address lock that address out for 5
-//! minutes) and the control-plane write budget ([`WriteLimiter`]: 3 `config.patch` /
-//! `config.apply` calls per 60 s per method and client key, as upstream's
-//! `control-plane-rate-limit.ts`).
+//! minutes) and the control-plane write budget ([`WriteLimiter`]: 30 `config.patch`
+//! / `config.apply` calls per 60 s per method and client key, the budget upstream 2026.9.6
+//! enforces).
 //!
 //! Both are pure values: every decision takes the instant as an argument and nothing here reads a
 //! clock or sleeps. Keys are canonical IPs ([`crate::locality::canonical_ip`]) so `::ffff:a.b.c.d`
@@ -23,11 +23,11 @@ pub const LOCKOUT: Duration = Duration::from_secs(300);
 /// Most addresses tracked at once.
 pub const MAX_TRACKED: usize = 10_000;
 /// Control-plane writes allowed per method and client key in one window.
-pub const WRITE_LIMIT: u32 = 3;
+pub const WRITE_LIMIT: u32 = 30;
 /// The fixed window the control-plane write budget is counted in.
 pub const WRITE_WINDOW: Duration = Duration::from_secs(60);
 /// The budget as upstream words it in `details.limit`.
-pub const WRITE_LIMIT_LABEL: &str = "3 per 60s";
+pub const WRITE_LIMIT_LABEL: &str = "30 per 60s";
 
 #[derive(Debug, Clone, Default)]
 struct Entry {
@@ -308,21 +308,25 @@ mod tests {
     }
 
     #[test]
-    fn control_plane_writes_three_per_window_per_method_and_key() {
+    fn control_plane_writes_are_budgeted_per_window_method_and_key() {
         let t0 = Instant::now();
         let mut w = WriteLimiter::new();
         let local = WriteLimiter::key(None, ip("127.0.0.1"));
         assert_eq!(local, "unknown-device|127.0.0.1");
-        for i in 0..3 {
+        for i in 0..WRITE_LIMIT {
             assert_eq!(
-                w.consume("config.patch", &local, t0 + Duration::from_secs(i)),
+                w.consume(
+                    "config.patch",
+                    &local,
+                    t0 + Duration::from_secs(u64::from(i))
+                ),
                 Ok(())
             );
         }
-        // The fourth in the window is refused until the window that opened at t0 ends.
+        // One more in the window is refused until the window that opened at t0 ends.
         assert_eq!(
-            w.consume("config.patch", &local, t0 + Duration::from_secs(10)),
-            Err(Duration::from_secs(50))
+            w.consume("config.patch", &local, t0 + Duration::from_secs(40)),
+            Err(Duration::from_secs(20))
         );
         assert_eq!(
             w.consume("config.patch", &local, t0 + Duration::from_secs(59)),
@@ -337,7 +341,7 @@ mod tests {
         assert_eq!(w.consume("config.patch", &other, t0), Ok(()));
         // A new window opens a fresh budget.
         let later = t0 + WRITE_WINDOW;
-        for _ in 0..3 {
+        for _ in 0..WRITE_LIMIT {
             assert_eq!(w.consume("config.patch", &local, later), Ok(()));
         }
         assert!(w.consume("config.patch", &local, later).is_err());
@@ -348,7 +352,7 @@ mod tests {
         let t0 = Instant::now();
         let mut w = WriteLimiter::new();
         let victim = WriteLimiter::key(Some("victim"), ip("127.0.0.1"));
-        for _ in 0..3 {
+        for _ in 0..WRITE_LIMIT {
             w.consume("config.apply", &victim, t0).unwrap();
         }
         for n in 0..(MAX_TRACKED as u32 + 500) {

@@ -4,7 +4,7 @@
 //! Writes require that hash as `baseHash` whenever the file exists (no lost updates), restore
 //! sentinels from the current file, validate exactly like a file change, write atomically (0600),
 //! answer the caller, and only then apply through the same reload path as the watcher. Writes
-//! are budgeted like upstream's control plane (3 per 60 s per method and `deviceId|clientIp`,
+//! are budgeted like upstream's control plane (30 per 60 s per method and `deviceId|clientIp`,
 //! counted before anything else, refused with retryable `UNAVAILABLE`). Error texts never
 //! contain secret values.
 
