@@ -8,6 +8,11 @@
 //!    mock read by a bare `reqwest` SSE loop) shows how much of it is loopback HTTP.
 //! 2. RSS of this process after 100 chat turns in one session (the mock provider runs in a
 //!    child process so its memory is not counted).
+//! 3. Through the real release binary (`tether-gateway` spawned on port 0, token by env): the
+//!    mock provider's chunk stamp → the `chat` delta frame received by a WebSocket client
+//!    (stamped on arrival, before parsing; the next chunk is released by that arrival).
+//! 4. RSS (`VmRSS`, `VmHWM` of `/proc/<pid>/status`) of that real gateway process after 100
+//!    `chat.send` turns over the WebSocket in one session.
 //!
 //! Run: `cargo bench -p tether-gateway --bench engine` (add `-- --quick` for a short run).
 
@@ -18,14 +23,18 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tether_gateway::agent::{Caller, Engine, EngineOptions};
 use tether_gateway::bus::{Audience, EventSink, OutEvent};
 use tether_gateway::config::schema::Config;
 use tether_protocol::methods::ChatSendParams;
 use tether_protocol::{ChatState, Map, Scope};
+use tether_testkit::gateway::{Gateway, GatewayOptions};
 use tether_testkit::mock_openai::{self, Reply};
+use tether_testkit::ws::{ConnectOpts, WsClient};
 use tokio::sync::{mpsc, Semaphore};
+use tokio_tungstenite::tungstenite::Message;
 
 struct LatencySink {
     stamps: Mutex<Vec<Instant>>,
@@ -251,6 +260,124 @@ async fn memory(turns: usize) -> (u64, u64, u64, u64, Duration) {
     (before, after, peak, events, elapsed)
 }
 
+fn status_kib(pid: u32) -> (u64, u64) {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        s.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// A real gateway using `base` as its provider, and a raw WebSocket of a connected client.
+async fn real_gateway(
+    base: &str,
+) -> (
+    Gateway,
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+) {
+    let cfg = json!({
+        "models": {"providers": {"mock": {"baseUrl": base, "apiKey": "k", "api": "openai-completions",
+            "models": [{"id": "mock-1", "contextWindow": 128000}]}}},
+        "agents": {"defaults": {"model": {"primary": "mock/mock-1"}}},
+    });
+    let gw = Gateway::spawn(GatewayOptions::with_config(&cfg.to_string()))
+        .await
+        .unwrap();
+    let opts = ConnectOpts::cli(gw.token().unwrap()).protocols(4, 4);
+    let (c, _) = WsClient::connect(&gw.ws_url(), &opts).await.unwrap();
+    (gw, c.into_stream())
+}
+
+fn chat_send_frame(run: &str, msg: &str) -> Message {
+    let req = json!({"type": "req", "id": run, "method": "chat.send",
+        "params": {"sessionKey": "agent:main:main", "message": msg, "idempotencyKey": run}});
+    Message::Text(req.to_string().into())
+}
+
+/// `(state, runId)` of a `chat` event frame, if it is one.
+fn chat_state(text: &str) -> Option<(String, String)> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    if v["event"] != "chat" {
+        return None;
+    }
+    Some((
+        v["payload"]["state"].as_str()?.to_owned(),
+        v["payload"]["runId"].as_str()?.to_owned(),
+    ))
+}
+
+/// Mock chunk → `chat` delta frame at a client of the real binary.
+async fn e2e_latency(deltas: usize) -> Vec<Duration> {
+    let mock = mock_openai::start().await.unwrap();
+    let (gw, mut ws) = real_gateway(&mock.base_url()).await;
+    let pace = Arc::new(Semaphore::new(1));
+    let chunks: Vec<String> = (0..deltas).map(|i| format!("w{i} ")).collect();
+    mock.push(Reply::Paced(chunks, pace.clone()));
+    mock.clear_chunk_times();
+    ws.send(chat_send_frame("e2e-lat", "stream")).await.unwrap();
+    let mut got = Vec::new();
+    while let Some(Ok(msg)) = ws.next().await {
+        let Message::Text(t) = msg else { continue };
+        let at = Instant::now();
+        match chat_state(t.as_str()) {
+            Some((s, _)) if s == "delta" => {
+                got.push(at);
+                pace.add_permits(1);
+            }
+            Some((s, _)) if s == "final" || s == "error" || s == "aborted" => break,
+            _ => {}
+        }
+    }
+    let sent = mock.chunk_times();
+    assert_eq!(got.len(), deltas, "every delta reached the client");
+    let mut lat: Vec<Duration> = sent
+        .iter()
+        .zip(&got)
+        .map(|(a, b)| b.duration_since(*a))
+        .collect();
+    let warm = (deltas / 20).max(1);
+    lat.drain(..warm.min(lat.len()));
+    lat.sort();
+    drop(gw);
+    lat
+}
+
+/// RSS of the real gateway process before and after `turns` chat turns over the WebSocket.
+async fn e2e_memory(turns: usize) -> (u64, u64, u64, Duration) {
+    let mock = mock_openai::start().await.unwrap();
+    let words: Vec<String> = (0..40).map(|i| format!("word{i} ")).collect();
+    mock.set_default(Reply::Text(words));
+    let (gw, mut ws) = real_gateway(&mock.base_url()).await;
+    let (before, _) = status_kib(gw.pid);
+    let t0 = Instant::now();
+    for i in 0..turns {
+        let run = format!("mem-{i}");
+        ws.send(chat_send_frame(
+            &run,
+            &format!("Question number {i}: tell me something."),
+        ))
+        .await
+        .unwrap();
+        while let Some(Ok(msg)) = ws.next().await {
+            let Message::Text(t) = msg else { continue };
+            if let Some((s, r)) = chat_state(t.as_str()) {
+                if r == run && matches!(s.as_str(), "final" | "error" | "aborted") {
+                    assert_eq!(s, "final");
+                    break;
+                }
+            }
+        }
+    }
+    let elapsed = t0.elapsed();
+    let (after, peak) = status_kib(gw.pid);
+    drop(gw);
+    (before, after, peak, elapsed)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--mock-server") {
@@ -268,6 +395,8 @@ fn main() {
     // Memory first, in a fresh process state.
     let (before, after, peak, events, elapsed) = rt.block_on(memory(100));
     let (base, eng) = rt.block_on(latency(deltas));
+    let e2e = rt.block_on(e2e_latency(deltas));
+    let (g_before, g_after, g_peak, g_elapsed) = rt.block_on(e2e_memory(100));
 
     println!(
         "## Agent engine: per-delta latency ({} paced deltas, warm-up dropped)\n",
@@ -281,6 +410,10 @@ fn main() {
             &base,
         ),
         ("engine: mock chunk → EventSink::emit (chat delta)", &eng),
+        (
+            "real gateway: mock chunk → chat delta frame at a WebSocket client",
+            &e2e,
+        ),
     ] {
         println!(
             "| {name} | {} | {} | {} | {} |",
@@ -293,6 +426,11 @@ fn main() {
     println!(
         "| engine overhead (p50 difference) | {} | | | |",
         us(pct(&eng, 0.5).saturating_sub(pct(&base, 0.5)))
+    );
+    println!(
+        "| gateway overhead end to end (p50 / p99 difference to transport) | {} | | {} | |",
+        us(pct(&e2e, 0.5).saturating_sub(pct(&base, 0.5))),
+        us(pct(&e2e, 0.99).saturating_sub(pct(&base, 0.99)))
     );
     println!("\n## Agent engine: memory after 100 chat turns (one session, 40 deltas per turn)\n");
     println!("| metric | value |");
@@ -307,5 +445,24 @@ fn main() {
     println!(
         "| wall time for 100 turns | {:.2} s |",
         elapsed.as_secs_f64()
+    );
+    println!("\n## Real gateway process: memory after 100 chat turns over the WebSocket\n");
+    println!("| metric | value |");
+    println!("|---|---|");
+    println!(
+        "| gateway RSS before the first turn (1 client connected) | {:.1} MiB |",
+        g_before as f64 / 1024.0
+    );
+    println!(
+        "| gateway RSS after 100 turns | {:.1} MiB |",
+        g_after as f64 / 1024.0
+    );
+    println!(
+        "| gateway peak RSS (VmHWM) | {:.1} MiB |",
+        g_peak as f64 / 1024.0
+    );
+    println!(
+        "| wall time for 100 turns | {:.2} s |",
+        g_elapsed.as_secs_f64()
     );
 }

@@ -136,6 +136,7 @@ fn in_process_gateway(token: &str) -> Result<InProcess> {
         started_at_ms: 0,
         version: "bench",
         limiter: Arc::new(Mutex::new(AuthLimiter::new())),
+        writes: Arc::new(Mutex::new(tether_gateway::rate_limit::WriteLimiter::new())),
         on_ready: Box::new(move |r: &Ready| {
             let sink: Arc<dyn EventSink> = r.hub.clone();
             let _ = ready_tx.lock().map(|tx| tx.send((r.port, sink)));

@@ -1,9 +1,11 @@
 //! The command line, compatible with `openclaw gateway run` for the common flags.
 //!
 //! `tether-gateway [run] [--port N] [--bind loopback|lan] [--auth token|password|none]
-//! [--token T] [--password-file F] [--allow-unconfigured] [--state-dir D] [--config F]`.
-//! clap exits with code 2 on invalid input. Secrets should not come from here: `--token` works
-//! but is visible to every local user, so the environment is preferred. This module only parses.
+//! [--token T] [--token-file F] [--password-file F] [--allow-unconfigured] [--state-dir D]
+//! [--config F]`. clap exits with code 2 on invalid input. Secrets should not come from here:
+//! `--token` works but is visible to every local user, so a token file (`--token-file` or
+//! `TETHER_GATEWAY_TOKEN_FILE`, mode 0600) or the environment is preferred. This module only
+//! parses.
 
 use std::path::PathBuf;
 
@@ -99,6 +101,10 @@ pub struct RunArgs {
     /// Shared token. Visible to other local users: prefer `TETHER_GATEWAY_TOKEN`.
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
+    /// File holding the shared token (first line; must not be readable by group or others).
+    /// Default: `TETHER_GATEWAY_TOKEN_FILE`.
+    #[arg(long, value_name = "FILE", env = "TETHER_GATEWAY_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
     /// File holding the shared password.
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
@@ -142,6 +148,8 @@ mod tests {
         assert!(a.allow_unconfigured);
         let a = parse(&["tether-gateway", "--port", "5"]).unwrap();
         assert_eq!(a.port, Some(5));
+        let a = parse(&["tether-gateway", "run", "--token-file", "/run/t"]).unwrap();
+        assert_eq!(a.token_file, Some(PathBuf::from("/run/t")));
     }
 
     #[test]

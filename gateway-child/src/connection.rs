@@ -6,8 +6,11 @@
 //! the handshake deadline closes silent sockets with 1000. After `hello-ok` the cap is
 //! `policy.maxPayload`, every request is authorized by [`dispatch::authorize`] before a handler
 //! runs (as its own tracked task, at most [`MAX_IN_FLIGHT`] per connection), and the
-//! unauthorized-call flood guard closes probing sockets. Text must be UTF-8 (1007), binary is
-//! refused (1003), protocol violations close with 1002. This task never blocks on writing.
+//! unauthorized-call flood guard closes probing sockets. More than
+//! [`crate::flood_guard::MAX_PINGS_PER_SECOND`] pings in a second close the socket with 1008
+//! "ping flood". Text must be UTF-8 (1007), binary is refused (1003), protocol violations close
+//! with 1002. When an authenticated socket ends, the hub and the agent engine forget it (its runs
+//! go on; it just stops receiving their tool events). This task never blocks on writing.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -28,7 +31,7 @@ use tracing::{debug, info, warn};
 
 use crate::assembler::{Assembler, Violation};
 use crate::dispatch::{self, CallContext, Caller, ClientLabel, Responder};
-use crate::flood_guard::FloodGuard;
+use crate::flood_guard::{FloodGuard, PingGuard};
 use crate::handshake::{self, Attempt, Grant};
 use crate::hub::{ConnHandle, EVENTS};
 use crate::locality::Peer;
@@ -43,6 +46,8 @@ pub const MAX_IN_FLIGHT: usize = 32;
 
 /// Close reason for a message over `maxPayload` after the handshake.
 const REASON_TOO_LARGE: &str = "max payload size exceeded";
+/// Close reason for too many pings.
+pub const REASON_PING_FLOOD: &str = "ping flood";
 
 /// Epoch milliseconds now.
 pub fn now_ms() -> u64 {
@@ -160,6 +165,7 @@ where
     let limits = settings.limits.clone();
     rd.set_max_message_size(limits.max_preauth_payload + 1);
     let mut assembler = Assembler::new(limits.max_preauth_payload);
+    let mut pings = PingGuard::new();
 
     let id = services.hub.next_conn_id();
     let out = Outbound::new(limits.max_buffered, id);
@@ -189,7 +195,7 @@ where
             out.close(close::NORMAL, "", true);
             Err(Ended::ServerClosed { writer_grace: out.close_grace() })
         }
-        g = handshake_phase(rd, &mut assembler, &out, services, &peer, &nonce) => g,
+        g = handshake_phase(rd, &mut assembler, &mut pings, &out, services, &peer, &nonce) => g,
     };
     let (grant, request_id) = match grant {
         Ok(g) => g,
@@ -247,11 +253,12 @@ where
         "client connected"
     );
 
-    let ended = request_phase(rd, &mut assembler, &out, services, &caller).await;
+    let ended = request_phase(rd, &mut assembler, &mut pings, &out, services, &caller).await;
     if ended == Ended::PeerGone {
         out.abandon();
     }
     services.hub.unregister(id);
+    services.engine.connection_closed(id);
     debug!(conn = id, "client disconnected");
     ended
 }
@@ -260,12 +267,13 @@ where
 async fn handshake_phase<R: AsyncRead + Unpin>(
     rd: &mut WebSocketRead<R>,
     assembler: &mut Assembler,
+    pings: &mut PingGuard,
     out: &Outbound,
     services: &Services,
     peer: &Peer,
     nonce: &str,
 ) -> Result<(Grant, String), Ended> {
-    let text = match read_message(rd, assembler, out, true).await {
+    let text = match read_message(rd, assembler, pings, out, true).await {
         Ok(text) => text,
         Err(ReadEnd::Gone) => return Err(Ended::PeerGone),
         Err(ReadEnd::Violation(code, reason)) => {
@@ -348,6 +356,7 @@ async fn handshake_phase<R: AsyncRead + Unpin>(
 async fn request_phase<R: AsyncRead + Unpin>(
     rd: &mut WebSocketRead<R>,
     assembler: &mut Assembler,
+    pings: &mut PingGuard,
     out: &Arc<Outbound>,
     services: &Arc<Services>,
     caller: &Arc<Caller>,
@@ -362,7 +371,7 @@ async fn request_phase<R: AsyncRead + Unpin>(
                 return Ended::ServerClosed { writer_grace: out.close_grace() };
             }
             () = out.closing() => return Ended::ServerClosed { writer_grace: out.close_grace() },
-            r = read_message(rd, assembler, out, false) => r,
+            r = read_message(rd, assembler, pings, out, false) => r,
         };
         let text = match text {
             Ok(t) => t,
@@ -442,6 +451,7 @@ async fn request_phase<R: AsyncRead + Unpin>(
 async fn read_message<R: AsyncRead + Unpin>(
     rd: &mut WebSocketRead<R>,
     assembler: &mut Assembler,
+    pings: &mut PingGuard,
     out: &Outbound,
     preauth: bool,
 ) -> Result<String, ReadEnd> {
@@ -463,6 +473,10 @@ async fn read_message<R: AsyncRead + Unpin>(
                 return Err(ReadEnd::Gone);
             }
             OpCode::Ping => {
+                if !pings.on_ping(std::time::Instant::now()) {
+                    warn!(conn = out.conn_id(), "closing connection: ping flood");
+                    return Err(ReadEnd::Violation(close::POLICY, REASON_PING_FLOOD));
+                }
                 out.push_pong(frame.payload.to_vec());
             }
             OpCode::Pong => {}

@@ -4,8 +4,10 @@
 //! removed** from the environment by [`take_from_env`] at the very start of `main`, before any
 //! thread exists, so no child process inherits them. In token mode with no token anywhere, a
 //! 256-bit token is drawn from the OS RNG into `<state>/gateway-token` (mode 0600); only its path is
-//! ever logged. Passwords come from a file (`--password-file`) or the config. Nothing in this module
-//! may print, log or put a secret into an error message.
+//! ever logged. A token can also be handed over in a file (`--token-file` /
+//! `TETHER_GATEWAY_TOKEN_FILE`), so no secret sits in the process's argv or environ; that file
+//! is refused when group or others may read it. Passwords come from a file (`--password-file`)
+//! or the config. Nothing in this module may print, log or put a secret into an error message.
 
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -56,6 +58,42 @@ pub fn read_password_file(path: &Path) -> Result<Secret, String> {
     let first = text.lines().next().unwrap_or("").trim();
     if first.is_empty() {
         return Err(format!("password file {} is empty", path.display()));
+    }
+    Ok(Secret::new(first))
+}
+
+/// Reads a token file: a regular file, not readable by group or others (checked on the opened
+/// file, so a swap after the check is not read), first line trimmed and non-empty. Errors name
+/// the file and never contain its content.
+pub fn read_token_file(path: &Path) -> Result<Secret, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)
+        .map_err(|e| format!("cannot read token file {}: {e}", path.display()))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot read token file {}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "token file {} is not a regular file",
+            path.display()
+        ));
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "token file {} is readable by group or others (mode {mode:04o}); \
+             restrict it with `chmod 600 {}`",
+            path.display(),
+            path.display()
+        ));
+    }
+    let mut text = String::new();
+    file.take(64 * 1024)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read token file {}: {e}", path.display()))?;
+    let first = text.lines().next().unwrap_or("").trim();
+    if first.is_empty() {
+        return Err(format!("token file {} is empty", path.display()));
     }
     Ok(Secret::new(first))
 }
@@ -125,6 +163,32 @@ mod tests {
         assert_eq!(how, TokenFile::Read);
         assert_eq!(t1, t2);
         assert_ne!(generate_token().unwrap(), generate_token().unwrap());
+    }
+
+    #[test]
+    fn token_files_must_be_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("token");
+        std::fs::write(&p, "tok-123\n").unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o660] {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = read_token_file(&p).unwrap_err();
+            assert!(e.contains("readable by group or others"), "{e}");
+            assert!(e.contains("chmod 600"), "{e}");
+            assert!(!e.contains("tok-123"));
+        }
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(read_token_file(&p).unwrap().expose(), "tok-123");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o400)).unwrap();
+        assert_eq!(read_token_file(&p).unwrap().expose(), "tok-123");
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        std::fs::set_permissions(&empty, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(read_token_file(&empty).unwrap_err().contains("empty"));
+        assert!(read_token_file(dir.path()).is_err());
+        assert!(read_token_file(&dir.path().join("missing"))
+            .unwrap_err()
+            .contains("cannot read"));
     }
 
     #[test]

@@ -44,6 +44,30 @@ pub enum Method {
     SessionsUnsubscribe,
     /// `gateway.restart.request`.
     GatewayRestartRequest,
+    /// `chat.send`.
+    ChatSend,
+    /// `chat.abort`.
+    ChatAbort,
+    /// `chat.history`.
+    ChatHistory,
+    /// `sessions.list`.
+    SessionsList,
+    /// `sessions.reset`.
+    SessionsReset,
+    /// `sessions.delete`.
+    SessionsDelete,
+    /// `agent` (two responses).
+    Agent,
+    /// `agent.wait`.
+    AgentWait,
+    /// `agents.list`.
+    AgentsList,
+    /// `models.list`.
+    ModelsList,
+    /// `exec.approval.resolve`.
+    ExecApprovalResolve,
+    /// `exec.approval.list`.
+    ExecApprovalList,
 }
 
 /// Who may call a method.
@@ -68,6 +92,18 @@ impl Method {
         Method::SessionsSubscribe,
         Method::SessionsUnsubscribe,
         Method::GatewayRestartRequest,
+        Method::ChatSend,
+        Method::ChatAbort,
+        Method::ChatHistory,
+        Method::SessionsList,
+        Method::SessionsReset,
+        Method::SessionsDelete,
+        Method::Agent,
+        Method::AgentWait,
+        Method::AgentsList,
+        Method::ModelsList,
+        Method::ExecApprovalResolve,
+        Method::ExecApprovalList,
     ];
 
     /// The wire name.
@@ -83,6 +119,18 @@ impl Method {
             Method::SessionsSubscribe => names::SESSIONS_SUBSCRIBE,
             Method::SessionsUnsubscribe => names::SESSIONS_UNSUBSCRIBE,
             Method::GatewayRestartRequest => names::GATEWAY_RESTART_REQUEST,
+            Method::ChatSend => names::CHAT_SEND,
+            Method::ChatAbort => names::CHAT_ABORT,
+            Method::ChatHistory => names::CHAT_HISTORY,
+            Method::SessionsList => names::SESSIONS_LIST,
+            Method::SessionsReset => names::SESSIONS_RESET,
+            Method::SessionsDelete => names::SESSIONS_DELETE,
+            Method::Agent => names::AGENT,
+            Method::AgentWait => names::AGENT_WAIT,
+            Method::AgentsList => names::AGENTS_LIST,
+            Method::ModelsList => names::MODELS_LIST,
+            Method::ExecApprovalResolve => names::EXEC_APPROVAL_RESOLVE,
+            Method::ExecApprovalList => names::EXEC_APPROVAL_LIST,
         }
     }
 
@@ -95,17 +143,37 @@ impl Method {
             | Method::ConfigGet
             | Method::LogsTail
             | Method::SessionsSubscribe
-            | Method::SessionsUnsubscribe => Access::Scope(Scope::Read),
-            Method::ConfigPatch | Method::ConfigApply | Method::GatewayRestartRequest => {
-                Access::Scope(Scope::Admin)
+            | Method::SessionsUnsubscribe
+            | Method::ChatHistory
+            | Method::SessionsList
+            | Method::AgentsList
+            | Method::ModelsList => Access::Scope(Scope::Read),
+            Method::ChatSend | Method::ChatAbort | Method::Agent | Method::AgentWait => {
+                Access::Scope(Scope::Write)
             }
+            Method::ExecApprovalResolve | Method::ExecApprovalList => {
+                Access::Scope(Scope::Approvals)
+            }
+            Method::ConfigPatch
+            | Method::ConfigApply
+            | Method::GatewayRestartRequest
+            | Method::SessionsReset
+            | Method::SessionsDelete => Access::Scope(Scope::Admin),
         }
     }
 
     /// Whether the method is still served while the gateway drains before a stop or restart.
-    /// Methods that start work or change state are refused then.
+    /// Methods that start work or change state are refused then; reads are served, and so are
+    /// the calls that help a draining run end (`chat.abort`, approvals) or wait for it
+    /// (`agent.wait`).
     pub fn served_while_draining(self) -> bool {
-        matches!(self.access(), Access::Anyone | Access::Scope(Scope::Read))
+        matches!(
+            self,
+            Method::ChatAbort
+                | Method::AgentWait
+                | Method::ExecApprovalResolve
+                | Method::ExecApprovalList
+        ) || matches!(self.access(), Access::Anyone | Access::Scope(Scope::Read))
     }
 
     /// Looks a method up by wire name.
@@ -176,6 +244,22 @@ impl Caller {
     /// Whether the caller holds `operator.admin`.
     pub fn is_admin(&self) -> bool {
         self.scopes.contains(&Scope::Admin)
+    }
+
+    /// The caller as the agent engine sees it. Its client label (run ownership for aborts,
+    /// `resolvedBy` of approvals) is the verified device when there is one, else `id/mode`.
+    pub fn for_engine(&self) -> crate::agent::Caller {
+        let client = match &self.client.device_id {
+            Some(d) => format!("device:{d}"),
+            None => format!("{}/{}", self.client.id, self.client.mode),
+        };
+        crate::agent::Caller {
+            conn: Some(self.conn),
+            client,
+            protocol: self.protocol,
+            tool_events: self.tool_events,
+            scopes: self.scopes.clone(),
+        }
     }
 
     /// `id/mode` (sanitized for logs).
@@ -336,6 +420,18 @@ async fn route(method: Method, ctx: &CallContext, params: Value) -> Result<Value
         Method::SessionsSubscribe => methods::sessions::subscribe(ctx, params, true).await,
         Method::SessionsUnsubscribe => methods::sessions::subscribe(ctx, params, false).await,
         Method::GatewayRestartRequest => methods::restart::request(ctx, params).await,
+        Method::ChatSend => methods::chat::send(ctx, params).await,
+        Method::ChatAbort => methods::chat::abort(ctx, params).await,
+        Method::ChatHistory => methods::chat::history(ctx, params).await,
+        Method::SessionsList => methods::sessions::list(ctx, params).await,
+        Method::SessionsReset => methods::sessions::reset(ctx, params).await,
+        Method::SessionsDelete => methods::sessions::delete(ctx, params).await,
+        Method::Agent => methods::agent::agent(ctx, params).await,
+        Method::AgentWait => methods::agent::wait(ctx, params).await,
+        Method::AgentsList => methods::agent::agents_list(ctx, params).await,
+        Method::ModelsList => methods::models::list(ctx, params).await,
+        Method::ExecApprovalResolve => methods::approvals::resolve(ctx, params).await,
+        Method::ExecApprovalList => methods::approvals::list(ctx, params).await,
     }
 }
 
@@ -361,6 +457,24 @@ mod tests {
         assert_eq!(Method::ConfigGet.access(), Access::Scope(Scope::Read));
         assert_eq!(Method::ConfigPatch.access(), Access::Scope(Scope::Admin));
         assert_eq!(Method::advertised().len(), Method::ALL.len());
+        // The engine's methods, as upstream's method-scopes.ts.
+        for (m, scope) in [
+            ("chat.send", Scope::Write),
+            ("chat.abort", Scope::Write),
+            ("agent", Scope::Write),
+            ("agent.wait", Scope::Write),
+            ("chat.history", Scope::Read),
+            ("sessions.list", Scope::Read),
+            ("models.list", Scope::Read),
+            ("agents.list", Scope::Read),
+            ("sessions.reset", Scope::Admin),
+            ("sessions.delete", Scope::Admin),
+            ("exec.approval.resolve", Scope::Approvals),
+            ("exec.approval.list", Scope::Approvals),
+        ] {
+            let method = Method::parse(m).unwrap();
+            assert_eq!(method.access(), Access::Scope(scope), "{m}");
+        }
     }
 
     #[test]
@@ -403,5 +517,17 @@ mod tests {
         assert_eq!(d.error.code, ErrorCode::Unavailable);
         assert_eq!(d.error.retryable, Some(true));
         assert!(!d.unauthorized);
+        // No new runs while draining; aborting, approving and reading still work.
+        assert!(authorize(&admin, "chat.send", true).is_err());
+        assert!(authorize(&admin, "agent", true).is_err());
+        assert!(authorize(&admin, "sessions.reset", true).is_err());
+        for m in [
+            "chat.abort",
+            "agent.wait",
+            "exec.approval.resolve",
+            "chat.history",
+        ] {
+            assert!(authorize(&admin, m, true).is_ok(), "{m}");
+        }
     }
 }

@@ -1,10 +1,12 @@
 //! Active work and the drain hook point.
 //!
 //! A stop or restart waits, up to the drain deadline (`gateway.drainTimeoutMs`), for active work
-//! to finish. Each kind of work registers a [`Drainable`] in [`DrainHooks`]; the server awaits them
-//! all together under the deadline, then calls `abort` on whatever is still busy. The gateway
-//! registers its in-flight requests ([`ActiveWork`]); the agent engine registers its runs the same
-//! way. This module only counts and waits: it never decides when to stop.
+//! to finish. Each kind of work registers a [`Drainable`] in [`DrainHooks`]; the server drains
+//! them all together under one deadline: each hook waits for its work and, at the deadline,
+//! aborts what is left (a hook may also refuse new work first and wait for its aborted work to
+//! reach a consistent end, as the agent engine does). The gateway registers its in-flight
+//! requests ([`ActiveWork`]) and the agent engine its runs. This module only counts and waits: it
+//! never decides when to stop.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,6 +23,25 @@ pub trait Drainable: Send + Sync + 'static {
     fn wait_idle(&self) -> BoxFuture<'_, ()>;
     /// Called when the drain deadline passed with work still active.
     fn abort(&self) {}
+    /// Drains this hook: waits for its work until `deadline`, then aborts the rest. Returns
+    /// whether everything ended by itself. The default waits with [`Drainable::wait_idle`] and
+    /// calls [`Drainable::abort`]; a hook that must refuse new work first, or wait for aborted
+    /// work to settle, overrides it.
+    fn drain(&self, deadline: tokio::time::Instant) -> BoxFuture<'_, bool> {
+        Box::pin(async move {
+            if tokio::time::timeout_at(deadline, self.wait_idle())
+                .await
+                .is_ok()
+            {
+                return true;
+            }
+            if self.active() == 0 {
+                return true;
+            }
+            self.abort();
+            false
+        })
+    }
 }
 
 /// A counter of active work with RAII guards.
@@ -138,22 +159,20 @@ impl DrainHooks {
         tokio::time::timeout(deadline, all).await.is_ok()
     }
 
-    /// Waits for every hook to go idle, at most `deadline`; aborts the rest.
+    /// Drains every hook together under one deadline (`deadline` from now); each aborts what it
+    /// still has at the deadline.
     pub async fn drain(&self, deadline: Duration) -> DrainReport {
         let hooks = self.snapshot();
-        let all = futures_util::future::join_all(hooks.iter().map(|(_, h)| h.wait_idle()));
-        let completed = tokio::time::timeout(deadline, all).await.is_ok();
-        let mut still_active = Vec::new();
-        if !completed {
-            for (name, hook) in &hooks {
-                if hook.active() > 0 {
-                    still_active.push(name.clone());
-                    hook.abort();
-                }
-            }
-        }
+        let until = tokio::time::Instant::now() + deadline;
+        let ended = futures_util::future::join_all(hooks.iter().map(|(_, h)| h.drain(until))).await;
+        let still_active: Vec<String> = hooks
+            .iter()
+            .zip(ended)
+            .filter(|(_, idle)| !idle)
+            .map(|((name, _), _)| name.clone())
+            .collect();
         DrainReport {
-            completed,
+            completed: still_active.is_empty(),
             still_active,
         }
     }

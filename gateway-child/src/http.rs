@@ -4,10 +4,14 @@
 //! (on any path) then needs a place in the pre-auth budget (503 otherwise) and becomes a
 //! [`crate::connection`]. Probes: `GET/HEAD /healthz` and `/health` → 200 `{"ok":true,"status":"live"}`;
 //! `/readyz` and `/ready` → 200 `{"ready":true,…}` or 503 while starting or draining; other
-//! methods on probes → 405. Everything else is 404 — further routes (the engine's
-//! `/v1/chat/completions`) are added as arms of the match in [`route`]. Responses never carry
-//! `Access-Control-Allow-Origin` and always carry `X-Content-Type-Options: nosniff`. hyper is
-//! given a timer so the header read deadline (the handshake timeout) is really enforced.
+//! methods on probes → 405. `/v1/chat/completions` exists only when
+//! `gateway.http.endpoints.chatCompletions.enabled` is true (404 otherwise); it then requires
+//! `Authorization: Bearer <token or password>` (constant-time compare; never from the query
+//! string), 401 `{error:{message,type:"unauthorized"}}` otherwise, and failures count toward
+//! the same per-address auth-failure limiter as the WebSocket handshake (429 while locked out).
+//! Only then does the agent engine see the request. Everything else is 404. Responses never
+//! carry `Access-Control-Allow-Origin` and always carry `X-Content-Type-Options: nosniff`. hyper
+//! is given a timer so the header read deadline (the handshake timeout) is really enforced.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -223,8 +227,68 @@ pub async fn route(
                 }
             }
         }),
-        // Further endpoints (the engine's `POST /v1/chat/completions`) are arms here; they get
-        // `services` (config, hub, drain hooks) and the gate above has already run.
+        "/v1/chat/completions" => chat_completions(req, &peer, services).await,
         _ => error(StatusCode::NOT_FOUND, "not found", "not_found"),
     }
+}
+
+/// The Bearer credential of a request, if any (scheme case-insensitive).
+fn bearer(headers: &http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, rest) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| rest.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// `POST /v1/chat/completions`: enabled check, Bearer check, then the engine.
+async fn chat_completions(
+    req: Request<Incoming>,
+    peer: &Peer,
+    services: &Arc<Services>,
+) -> Response<Body> {
+    if !services.engine.chat_completions_enabled() {
+        return error(StatusCode::NOT_FOUND, "not found", "not_found");
+    }
+    if services.phase() != Phase::Ready {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "gateway is restarting",
+            "unavailable",
+        );
+    }
+    let settings = services.settings();
+    if let Some(secret) = &settings.auth.secret {
+        let now = std::time::Instant::now();
+        let locked = services.limiter().check(peer.ip, now);
+        if let Err(retry) = locked {
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many failed authentication attempts; retry later",
+                "rate_limited",
+            );
+            if let Ok(v) = header::HeaderValue::from_str(&retry.as_secs().max(1).to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return r;
+        }
+        if !bearer(req.headers()).is_some_and(|t| secret.ct_eq(t)) {
+            let locked_now = services.limiter().record_failure(peer.ip, now).is_err();
+            if locked_now {
+                tracing::warn!(ip = %peer.ip, "too many failed authentication attempts: address locked out");
+            } else {
+                info!(ip = %peer.ip, "chat completions refused: missing or wrong bearer token");
+            }
+            let mut r = error(StatusCode::UNAUTHORIZED, "unauthorized", "unauthorized");
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            return r;
+        }
+        services.limiter().record_success(peer.ip, now);
+    }
+    let response = services.engine.chat_completions(req).await;
+    secure(response.map(|b| b.map_err(|never| match never {}).boxed_unsync()))
 }

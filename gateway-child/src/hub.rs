@@ -20,7 +20,9 @@ use crate::bus::{Audience, ConnId, EventSink, OutEvent};
 use crate::dispatch::Caller;
 use crate::outbound::Outbound;
 
-/// Events this gateway sends (`hello-ok.features.events`). The agent engine adds its own.
+/// Events this gateway sends (`hello-ok.features.events`): its own, then the agent engine's.
+/// Each passes the guard of [`guard_for`]: `chat`/`agent` need `operator.read` on v4,
+/// `sessions.changed`/`session.tool` need `operator.read`, approvals need `operator.approvals`.
 pub const EVENTS: &[&str] = &[
     names::CONNECT_CHALLENGE,
     names::TICK,
@@ -28,6 +30,12 @@ pub const EVENTS: &[&str] = &[
     names::PRESENCE,
     names::SHUTDOWN,
     names::CONFIG_CHANGED,
+    names::CHAT,
+    names::AGENT,
+    names::SESSIONS_CHANGED,
+    names::SESSION_TOOL,
+    names::EXEC_APPROVAL_REQUESTED,
+    names::EXEC_APPROVAL_RESOLVED,
 ];
 
 /// Who may receive an event.
@@ -524,6 +532,20 @@ mod tests {
             true,
         );
         assert_eq!(drain(&v4_read), 4);
+    }
+
+    #[test]
+    fn every_advertised_event_has_its_own_guard() {
+        // The challenge goes out before there is a caller to guard.
+        for e in EVENTS.iter().filter(|e| **e != names::CONNECT_CHALLENGE) {
+            assert_ne!(guard_for(e), Guard::Scope(Scope::Admin), "{e}");
+        }
+        assert_eq!(guard_for(names::CHAT), Guard::ScopeOnV4(Scope::Read));
+        assert_eq!(guard_for(names::SESSION_TOOL), Guard::Scope(Scope::Read));
+        assert_eq!(
+            guard_for(names::EXEC_APPROVAL_REQUESTED),
+            Guard::Scope(Scope::Approvals)
+        );
     }
 
     #[test]

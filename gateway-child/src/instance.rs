@@ -23,7 +23,7 @@ use crate::fatal::{Fatal, EXIT_OK};
 use crate::lock::{InstanceLock, LockError, LockInfo};
 use crate::logging::{self, LogSink};
 use crate::paths::{PathEnv, Paths};
-use crate::rate_limit::AuthLimiter;
+use crate::rate_limit::{AuthLimiter, WriteLimiter};
 use crate::server::{self, Exit, Launch, Ready, STRAGGLER_DEADLINE};
 use crate::settings::{Overrides, Resolver, Settings};
 
@@ -129,6 +129,7 @@ async fn run_process(args: RunArgs, env: EnvSecrets, sink: LogSink) -> Result<()
             bind: args.bind.map(Into::into),
             auth: args.auth.map(Into::into),
             token: args.token.map(tether_protocol::Secret::new),
+            token_file: args.token_file,
             password_file: args.password_file,
         },
         env,
@@ -145,6 +146,7 @@ async fn run_process(args: RunArgs, env: EnvSecrets, sink: LogSink) -> Result<()
         started_at_ms,
         version: VERSION,
         limiter: Arc::new(Mutex::new(AuthLimiter::new())),
+        writes: Arc::new(Mutex::new(WriteLimiter::new())),
         on_ready: {
             let lock = Arc::clone(&lock);
             let restart_began = Arc::clone(&restart_began);

@@ -116,6 +116,11 @@ impl Outbound {
         })
     }
 
+    /// The connection this queue belongs to.
+    pub fn conn_id(&self) -> u64 {
+        self.conn
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }

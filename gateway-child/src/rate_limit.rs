@@ -1,7 +1,10 @@
-//! The auth-failure rate limiter: 10 failed shared-secret attempts within 60 s from one client
-//! address lock that address out for 5 minutes.
+//! The gateway's rate limiters: the auth-failure limiter ([`AuthLimiter`]: 10 failed
+//! shared-secret attempts within 60 s from one client address lock that address out for 5
+//! minutes) and the control-plane write budget ([`WriteLimiter`]: 30 `config.patch`
+//! / `config.apply` calls per 60 s per method and client key, the budget upstream 2026.9.6
+//! enforces).
 //!
-//! It is a pure value: every decision takes the instant as an argument and nothing here reads a
+//! Both are pure values: every decision takes the instant as an argument and nothing here reads a
 //! clock or sleeps. Keys are canonical IPs ([`crate::locality::canonical_ip`]) so `::ffff:a.b.c.d`
 //! and `a.b.c.d` share one bucket, and loopback is **not** exempt (a web page on the same machine is
 //! a loopback client). Memory is bounded: at most [`MAX_TRACKED`] addresses are tracked; when full,
@@ -19,6 +22,12 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 pub const LOCKOUT: Duration = Duration::from_secs(300);
 /// Most addresses tracked at once.
 pub const MAX_TRACKED: usize = 10_000;
+/// Control-plane writes allowed per method and client key in one window.
+pub const WRITE_LIMIT: u32 = 30;
+/// The fixed window the control-plane write budget is counted in.
+pub const WRITE_WINDOW: Duration = Duration::from_secs(60);
+/// The budget as upstream words it in `details.limit`.
+pub const WRITE_LIMIT_LABEL: &str = "30 per 60s";
 
 #[derive(Debug, Clone, Default)]
 struct Entry {
@@ -136,6 +145,69 @@ impl AuthLimiter {
     }
 }
 
+/// The control-plane write budget: [`WRITE_LIMIT`] calls per [`WRITE_WINDOW`] (a fixed window
+/// opened by the first call) per `method|client key`. The key is `deviceId|clientIp` as
+/// upstream's (`unknown-device` for device-less clients), so every device-less client of one
+/// address shares a bucket. At most [`MAX_TRACKED`] buckets: expired ones are pruned first, then
+/// the oldest windows.
+#[derive(Debug, Default)]
+pub struct WriteLimiter {
+    buckets: HashMap<String, (Instant, u32)>,
+}
+
+impl WriteLimiter {
+    /// An empty budget.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The client key for a caller: `deviceId|clientIp`.
+    pub fn key(device_id: Option<&str>, ip: IpAddr) -> String {
+        format!("{}|{ip}", device_id.unwrap_or("unknown-device"))
+    }
+
+    /// Consumes one write for `method` by `key` at `now`; `Err(retry_after)` when the budget of
+    /// the current window is spent.
+    pub fn consume(&mut self, method: &str, key: &str, now: Instant) -> Result<(), Duration> {
+        let bucket_key = format!("{method}|{key}");
+        if let Some((start, count)) = self.buckets.get_mut(&bucket_key) {
+            let elapsed = now.saturating_duration_since(*start);
+            if elapsed < WRITE_WINDOW {
+                if *count >= WRITE_LIMIT {
+                    return Err(WRITE_WINDOW - elapsed);
+                }
+                *count += 1;
+                return Ok(());
+            }
+            *start = now;
+            *count = 1;
+            return Ok(());
+        }
+        if self.buckets.len() >= MAX_TRACKED {
+            self.buckets
+                .retain(|_, (start, _)| now.saturating_duration_since(*start) < WRITE_WINDOW);
+            if self.buckets.len() >= MAX_TRACKED {
+                let mut starts: Vec<(Instant, String)> = self
+                    .buckets
+                    .iter()
+                    .map(|(k, (start, _))| (*start, k.clone()))
+                    .collect();
+                starts.sort_unstable();
+                for (_, k) in starts.into_iter().take(MAX_TRACKED / 10) {
+                    self.buckets.remove(&k);
+                }
+            }
+        }
+        self.buckets.insert(bucket_key, (now, 1));
+        Ok(())
+    }
+
+    /// How many buckets are tracked.
+    pub fn tracked(&self) -> usize {
+        self.buckets.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,5 +305,65 @@ mod tests {
         }
         assert!(l.tracked() <= MAX_TRACKED);
         assert!(l.check(victim, t0 + Duration::from_secs(20)).is_err());
+    }
+
+    #[test]
+    fn control_plane_writes_are_budgeted_per_window_method_and_key() {
+        let t0 = Instant::now();
+        let mut w = WriteLimiter::new();
+        let local = WriteLimiter::key(None, ip("127.0.0.1"));
+        assert_eq!(local, "unknown-device|127.0.0.1");
+        for i in 0..WRITE_LIMIT {
+            assert_eq!(
+                w.consume(
+                    "config.patch",
+                    &local,
+                    t0 + Duration::from_secs(u64::from(i))
+                ),
+                Ok(())
+            );
+        }
+        // One more in the window is refused until the window that opened at t0 ends.
+        assert_eq!(
+            w.consume("config.patch", &local, t0 + Duration::from_secs(40)),
+            Err(Duration::from_secs(20))
+        );
+        assert_eq!(
+            w.consume("config.patch", &local, t0 + Duration::from_secs(59)),
+            Err(Duration::from_secs(1))
+        );
+        // Another method, another device, another address: their own budgets.
+        assert_eq!(w.consume("config.apply", &local, t0), Ok(()));
+        let device = WriteLimiter::key(Some("dev-1"), ip("127.0.0.1"));
+        assert_eq!(w.consume("config.patch", &device, t0), Ok(()));
+        let other = WriteLimiter::key(None, ip("::ffff:127.0.0.2"));
+        assert_eq!(other, "unknown-device|127.0.0.2");
+        assert_eq!(w.consume("config.patch", &other, t0), Ok(()));
+        // A new window opens a fresh budget.
+        let later = t0 + WRITE_WINDOW;
+        for _ in 0..WRITE_LIMIT {
+            assert_eq!(w.consume("config.patch", &local, later), Ok(()));
+        }
+        assert!(w.consume("config.patch", &local, later).is_err());
+    }
+
+    #[test]
+    fn control_plane_buckets_are_bounded() {
+        let t0 = Instant::now();
+        let mut w = WriteLimiter::new();
+        let victim = WriteLimiter::key(Some("victim"), ip("127.0.0.1"));
+        for _ in 0..WRITE_LIMIT {
+            w.consume("config.apply", &victim, t0).unwrap();
+        }
+        for n in 0..(MAX_TRACKED as u32 + 500) {
+            let addr = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + n));
+            let key = WriteLimiter::key(None, addr);
+            let _ = w.consume(
+                "config.apply",
+                &key,
+                t0 + Duration::from_millis(u64::from(n)),
+            );
+        }
+        assert!(w.tracked() <= MAX_TRACKED);
     }
 }

@@ -4,8 +4,9 @@
 //! A candidate config is resolved and validated first; an invalid one is refused with its file,
 //! line and reason — in the log and in a `config.changed {valid:false, error}` event — and the last
 //! good config keeps running. A valid one is compared with the applied one ([`plan`]) and, per
-//! `gateway.reload.mode`, applied live (the engine sees the new config through
-//! [`Services::config`]) or by an in-process restart. When the shared secret changes, connections
+//! `gateway.reload.mode`, applied live (the agent engine gets the new `models`/`agents`/`tools`
+//! through `Engine::apply_settings` before the change is announced; running turns keep the
+//! settings they started with) or by an in-process restart. When the shared secret changes, connections
 //! that authenticated with the old one are closed with 4001 "gateway auth changed" first.
 
 use std::sync::Arc;
@@ -147,6 +148,9 @@ pub fn commit(services: &Arc<Services>, next: Settings, outcome: &Outcome, sourc
                 notes: Vec::new(),
                 ..(*current).clone()
             };
+            // The engine takes the new models/agents/tools before anyone hears of the change,
+            // so the next run after `config.changed` already uses them.
+            services.engine.apply_settings(merged.config());
             services.set_settings(Arc::new(merged));
             broadcast(services, event(action));
         }

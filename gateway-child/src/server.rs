@@ -1,14 +1,19 @@
 //! One run of the gateway on a listener it is handed: [`run`] serves until told to stop or
 //! restart, then shuts down in order and returns what should happen next.
 //!
-//! A run owns its [`Services`] (hub, settings, limits, drain hooks, tasks). Every task it starts is
-//! tracked by one `TaskTracker` and stopped through two tokens: `closing` (stop reading, close
-//! sockets, stop timers) and `kill` (drop whatever is still writing). Shutdown is always the same
-//! sequence: readiness off → in-flight work gets up to [`SETTLE`] to finish → `shutdown {reason,
-//! restartExpectedMs}` event → drain active work up to the drain deadline → close every socket
-//! with 1012 "service restart" → hand the last writers (bounded by their close grace) back to the
-//! caller as [`Stragglers`]. The listener is not closed here, so during an in-process restart new
-//! connections wait in the kernel backlog.
+//! A run owns its [`Services`] (hub, settings, limits, drain hooks, the agent engine, tasks).
+//! Every task it starts is tracked by one `TaskTracker` and stopped through two tokens: `closing`
+//! (stop reading, close sockets, stop timers) and `kill` (drop whatever is still writing). Each run
+//! builds its own [`Engine`] over the shared state dir (a drained engine stays closed); the
+//! previous run's engine has finished every transcript write before the next one starts.
+//! Shutdown is always the same sequence: readiness off and no new runs or state changes →
+//! drain active work (agent runs, in-flight requests) up to the drain deadline, aborting what is
+//! left → let the responses those aborts released go out (up to [`SETTLE`]) → `shutdown
+//! {reason, restartExpectedMs}` event → close every socket with 1012 "service restart" → hand
+//! the last writers (bounded by their close grace) back to the caller as [`Stragglers`]. Because
+//! the drain comes first, a streaming run ends with its `final` (or `aborted`) before clients hear
+//! `shutdown`, and `restartExpectedMs` only has to cover the restart itself. The listener is not
+//! closed here, so during an in-process restart new connections wait in the kernel backlog.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
@@ -23,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
+use crate::agent::{Engine, EngineOptions};
 use crate::bus::{Audience, EventSink};
 use crate::config::schema::{Config, ReloadMode};
 use crate::connection::now_ms;
@@ -31,17 +37,18 @@ use crate::hub::Hub;
 use crate::logging::LogSink;
 use crate::methods::system;
 use crate::preauth::PreauthBudget;
-use crate::rate_limit::AuthLimiter;
+use crate::rate_limit::{AuthLimiter, WriteLimiter};
 use crate::reload::{self, ReloadState};
 use crate::settings::{Note, Resolver, Settings};
 
 /// What clients are told to expect after `shutdown` on a restart: an upper bound for "1012
-/// received → `hello-ok` on a new connection" with no active work. The listener is kept, so a
-/// reconnect waits in the backlog and is served as soon as the next run starts; the benchmark
-/// measures ~1–2 ms for that on a 2-core machine, and this bound leaves room for a loaded one.
-/// Work still active at the restart adds the drain deadline.
+/// received → `hello-ok` on a new connection". Active work was drained before `shutdown` was
+/// sent, so this covers only the restart itself. The listener is kept, so a reconnect waits in
+/// the backlog and is served as soon as the next run starts; the benchmark measures ~1–2 ms for
+/// that on a 2-core machine, and this bound leaves room for a loaded one.
 pub const RESTART_EXPECTED: Duration = Duration::from_millis(250);
-/// How long a stop or restart lets in-flight work finish before announcing itself.
+/// How long a stop or restart lets responses released by the drain (an aborted run's `agent`
+/// result, a `chat.abort` reply) go out before the sockets close.
 pub const SETTLE: Duration = Duration::from_millis(100);
 /// How often the health summary is refreshed and broadcast.
 pub const HEALTH_INTERVAL: Duration = Duration::from_secs(60);
@@ -104,6 +111,9 @@ pub enum Error {
     /// The listener is unusable.
     #[error("listener: {0}")]
     Listener(#[source] std::io::Error),
+    /// The agent engine could not prepare its state dir.
+    #[error("agent engine: {0}")]
+    Engine(#[source] crate::agent::EngineError),
 }
 
 /// Announced when a run is ready to serve.
@@ -135,6 +145,8 @@ pub struct Launch {
     pub version: &'static str,
     /// The auth-failure limiter (lockouts survive in-process restarts).
     pub limiter: Arc<Mutex<AuthLimiter>>,
+    /// The control-plane write budget (`config.patch`/`config.apply`; survives restarts).
+    pub writes: Arc<Mutex<WriteLimiter>>,
     /// Called once per run when it is ready (prints the readiness line in `main`).
     pub on_ready: Box<dyn Fn(&Ready) + Send + Sync>,
 }
@@ -206,6 +218,8 @@ pub struct Services {
     pub drain: DrainHooks,
     /// In-flight requests (registered in `drain`).
     pub requests: Arc<ActiveWork>,
+    /// The agent engine of this run (registered in `drain`).
+    pub engine: Engine,
     /// Every task of the run.
     pub tasks: TaskTracker,
     /// Connections stop reading and close; timers stop.
@@ -215,6 +229,7 @@ pub struct Services {
     settings: RwLock<Arc<Settings>>,
     config_tx: watch::Sender<Arc<Config>>,
     limiter: Arc<Mutex<AuthLimiter>>,
+    writes: Arc<Mutex<WriteLimiter>>,
     phase: watch::Sender<Phase>,
     restarts: mpsc::Sender<RestartRequest>,
     reload: Mutex<ReloadState>,
@@ -244,6 +259,11 @@ impl Services {
     /// The auth-failure limiter.
     pub fn limiter(&self) -> MutexGuard<'_, AuthLimiter> {
         self.limiter.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The control-plane write budget.
+    pub fn write_limiter(&self) -> MutexGuard<'_, WriteLimiter> {
+        self.writes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The readiness phase.
@@ -316,6 +336,16 @@ pub async fn run(
     let (config_tx, _) = watch::channel(Arc::new(settings.config().clone()));
     let applied = Arc::clone(&settings.loaded);
     let hub = Hub::new(u64::from(generation) << 40, system::self_presence(&boot));
+    let engine = {
+        let mut opts = EngineOptions::new(&launch.resolver.paths.state_dir);
+        opts.config_path = Some(launch.resolver.paths.config.clone());
+        Engine::new(
+            settings.config(),
+            opts,
+            Arc::clone(&hub) as Arc<dyn EventSink>,
+        )
+        .map_err(Error::Engine)?
+    };
     let services = Arc::new(Services {
         hub: Arc::clone(&hub),
         boot,
@@ -324,12 +354,14 @@ pub async fn run(
         preauth: PreauthBudget::new(),
         drain: DrainHooks::new(),
         requests: ActiveWork::new(),
+        engine,
         tasks: TaskTracker::new(),
         closing: CancellationToken::new(),
         kill: CancellationToken::new(),
         settings: RwLock::new(Arc::new(settings)),
         config_tx,
         limiter: Arc::clone(&launch.limiter),
+        writes: Arc::clone(&launch.writes),
         phase: watch::channel(Phase::Starting).0,
         restarts: restarts_tx,
         reload: Mutex::new(ReloadState::new(applied)),
@@ -337,6 +369,9 @@ pub async fn run(
     services
         .drain
         .register("in-flight requests", Arc::clone(&services.requests) as _);
+    services
+        .drain
+        .register("agent runs", Arc::new(services.engine.clone()) as _);
 
     spawn_tick(&services);
     spawn_health(&services);
@@ -395,16 +430,32 @@ pub async fn run(
 }
 
 async fn shutdown(services: &Arc<Services>, exit: &Exit, reason: &str) {
+    // 1. Readiness off: `/readyz` says 503, dispatch refuses methods that start work or change
+    //    state, and the engine stops taking runs as soon as its drain begins (below).
     services.phase.send_replace(Phase::Draining);
     let restarting = matches!(exit, Exit::Restart(_));
-    let settings = services.settings();
-    let drain_timeout = settings.limits.drain_timeout;
-    // Short requests in flight right now finish within moments: let them, so the promise below
-    // only includes the drain deadline when long work (an agent run) is really active.
-    let busy = !services.drain.settle(SETTLE).await;
+    let drain_timeout = services.settings().limits.drain_timeout;
+    info!(
+        restarting,
+        reason = %crate::logging::Clean(reason),
+        active_work = services.drain.active(),
+        "gateway {}",
+        if restarting { "restarting" } else { "stopping" }
+    );
+    // 2. Drain: running turns stream to their end (or are aborted at the deadline with their
+    //    terminal event), in-flight requests finish.
+    let report = services.drain.drain(drain_timeout).await;
+    if !report.completed {
+        warn!(
+            still_active = ?report.still_active,
+            "drain deadline passed; remaining work was aborted"
+        );
+    }
+    // Responses the aborts released (an `agent` result, a `chat.abort` reply) go out first.
+    let _ = services.drain.settle(SETTLE).await;
+    // 3. Announce. Work is over, so a restart only has the restart itself left to do.
     let expected = if restarting {
-        let ms = RESTART_EXPECTED + if busy { drain_timeout } else { Duration::ZERO };
-        Maybe::Value(u64::try_from(ms.as_millis()).unwrap_or(u64::MAX))
+        Maybe::Value(u64::try_from(RESTART_EXPECTED.as_millis()).unwrap_or(u64::MAX))
     } else {
         Maybe::Null
     };
@@ -419,25 +470,11 @@ async fn shutdown(services: &Arc<Services>, exit: &Exit, reason: &str) {
         extra: tether_protocol::Map::new(),
     };
     let payload = serde_json::to_value(&shutdown).unwrap_or_else(|_| json!({}));
-    info!(
-        restarting,
-        reason = %crate::logging::Clean(reason),
-        active_work = services.drain.active(),
-        "gateway {}",
-        if restarting { "restarting" } else { "stopping" }
-    );
     services
         .hub
         .broadcast(names::SHUTDOWN, &payload, None, &Audience::All, false);
-    let report = services.drain.drain(drain_timeout).await;
-    if !report.completed {
-        warn!(
-            still_active = ?report.still_active,
-            "drain deadline passed; aborting remaining work"
-        );
-    }
-    // Close every socket first, then tell readers and timers to stop: a reader that stops
-    // first must not leave the registry before its socket got the 1012.
+    // 4. Close every socket first, then tell readers and timers to stop: a reader that stops
+    //    first must not leave the registry before its socket got the 1012.
     services
         .hub
         .close_all(close::SERVICE_RESTART, close::REASON_SERVICE_RESTART);

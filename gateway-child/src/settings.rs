@@ -4,8 +4,10 @@
 //! config file into [`Settings`] — the only form the server runs on. This is where unsafe
 //! combinations are refused (non-loopback bind without auth, password mode without a password,
 //! wildcard origins, out-of-range limits), each with the file, line and key that caused it, and
-//! where the shared secret is chosen: `--token` > env > `gateway.auth.token` > `<state>/gateway-token`
-//! (generated when absent). Resolution may create the token file; it never logs.
+//! where the shared secret is chosen: `--token` > `--token-file`/`TETHER_GATEWAY_TOKEN_FILE` >
+//! env > `gateway.auth.token` > `<state>/gateway-token` (generated when absent). A named token
+//! file is re-read on every resolution (start, reload, restart), so rotating it and sending
+//! SIGUSR1 rotates the token. Resolution may create the generated token file; it never logs.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -38,6 +40,8 @@ pub struct Overrides {
     pub auth: Option<AuthMode>,
     /// `--token`.
     pub token: Option<Secret>,
+    /// `--token-file` (or `TETHER_GATEWAY_TOKEN_FILE`).
+    pub token_file: Option<PathBuf>,
     /// `--password-file`.
     pub password_file: Option<PathBuf>,
 }
@@ -47,6 +51,8 @@ pub struct Overrides {
 pub enum SecretSource {
     /// `--token`.
     Flag,
+    /// `--token-file` / `TETHER_GATEWAY_TOKEN_FILE`.
+    NamedFile,
     /// An environment variable.
     Env(&'static str),
     /// `gateway.auth.token` / `gateway.auth.password`.
@@ -230,6 +236,10 @@ impl Resolver {
                             .to_owned(),
                     ));
                     (t.clone(), SecretSource::Flag)
+                } else if let Some(path) = &self.overrides.token_file {
+                    let t = credentials::read_token_file(path)
+                        .map_err(|e| ConfigError::flag("--token-file", e))?;
+                    (t, SecretSource::NamedFile)
                 } else if let (Some(t), Some(var)) = (&self.env.token, self.env.token_var) {
                     (t.clone(), SecretSource::Env(var))
                 } else if let Some(t) = config_token {
@@ -446,6 +456,34 @@ mod tests {
         let s = resolve(&r, cfg).unwrap();
         assert_eq!(s.auth.source, SecretSource::Flag);
         assert!(matches!(&s.notes[..], [Note::Warn(w)] if w.contains("--token")));
+    }
+
+    #[test]
+    fn a_token_file_comes_after_the_flag_and_before_the_environment() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("handed-token");
+        std::fs::write(&file, "from-file\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let with_file = |token: Option<&str>| Overrides {
+            token: token.map(Secret::new),
+            token_file: Some(file.clone()),
+            ..Default::default()
+        };
+        let r = resolver(dir.path(), with_file(None), Some("from-env"));
+        let s = resolve(&r, "{ gateway: { auth: { token: 'from-config' } } }").unwrap();
+        assert_eq!(s.auth.source, SecretSource::NamedFile);
+        assert_eq!(s.auth.secret.unwrap().expose(), "from-file");
+        let r = resolver(dir.path(), with_file(Some("from-flag")), None);
+        assert_eq!(resolve(&r, "{}").unwrap().auth.source, SecretSource::Flag);
+        // A group-readable file is refused with a clear error naming the flag, never the value.
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let r = resolver(dir.path(), with_file(None), None);
+        let e = resolve(&r, "{}").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("--token-file"));
+        let text = e.to_string();
+        assert!(text.contains("readable by group or others"), "{text}");
+        assert!(!text.contains("from-file"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! WebSocket framing and JSON abuse: UTF-8 (1007), binary (1003), size caps before and after the
 //! handshake (1009), fragmentation, unmasked frames / reserved bits / reserved opcodes (1002),
-//! pings, and malformed request frames that must get structured errors without killing the
-//! connection. (SECURITY §4 items 7, 15–20.)
+//! pings (a ping flood closes only the flooder with 1008), and malformed request frames that
+//! must get structured errors without killing the connection. (SECURITY §4 items 7, 15–21.)
 
 mod support;
 
@@ -303,5 +303,30 @@ async fn malformed_request_frames_get_structured_errors() -> Result<()> {
     // Still usable.
     let health: Value = support::payload(c.call("health", json!({})).await?)?;
     assert_eq!(health["ok"], true);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_ping_flood_closes_only_the_flooder() -> Result<()> {
+    let gw = support::gateway().await?;
+    let (mut other, _) = support::admin(&gw).await?;
+    let mut raw = raw_authed(&gw).await?;
+    // 10 000 pings in one write: far beyond the per-second budget.
+    let mut flood = Vec::new();
+    for _ in 0..10_000 {
+        flood.extend_from_slice(&[0x89, 0x80, 1, 2, 3, 4]);
+    }
+    let _ = raw.write_bytes(&flood).await;
+    let code = loop {
+        match raw.read_frame(D).await? {
+            Some(f) if f.opcode == 8 => break f.close_code(),
+            Some(_) => {}
+            None => break None,
+        }
+    };
+    assert_eq!(code, Some(1008));
+    // Everyone else is served as before.
+    let res = other.call("health", json!({})).await?;
+    assert!(res.ok);
     Ok(())
 }

@@ -290,3 +290,54 @@ async fn openclaw_token_variable_is_accepted() -> Result<()> {
         .is_ok());
     Ok(())
 }
+
+#[tokio::test]
+async fn a_token_file_is_read_and_a_readable_one_is_refused() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("handed-token");
+    let token = tether_testkit::gateway::random_token();
+    std::fs::write(&file, format!("{token}\n"))?;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+    // By flag: no token in the environment or argv of the gateway at all.
+    let gw = Gateway::spawn(GatewayOptions {
+        token: None,
+        args: vec!["--token-file".into(), file.display().to_string()],
+        ..GatewayOptions::default()
+    })
+    .await?;
+    WsClient::connect(&gw.ws_url(), &ConnectOpts::cli(&token)).await?;
+    assert!(WsClient::connect(&gw.ws_url(), &ConnectOpts::cli("wrong"))
+        .await
+        .is_err());
+    let environ = std::fs::read(format!("/proc/{}/environ", gw.pid))?;
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", gw.pid))?;
+    for bytes in [environ, cmdline] {
+        assert!(!String::from_utf8_lossy(&bytes).contains(&token));
+    }
+    drop(gw);
+    // By environment variable.
+    let gw = Gateway::spawn(GatewayOptions {
+        token: None,
+        env: vec![(
+            "TETHER_GATEWAY_TOKEN_FILE".into(),
+            file.display().to_string(),
+        )],
+        ..GatewayOptions::default()
+    })
+    .await?;
+    WsClient::connect(&gw.ws_url(), &ConnectOpts::cli(&token)).await?;
+    drop(gw);
+    // Group- or world-readable: refused at start with a clear error (exit 78), no secret shown.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644))?;
+    let (code, stderr) = exits(&GatewayOptions {
+        token: None,
+        args: vec!["--token-file".into(), file.display().to_string()],
+        ..GatewayOptions::default()
+    })
+    .await?;
+    assert_eq!(code, 78, "{stderr}");
+    assert!(stderr.contains("--token-file"), "{stderr}");
+    assert!(stderr.contains("readable by group or others"), "{stderr}");
+    assert!(!stderr.contains(&token));
+    Ok(())
+}

@@ -7,7 +7,7 @@ mod support;
 
 use anyhow::Result;
 use serde_json::json;
-use support::{detail, message, D};
+use support::{code, detail, message, D};
 use tether_testkit::gateway::{Gateway, GatewayOptions};
 use tether_testkit::process::Stream;
 use tether_testkit::ws::{ConnectOpts, WsClient};
@@ -253,6 +253,9 @@ async fn config_patch_needs_the_base_hash_and_keeps_redacted_secrets() -> Result
     assert_eq!(ev["changedPaths"], json!(["agents.defaults.model.primary"]));
 
     // A merge patch on top of it, with the new hash; invalid values are refused with issues.
+    // (A client with its own device key has its own write budget.)
+    let (mut c, _) =
+        WsClient::connect(&gw.ws_url(), &ConnectOpts::cli(gw.token()?).with_device()).await?;
     let hash2 = applied["hash"].as_str().unwrap().to_owned();
     let res = c
         .call(
@@ -287,10 +290,49 @@ async fn config_patch_needs_the_base_hash_and_keeps_redacted_secrets() -> Result
         message(&res)
     );
     // A no-op patch changes nothing.
+    let (mut c, _) =
+        WsClient::connect(&gw.ws_url(), &ConnectOpts::cli(gw.token()?).with_device()).await?;
     let res = c
         .call("config.patch", json!({"raw": "{}", "baseHash": hash2}))
         .await?;
     assert_eq!(support::payload(res)?["noop"], true);
+    Ok(())
+}
+
+#[tokio::test]
+async fn control_plane_writes_are_budgeted_per_client() -> Result<()> {
+    let gw = support::gateway_with("{}").await?;
+    let (mut c, _) = support::admin(&gw).await?;
+    // The whole budget in a window, whatever the outcomes; one more is refused before anything
+    // is read or written, retryably, in upstream's shape.
+    for _ in 0..tether_gateway::rate_limit::WRITE_LIMIT {
+        let res = c.call("config.patch", json!({"raw": "{}"})).await?;
+        assert!(message(&res).contains("base hash"), "{}", message(&res));
+    }
+    let res = c.call("config.patch", json!({"raw": "{}"})).await?;
+    let e = res.error.clone().unwrap();
+    assert_eq!(e.code.as_str(), "UNAVAILABLE");
+    assert_eq!(e.retryable, Some(true));
+    let retry = e.retry_after_ms.unwrap();
+    assert!(retry > 0 && retry <= 60_000, "{retry}");
+    assert!(e
+        .message
+        .starts_with("rate limit exceeded for config.patch; retry after "));
+    assert_eq!(
+        e.details.unwrap(),
+        json!({"method": "config.patch", "limit": "30 per 60s"})
+    );
+    // Another device-less connection from the same address shares the bucket…
+    let (mut again, _) = support::admin(&gw).await?;
+    let res = again.call("config.patch", json!({"raw": "{}"})).await?;
+    assert_eq!(code(&res), "UNAVAILABLE");
+    // …while config.apply and a client with its own device key have their own budgets.
+    let res = again.call("config.apply", json!({"raw": "{}"})).await?;
+    assert!(message(&res).contains("base hash"), "{}", message(&res));
+    let (mut device, _) =
+        WsClient::connect(&gw.ws_url(), &ConnectOpts::cli(gw.token()?).with_device()).await?;
+    let res = device.call("config.patch", json!({"raw": "{}"})).await?;
+    assert!(message(&res).contains("base hash"), "{}", message(&res));
     Ok(())
 }
 

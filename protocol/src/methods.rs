@@ -51,6 +51,8 @@ pub mod names {
     pub const AGENT: &str = "agent";
     /// Wait for a run to end.
     pub const AGENT_WAIT: &str = "agent.wait";
+    /// The agent roster (upstream's CLI asks for it when `agent` has no session key).
+    pub const AGENTS_LIST: &str = "agents.list";
     /// Configured and reachable models.
     pub const MODELS_LIST: &str = "models.list";
     /// Decide an exec approval.

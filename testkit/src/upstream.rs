@@ -4,7 +4,10 @@
 //! env file `.ci/install-upstream` writes (`$TETHER_UPSTREAM_ENV`, default
 //! `~/.cache/tether/upstream/env.sh`). Interop tests call [`require`], which **fails** with a
 //! clear message when upstream is missing: CI installs it, so a silent skip would hide a broken
-//! install. It starts nothing itself; the supervisor's `openclaw` launch profile does that.
+//! install. It starts nothing itself (the supervisor's `openclaw` launch profile starts the
+//! upstream gateway); [`Upstream::cli`] only prepares an isolated command for the upstream
+//! `openclaw` CLI (scratch `HOME` and state dir, no respawn, its log file inside the scratch
+//! dir, an empty environment otherwise), as `docs/UPSTREAM-CLI.md` §6 advises.
 
 use std::path::PathBuf;
 
@@ -24,6 +27,39 @@ impl Upstream {
             ("TETHER_UPSTREAM_NODE", self.node.clone()),
             ("TETHER_UPSTREAM_OPENCLAW", self.openclaw.clone()),
         ]
+    }
+}
+
+impl Upstream {
+    /// `node openclaw.mjs <args>` with an isolated environment under `scratch` (created):
+    /// `HOME=scratch`, `OPENCLAW_STATE_DIR=scratch/.openclaw` holding a config that only moves
+    /// the CLI's log file into `scratch`, `TMPDIR=scratch/tmp`, `OPENCLAW_NO_RESPAWN=1`,
+    /// `NO_COLOR=1`, `TZ=UTC`, and a minimal `PATH`. Nothing else from the test's environment
+    /// leaks in; callers add `OPENCLAW_GATEWAY_URL`/`OPENCLAW_GATEWAY_TOKEN` as they need.
+    pub fn cli(
+        &self,
+        scratch: &std::path::Path,
+        args: &[&str],
+    ) -> std::io::Result<tokio::process::Command> {
+        let state = scratch.join(".openclaw");
+        let tmp = scratch.join("tmp");
+        std::fs::create_dir_all(&state)?;
+        std::fs::create_dir_all(&tmp)?;
+        let config = serde_json::json!({"logging": {"file": scratch.join("openclaw-cli.log")}});
+        std::fs::write(state.join("openclaw.json"), config.to_string())?;
+        let mut cmd = tokio::process::Command::new(&self.node);
+        cmd.arg(&self.openclaw)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", scratch)
+            .env("OPENCLAW_STATE_DIR", &state)
+            .env("TMPDIR", &tmp)
+            .env("OPENCLAW_NO_RESPAWN", "1")
+            .env("NO_COLOR", "1")
+            .env("TZ", "UTC")
+            .current_dir(scratch);
+        Ok(cmd)
     }
 }
 

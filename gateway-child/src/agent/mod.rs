@@ -461,6 +461,81 @@ impl Engine {
         Ok((active, release_tx))
     }
 
+    /// Looks a run id up in the registry, else in the session's transcript: a run of an earlier
+    /// gateway generation or process (the registry does not survive a restart) is still the
+    /// same run, so repeating its idempotency key after a restart never runs it twice. A
+    /// recalled run is cached like a finished one.
+    fn lookup_or_recall(&self, key: &SessionKey, run_id: &str) -> Lookup {
+        match self.inner.runs.lookup(run_id) {
+            Lookup::Unknown => match self.recall(key, run_id) {
+                Some(o) => {
+                    self.inner.runs.finish(run_id, o.clone());
+                    Lookup::Done(o)
+                }
+                None => Lookup::Unknown,
+            },
+            found => found,
+        }
+    }
+
+    /// Rebuilds a finished run's outcome from the session's transcript.
+    fn recall(&self, key: &SessionKey, run_id: &str) -> Option<Arc<RunOutcome>> {
+        let slot = self.inner.sessions.existing(key).ok()??;
+        let s = slot.lock();
+        let mut started_at = None;
+        let mut ended_at = 0;
+        let mut text = String::new();
+        let mut stop: Option<String> = None;
+        for m in s.msgs() {
+            match m {
+                transcript::Msg::User { run_id: r, ts, .. } if r == run_id => {
+                    started_at = Some(*ts);
+                    ended_at = *ts;
+                }
+                transcript::Msg::Assistant {
+                    run_id: r,
+                    ts,
+                    text: t,
+                    stop: st,
+                    ..
+                } if r == run_id => {
+                    if !t.is_empty() {
+                        if !text.is_empty() {
+                            text.push_str("\n\n");
+                        }
+                        text.push_str(t);
+                    }
+                    if st.is_some() {
+                        stop.clone_from(st);
+                    }
+                    ended_at = *ts;
+                }
+                _ => {}
+            }
+        }
+        let started_at = started_at?;
+        let state = match stop.as_deref() {
+            None => ChatState::Final,
+            Some("aborted") => ChatState::Aborted,
+            Some(_) => ChatState::Error,
+        };
+        let error = (state == ChatState::Error)
+            .then(|| format!("the run ended {}", stop.as_deref().unwrap_or("abnormally")));
+        Some(Arc::new(RunOutcome {
+            state,
+            stop_reason: Some(stop.unwrap_or_else(|| "stop".into())),
+            error,
+            error_kind: None,
+            text,
+            started_at,
+            ended_at,
+            provider: None,
+            model: None,
+            session_id: Some(s.id.clone()),
+            usage: None,
+        }))
+    }
+
     fn busy(&self, key: &SessionKey) -> Result<(), ErrorShape> {
         if let Ok(Some(slot)) = self.inner.sessions.existing(key) {
             let waiting = slot.queued.load(std::sync::atomic::Ordering::SeqCst);
@@ -502,7 +577,7 @@ impl Engine {
             summary: None,
             extra: Map::new(),
         };
-        match self.inner.runs.lookup(&run_id) {
+        match self.lookup_or_recall(&key, &run_id) {
             Lookup::Active(_) => return Ok(Ack::new(ack(RunStatus::InFlight), None)),
             Lookup::Done(o) => return Ok(Ack::new(ack(Self::cached_status(&o)), None)),
             Lookup::Unknown => {}
@@ -885,7 +960,7 @@ impl Engine {
                 extra,
             }
         };
-        let existing = self.inner.runs.lookup(&run_id);
+        let existing = self.lookup_or_recall(&key, &run_id);
         let (ack, rx) = match existing {
             Lookup::Active(a) => (
                 Ack::new(accepted(RunStatus::InFlight, a.accepted_at), None),
@@ -1224,6 +1299,26 @@ impl Engine {
         }
     }
 
+    /// Runs running or queued now.
+    pub fn active_runs(&self) -> usize {
+        self.inner.runs.active_count()
+    }
+
+    /// Resolves when no run is running or queued (new runs started meanwhile are waited for
+    /// too). Refuses nothing and aborts nothing: see [`Engine::drain`] for that.
+    pub async fn wait_idle(&self) {
+        loop {
+            let active = self.inner.runs.active(None);
+            if active.is_empty() {
+                return;
+            }
+            for (_, a) in active {
+                let mut rx = a.done.clone();
+                let _ = rx.wait_for(|o| o.is_some()).await;
+            }
+        }
+    }
+
     /// Starts a run for the HTTP endpoint with an observer; returns the run's cancel handle.
     pub(crate) fn start_observed(
         &self,
@@ -1257,6 +1352,39 @@ impl Engine {
             }
             Err(_) => Err(internal("could not start the run")),
         }
+    }
+}
+
+/// The gateway drains the engine like any other active work: [`Engine::drain`] refuses new
+/// runs at once, waits for the running ones until the deadline, aborts the rest and waits for
+/// their terminal records, so a transcript is never left mid-write by a stop or restart.
+impl crate::drain::Drainable for Engine {
+    fn active(&self) -> usize {
+        self.active_runs()
+    }
+
+    fn wait_idle(&self) -> futures_util::future::BoxFuture<'_, ()> {
+        Box::pin(Engine::wait_idle(self))
+    }
+
+    fn abort(&self) {
+        for (_, a) in self.inner.runs.active(None) {
+            a.stop("shutdown");
+        }
+    }
+
+    fn drain(&self, deadline: tokio::time::Instant) -> futures_util::future::BoxFuture<'_, bool> {
+        Box::pin(async move {
+            let report = Engine::drain(self, deadline).await;
+            if report.aborted > 0 {
+                tracing::warn!(
+                    aborted = report.aborted,
+                    completed = report.completed,
+                    "drain deadline passed: runs aborted"
+                );
+            }
+            report.aborted == 0
+        })
     }
 }
 

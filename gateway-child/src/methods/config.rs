@@ -3,15 +3,17 @@
 //! Reads are redacted (every secret → the sentinel) and carry the hash of the file on disk.
 //! Writes require that hash as `baseHash` whenever the file exists (no lost updates), restore
 //! sentinels from the current file, validate exactly like a file change, write atomically (0600),
-//! answer the caller, and only then apply through the same reload path as the watcher. Error
-//! texts never contain secret values.
+//! answer the caller, and only then apply through the same reload path as the watcher. Writes
+//! are budgeted like upstream's control plane (30 per 60 s per method and `deviceId|clientIp`,
+//! counted before anything else, refused with retryable `UNAVAILABLE`). Error texts never
+//! contain secret values.
 
 use std::sync::Arc;
 
 use serde_json::{json, Value};
 use tether_protocol::methods::ConfigWriteParams;
 use tether_protocol::ErrorShape;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::config::load::{self, ConfigError};
 use crate::config::plan::Action;
@@ -19,6 +21,7 @@ use crate::config::redact::{merge_patch, redact, restore};
 use crate::config::store::write_atomic;
 use crate::dispatch::CallContext;
 use crate::logging::Clean;
+use crate::rate_limit::{WriteLimiter, WRITE_LIMIT_LABEL};
 use crate::reload::{self, Source};
 
 fn warnings(unsupported: &[String]) -> Vec<Value> {
@@ -90,7 +93,41 @@ fn parse_raw(raw: &str) -> Result<Value, ErrorShape> {
     })
 }
 
+/// Spends one unit of the caller's control-plane write budget for `method`.
+fn spend_write_budget(ctx: &CallContext, method: &str) -> Result<(), ErrorShape> {
+    let key = WriteLimiter::key(ctx.caller.client.device_id.as_deref(), ctx.caller.ip);
+    let spent = ctx
+        .services
+        .write_limiter()
+        .consume(method, &key, std::time::Instant::now());
+    spent.map_err(|retry| {
+        let retry_ms = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
+        warn!(
+            method,
+            client = %ctx.caller.label(),
+            retry_after_ms = retry_ms,
+            "control-plane write rate-limited"
+        );
+        ErrorShape::unavailable(
+            format!(
+                "rate limit exceeded for {method}; retry after {}s",
+                retry_ms.div_ceil(1000)
+            ),
+            retry_ms,
+        )
+        .with_details(json!({"method": method, "limit": WRITE_LIMIT_LABEL}))
+    })
+}
+
 async fn write(ctx: &CallContext, params: Value, merge: bool) -> Result<Value, ErrorShape> {
+    spend_write_budget(
+        ctx,
+        if merge {
+            "config.patch"
+        } else {
+            "config.apply"
+        },
+    )?;
     let p: ConfigWriteParams = super::params(params)?;
     let s = Arc::clone(&ctx.services);
     let path = s.resolver.paths.config.clone();

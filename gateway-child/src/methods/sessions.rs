@@ -1,12 +1,15 @@
-//! `sessions.subscribe` / `sessions.unsubscribe`: the per-connection flag the hub uses for
-//! [`crate::bus::Audience::SessionSubscribers`] (`sessions.changed`, `session.tool`). The events
-//! themselves come from the agent engine; this module only flips the flag.
+//! `sessions.subscribe` / `sessions.unsubscribe` (the per-connection flag the hub uses for
+//! [`crate::bus::Audience::SessionSubscribers`]: `sessions.changed`, `session.tool`), and
+//! `sessions.list` / `sessions.reset` / `sessions.delete`, served by the agent engine (which
+//! also emits `sessions.changed`). Nothing here touches a transcript itself.
 
 use std::sync::atomic::Ordering;
 
 use serde_json::{json, Value};
+use tether_protocol::methods::{names, SessionKeyParams, SessionsListParams};
 use tether_protocol::ErrorShape;
 
+use super::{encode, params_for};
 use crate::dispatch::CallContext;
 
 /// Turns the subscription on or off for the calling connection.
@@ -18,4 +21,33 @@ pub async fn subscribe(ctx: &CallContext, _params: Value, on: bool) -> Result<Va
         .ok_or_else(|| ErrorShape::unavailable("connection is closing", 0))?;
     conn.subscribed.store(on, Ordering::Relaxed);
     Ok(json!({ "subscribed": on }))
+}
+
+/// `sessions.list {limit?, search?, agentId?, activeMinutes?, includeLastMessage?}`.
+pub async fn list(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+    let p: SessionsListParams = params_for(names::SESSIONS_LIST, params)?;
+    let l = ctx
+        .services
+        .engine
+        .sessions_list(&ctx.caller.for_engine(), p)
+        .await?;
+    encode(&l)
+}
+
+/// `sessions.reset {key, reason?}`: aborts its runs, archives the transcript, new session id.
+pub async fn reset(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+    let p: SessionKeyParams = params_for(names::SESSIONS_RESET, params)?;
+    ctx.services
+        .engine
+        .sessions_reset(&ctx.caller.for_engine(), p)
+        .await
+}
+
+/// `sessions.delete {key, deleteTranscript?}`: aborts its runs and forgets the session.
+pub async fn delete(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+    let p: SessionKeyParams = params_for(names::SESSIONS_DELETE, params)?;
+    ctx.services
+        .engine
+        .sessions_delete(&ctx.caller.for_engine(), p)
+        .await
 }

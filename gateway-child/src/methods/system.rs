@@ -1,8 +1,10 @@
 //! `health`, `status`, `system-presence`: what the gateway says about itself.
 //!
 //! The health summary keeps upstream's shape (`ok`, `ts`, `durationMs`, `channels`, `agents`,
-//! `defaultAgentId`, …) with Tether's facts; `status` adds process facts, and the sensitive ones
-//! (paths, auth mode) only for admins. Read-only: nothing here changes state.
+//! `defaultAgentId`, …) with Tether's facts, including the agent engine's summary (`engine`:
+//! active runs, sessions, the model new runs use and where it comes from, pending approvals);
+//! `status` adds process facts, and the sensitive ones (paths, auth mode) only for admins.
+//! Read-only: nothing here changes state.
 
 use serde_json::{json, Value};
 use tether_protocol::consts::DEFAULT_AGENT_ID;
@@ -52,8 +54,8 @@ pub fn rss_bytes() -> Option<u64> {
 pub fn health_summary(services: &Services) -> Value {
     let started = std::time::Instant::now();
     let connections = services.hub.count();
-    let settings = services.settings();
-    let model = settings.config().agents.defaults.model.primary.clone();
+    let engine = services.engine.summary();
+    let model = engine.default_model.clone();
     json!({
         "ok": true,
         "ts": now_ms(),
@@ -71,6 +73,7 @@ pub fn health_summary(services: &Services) -> Value {
             "connections": connections,
             "draining": services.is_draining(),
         },
+        "engine": engine,
     })
 }
 
@@ -104,6 +107,7 @@ pub async fn status(ctx: &CallContext, _params: Value) -> Result<Value, ErrorSha
         "pendingHandshakes": s.hub.pending_count(),
         "draining": s.is_draining(),
         "activeWork": s.drain.active(),
+        "engine": s.engine.summary(),
         "processMemory": {"rssBytes": rss_bytes()},
         "policy": {
             "maxPayload": settings.limits.max_payload,

@@ -1,0 +1,75 @@
+//! `agent`, `agent.wait`, `agents.list`: upstream's agent-turn API over the agent engine.
+//!
+//! `agent` answers twice with the same request id, as upstream does: the `accepted` ack (queued
+//! before the run may emit anything), then the final result when the run ends, sent by a task
+//! that the run's drain waits for. A repeated idempotency key never starts a second run: while
+//! the first is running the ack says `in_flight` and the final result follows; once it ended,
+//! only the cached final result is sent. `agents.list` describes the single `main` agent Tether
+//! runs (upstream's CLI asks for it when `agent` is called without a session key).
+
+use serde_json::{json, Value};
+use tether_protocol::consts::{DEFAULT_AGENT_ID, MAIN_KEY};
+use tether_protocol::methods::{names, AgentParams, AgentWaitParams, RunStatus};
+use tether_protocol::ErrorShape;
+
+use super::{encode, params_for};
+use crate::dispatch::CallContext;
+
+/// `agent {message, idempotencyKey, sessionKey?|agentId?, timeout?, …}`.
+pub async fn agent(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+    let p: AgentParams = params_for(names::AGENT, params)?;
+    let (ack, done) = ctx
+        .services
+        .engine
+        .agent(&ctx.caller.for_engine(), p)
+        .await?;
+    if !matches!(ack.value.status, RunStatus::Accepted | RunStatus::InFlight) {
+        // The run ended before (same idempotency key): its final result is the only answer.
+        drop(ack);
+        return done.await.and_then(|r| encode(&r));
+    }
+    let responder = ctx.responder();
+    responder.respond(encode(&ack.value));
+    // The ack is queued: the run may start emitting now.
+    drop(ack);
+    let work = ctx.services.requests.begin();
+    ctx.services.tasks.spawn(async move {
+        let result = done.await.and_then(|r| encode(&r));
+        responder.respond(result);
+        drop(work);
+    });
+    Ok(Value::Null)
+}
+
+/// `agent.wait {runId, timeoutMs?}`.
+pub async fn wait(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+    let p: AgentWaitParams = params_for(names::AGENT_WAIT, params)?;
+    let r = ctx
+        .services
+        .engine
+        .agent_wait(&ctx.caller.for_engine(), p)
+        .await?;
+    encode(&r)
+}
+
+/// `agents.list {}`: the one agent, in upstream's shape.
+pub async fn agents_list(ctx: &CallContext, _params: Value) -> Result<Value, ErrorShape> {
+    let settings = ctx.services.settings();
+    let engine_settings = crate::agent::settings::Settings::from_config(
+        settings.config(),
+        &ctx.services.resolver.paths.state_dir,
+    );
+    let model = ctx.services.engine.summary().default_model;
+    Ok(json!({
+        "defaultId": DEFAULT_AGENT_ID,
+        "ownership": "sole",
+        "selectionRequired": false,
+        "mainKey": MAIN_KEY,
+        "scope": "per-sender",
+        "agents": [{
+            "id": DEFAULT_AGENT_ID,
+            "workspace": engine_settings.workspace.display().to_string(),
+            "model": {"primary": model},
+        }],
+    }))
+}

@@ -1,0 +1,269 @@
+//! Chat turns through the real binary: the v4 event order with per-run and per-frame seqs,
+//! v3 and v4 shapes side by side, idempotent `chat.send`, abort mid-stream, provider retries
+//! and auth errors.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+use serde_json::{json, Value};
+use tether_testkit::mock_openai::{self, Reply};
+use tokio::sync::Semaphore;
+
+use crate::support::*;
+
+const MAIN: &str = "agent:main:main";
+
+#[tokio::test]
+async fn text_turn_streams_in_upstream_order_with_contiguous_seqs() -> Result<()> {
+    let rig = Rig::start().await?;
+    rig.mock.push(Reply::words("Hello from the mock provider."));
+    let mut c = rig.connect(&rig.operator()).await?;
+    let ack = chat_send(&mut c, MAIN, "Please just say hello.", "t1").await?;
+    assert_eq!(ack, json!({"runId": "t1", "status": "started"}));
+    let evs = until_terminal(&mut c, "t1").await?;
+
+    let mut got = shape(&evs, "t1");
+    got.retain(|s| s != "agent:usage");
+    let deltas = got.iter().filter(|s| *s == "chat:delta").count();
+    assert_eq!(deltas, 5, "{got:?}");
+    let mut want: Vec<String> = [
+        "chat:status:preparing_workspace",
+        "agent:run_status:preparing_workspace",
+        "chat:status:preparing_context",
+        "agent:run_status:preparing_context",
+        "agent:lifecycle:start",
+        "chat:status:starting_model",
+        "agent:run_status:starting_model",
+        "agent:lifecycle:model",
+    ]
+    .map(String::from)
+    .to_vec();
+    for _ in 0..deltas {
+        want.push("agent:assistant".into());
+        want.push("chat:delta".into());
+    }
+    want.push("agent:lifecycle:end".into());
+    want.push("chat:final".into());
+    assert_eq!(got, want);
+
+    // deltaText are increments, message the cumulative text; final carries the whole reply.
+    let chat = chats(&evs, "t1");
+    let mut so_far = String::new();
+    for d in chat.iter().filter(|p| p["state"] == "delta") {
+        so_far.push_str(d["deltaText"].as_str().unwrap());
+        assert_eq!(message_text(&d["message"]), so_far);
+        assert_eq!(d["sessionKey"], MAIN);
+    }
+    assert_eq!(so_far, "Hello from the mock provider.");
+    let fin = terminal(&evs, "t1");
+    assert_eq!(fin["state"], "final");
+    assert_eq!(fin["stopReason"], "stop");
+    assert_eq!(message_text(&fin["message"]), so_far);
+
+    check_run_seqs(&evs, "t1");
+    // The only request so far was chat.send: every event since hello-ok is in `evs`.
+    check_frame_seqs(&evs, 1);
+
+    // The model really was asked, with the key from the config.
+    let reqs = rig.mock.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(
+        reqs[0].authorization.as_deref(),
+        Some(format!("Bearer {MOCK_KEY}").as_str())
+    );
+    assert_eq!(reqs[0].body["stream"], true);
+    Ok(())
+}
+
+#[tokio::test]
+async fn v3_and_v4_clients_each_get_their_shape_of_one_run() -> Result<()> {
+    let rig = Rig::start().await?;
+    rig.mock.push(Reply::words("one two three"));
+    let mut v3 = rig
+        .connect(&opts(rig.token(), &["operator.read"], &[]).protocols(3, 3))
+        .await?;
+    let mut v4 = rig
+        .connect(&opts(rig.token(), &["operator.read"], &[]))
+        .await?;
+    let mut sender = rig.connect(&rig.operator()).await?;
+    chat_send(&mut sender, MAIN, "count", "v1").await?;
+
+    let old = until_terminal(&mut v3, "v1").await?;
+    let new = until_terminal(&mut v4, "v1").await?;
+    let old_chat = chats(&old, "v1");
+    let new_chat = chats(&new, "v1");
+    // v3: cumulative deltas without deltaText, no status events.
+    assert!(
+        old_chat.iter().all(|p| p["state"] != "status"),
+        "{old_chat:?}"
+    );
+    let old_deltas: Vec<String> = old_chat
+        .iter()
+        .filter(|p| p["state"] == "delta")
+        .map(|p| {
+            assert!(p.get("deltaText").is_none(), "{p}");
+            message_text(&p["message"])
+        })
+        .collect();
+    assert_eq!(old_deltas, ["one", "one two", "one two three"]);
+    // v4: the same run with status phases and increments.
+    assert_eq!(
+        new_chat.iter().filter(|p| p["state"] == "status").count(),
+        3
+    );
+    let new_deltas: Vec<&str> = new_chat
+        .iter()
+        .filter(|p| p["state"] == "delta")
+        .map(|p| p["deltaText"].as_str().unwrap())
+        .collect();
+    assert_eq!(new_deltas, ["one", " two", " three"]);
+    assert_eq!(
+        message_text(&terminal(&old, "v1")["message"]),
+        "one two three"
+    );
+    assert_eq!(
+        message_text(&terminal(&new, "v1")["message"]),
+        "one two three"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_is_in_flight_then_ok_and_runs_once() -> Result<()> {
+    let rig = Rig::start().await?;
+    let gate = Arc::new(Semaphore::new(0));
+    rig.mock
+        .push(Reply::Paced(vec!["a".into(), "b".into()], gate.clone()));
+    let mut c = rig.connect(&rig.operator()).await?;
+    let first = chat_send(&mut c, MAIN, "hi", "idem-1").await?;
+    assert_eq!(first["status"], "started");
+    wait_requests(&rig.mock, 1).await?;
+    let again = payload(
+        c.call("chat.send", send_params(MAIN, "hi", "idem-1"))
+            .await?,
+    )?;
+    assert_eq!(again, json!({"runId": "idem-1", "status": "in_flight"}));
+    gate.add_permits(2);
+    until_terminal(&mut c, "idem-1").await?;
+    let after = payload(
+        c.call("chat.send", send_params(MAIN, "hi", "idem-1"))
+            .await?,
+    )?;
+    assert_eq!(after, json!({"runId": "idem-1", "status": "ok"}));
+    assert_eq!(rig.mock.request_count(), 1);
+    let history = payload(c.call("chat.history", json!({"sessionKey": MAIN})).await?)?;
+    let users = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .count();
+    assert_eq!(users, 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn abort_mid_stream_cancels_the_provider_stream() -> Result<()> {
+    let rig = Rig::start().await?;
+    rig.mock.push(Reply::Stall(vec!["partial answer".into()]));
+    let mut c = rig.connect(&rig.operator()).await?;
+    chat_send(&mut c, MAIN, "talk forever", "ab1").await?;
+    events_until(&mut c, |e| {
+        e.event == "chat" && e.payload.as_ref().is_some_and(|p| p["state"] == "delta")
+    })
+    .await?;
+    let res = payload(
+        c.call("chat.abort", json!({"sessionKey": MAIN, "runId": "ab1"}))
+            .await?,
+    )?;
+    assert_eq!(res, json!({"ok": true, "aborted": true, "runIds": ["ab1"]}));
+    let evs = until_terminal(&mut c, "ab1").await?;
+    let end = terminal(&evs, "ab1");
+    assert_eq!(end["state"], "aborted");
+    assert_eq!(end["stopReason"], "rpc");
+    assert_eq!(message_text(&end["message"]), "partial answer");
+    // The provider saw its stream abandoned.
+    tokio::time::timeout(D, rig.mock.wait_cancelled(1)).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn provider_500_is_retried_then_succeeds() -> Result<()> {
+    let rig = Rig::start().await?;
+    rig.mock
+        .push(Reply::status(500, mock_openai::server_error_body()));
+    rig.mock.push(Reply::words("recovered fine"));
+    let mut c = rig.connect(&rig.operator()).await?;
+    chat_send(&mut c, MAIN, "hello", "r500").await?;
+    let evs = until_terminal(&mut c, "r500").await?;
+    let end = terminal(&evs, "r500");
+    assert_eq!(end["state"], "final", "{end}");
+    assert_eq!(message_text(&end["message"]), "recovered fine");
+    assert_eq!(rig.mock.request_count(), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn provider_401_is_an_auth_error_that_never_shows_the_key() -> Result<()> {
+    let rig = Rig::start().await?;
+    rig.mock
+        .set_default(Reply::status(401, mock_openai::auth_error_body()));
+    let mut c = rig.connect(&rig.operator()).await?;
+    chat_send(&mut c, MAIN, "hello", "r401").await?;
+    let evs = until_terminal(&mut c, "r401").await?;
+    let end = terminal(&evs, "r401");
+    assert_eq!(end["state"], "error");
+    assert_eq!(end["errorKind"], "auth");
+    assert!(end["errorMessage"].as_str().is_some_and(|m| !m.is_empty()));
+    let all: Vec<Value> = evs.iter().filter_map(|e| e.payload.clone()).collect();
+    assert!(!json!(all).to_string().contains(MOCK_KEY));
+    // Auth failures are not retried.
+    assert_eq!(rig.mock.request_count(), 1);
+    let status = payload(c.call("status", json!({})).await?)?;
+    assert!(!status.to_string().contains(MOCK_KEY));
+    Ok(())
+}
+
+#[tokio::test]
+async fn agent_answers_twice_and_a_resent_key_never_runs_twice() -> Result<()> {
+    let rig = Rig::start().await?;
+    let gate = Arc::new(Semaphore::new(0));
+    rig.mock.push(Reply::Paced(
+        vec!["one".into(), " two".into()],
+        gate.clone(),
+    ));
+    // As upstream's CLI connects: `cli/cli`, `caps:[]`, only operator.write.
+    let cli = opts(rig.token(), &["operator.write"], &[]);
+    let params = json!({"message": "hi", "sessionKey": MAIN, "deliver": false,
+        "timeout": 60, "idempotencyKey": "ag-1"});
+    let mut a = rig.connect(&cli).await?;
+    a.send_request("2:a", "agent", params.clone()).await?;
+    let first = payload(a.response("2:a", D).await?)?;
+    assert_eq!(first["status"], "accepted");
+    assert_eq!(first["runId"], "ag-1");
+    assert_eq!(first["sessionKey"], MAIN);
+    assert_eq!(first["agentId"], "main");
+    assert!(first["acceptedAt"].is_u64());
+    wait_requests(&rig.mock, 1).await?;
+
+    // The CLI re-sends the same request on a new connection after a transient close.
+    a.close().await?;
+    let mut b = rig.connect(&cli).await?;
+    b.send_request("2:b", "agent", params.clone()).await?;
+    let again = payload(b.response("2:b", D).await?)?;
+    assert_eq!(again["status"], "in_flight");
+    gate.add_permits(2);
+    let fin = payload(b.response("2:b", D).await?)?;
+    assert_eq!(fin["status"], "ok");
+    assert_eq!(fin["summary"], "completed");
+    assert_eq!(fin["result"]["payloads"][0]["text"], "one two");
+    let waited = payload(b.call("agent.wait", json!({"runId": "ag-1"})).await?)?;
+    assert_eq!(waited["status"], "ok");
+    // After the end, the same key gets the final result at once, still without a new run.
+    b.send_request("2:c", "agent", params).await?;
+    let cached = payload(b.response("2:c", D).await?)?;
+    assert_eq!(cached["status"], "ok");
+    assert_eq!(cached["result"]["payloads"][0]["text"], "one two");
+    assert_eq!(rig.mock.request_count(), 1);
+    Ok(())
+}

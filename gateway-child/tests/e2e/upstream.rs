@@ -1,0 +1,256 @@
+//! The real upstream `openclaw` CLI (2026.9.6, installed by `.ci/install-upstream`) against
+//! `tether-gateway`: `openclaw agent -m … --session-key agent:main:main` (text and `--json`) and
+//! `openclaw gateway call health|status|sessions.list|chat.history`. Upstream missing is a test
+//! **failure** with the install hint, never a skip. The CLI must not be able to answer on its
+//! own: each reply carries a marker only the mock provider produces, the provider must have
+//! received the request, and the gateway's transcript must hold the turn.
+
+use std::path::Path;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+use tether_testkit::mock_openai::Reply;
+use tether_testkit::process::{ChildGuard, Stream};
+use tether_testkit::upstream::{self, Upstream};
+
+use crate::support::*;
+
+const MAIN: &str = "agent:main:main";
+/// Far beyond a CLI run (~1–2 s here); only a hang reaches it.
+const CLI_DEADLINE: Duration = Duration::from_secs(120);
+
+struct Cli {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+async fn cli(up: &Upstream, scratch: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Cli> {
+    let mut cmd = up.cli(scratch, args)?;
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = ChildGuard::spawn(&mut cmd)?;
+    let status = child
+        .wait_exit(CLI_DEADLINE)
+        .await
+        .with_context(|| format!("openclaw {args:?}"))?;
+    Ok(Cli {
+        status,
+        stdout: child.lines(Stream::Stdout).join("\n"),
+        stderr: child.lines(Stream::Stderr).join("\n"),
+    })
+}
+
+fn ok(run: &Cli, what: &str) {
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{what} failed\nstdout:\n{}\nstderr:\n{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+fn last_user_message(body: &Value) -> String {
+    body["messages"]
+        .as_array()
+        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+        .map(|m| match &m["content"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn upstream_openclaw_agent_runs_turns_on_tether() -> Result<()> {
+    let up = upstream::require();
+    let rig = Rig::start().await?;
+    let scratch = tempfile::tempdir()?;
+    let url = rig.gw.ws_url();
+    let env = [
+        ("OPENCLAW_GATEWAY_URL", url.as_str()),
+        ("OPENCLAW_GATEWAY_TOKEN", rig.token()),
+    ];
+
+    // Text mode: the reply text on stdout, exit 0.
+    rig.mock
+        .push(Reply::words("Hello from Tether's mock provider MARK-7f3a."));
+    let run = cli(
+        &up,
+        scratch.path(),
+        &[
+            "agent",
+            "-m",
+            "Please just say hello.",
+            "--session-key",
+            MAIN,
+            "--timeout",
+            "60",
+        ],
+        &env,
+    )
+    .await?;
+    ok(&run, "openclaw agent");
+    assert!(
+        run.stdout
+            .contains("Hello from Tether's mock provider MARK-7f3a."),
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout,
+        run.stderr
+    );
+    // The provider behind Tether answered it (the CLI has no model of its own here).
+    let reqs = rig.mock.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(last_user_message(&reqs[0].body), "Please just say hello.");
+
+    // --json: the final payload, pretty-printed.
+    rig.mock.push(Reply::words("Second reply MARK-91c2."));
+    let run = cli(
+        &up,
+        scratch.path(),
+        &[
+            "agent",
+            "-m",
+            "And again, as JSON.",
+            "--session-key",
+            MAIN,
+            "--timeout",
+            "60",
+            "--json",
+        ],
+        &env,
+    )
+    .await?;
+    ok(&run, "openclaw agent --json");
+    let start = run.stdout.find('{').context("no JSON on stdout")?;
+    let v: Value = serde_json::from_str(&run.stdout[start..])
+        .with_context(|| format!("stdout is not JSON:\n{}", run.stdout))?;
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["summary"], "completed");
+    assert_eq!(
+        v["result"]["payloads"][0]["text"],
+        "Second reply MARK-91c2."
+    );
+    assert_eq!(rig.mock.request_count(), 2);
+
+    // The gateway's transcript holds both turns, in order.
+    let mut c = rig.connect(&rig.admin()).await?;
+    let history = payload(c.call("chat.history", json!({"sessionKey": MAIN})).await?)?;
+    let texts: Vec<String> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(message_text)
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "Please just say hello.",
+            "Hello from Tether's mock provider MARK-7f3a.",
+            "And again, as JSON.",
+            "Second reply MARK-91c2."
+        ]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn upstream_openclaw_gateway_call_reads_tether() -> Result<()> {
+    let up = upstream::require();
+    let rig = Rig::start().await?;
+    rig.mock
+        .push(Reply::words("A reply worth reading MARK-c0de."));
+    let mut c = rig.connect(&rig.operator()).await?;
+    chat_send(&mut c, MAIN, "Leave something in the history.", "gc1").await?;
+    until_terminal(&mut c, "gc1").await?;
+
+    let scratch = tempfile::tempdir()?;
+    let url = rig.gw.ws_url();
+    let token = rig.token().to_owned();
+    let call = |method: &'static str, extra: Vec<&'static str>| {
+        let mut args = vec![
+            "gateway",
+            "call",
+            method,
+            "--url",
+            url.as_str(),
+            "--token",
+            token.as_str(),
+        ];
+        args.extend(extra);
+        args.iter()
+            .map(|s| (*s).to_owned())
+            .collect::<Vec<String>>()
+    };
+    let run_call = |args: Vec<String>| {
+        let up = &up;
+        let dir = scratch.path().to_path_buf();
+        async move {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            cli(up, &dir, &refs, &[]).await
+        }
+    };
+    let body = |run: &Cli, method: &str| -> Result<Value> {
+        let header = format!("Gateway call: {method}");
+        let rest = run
+            .stdout
+            .split_once(&header)
+            .map(|(_, r)| r)
+            .with_context(|| format!("no '{header}' line:\n{}", run.stdout))?;
+        let start = rest.find(['{', '[']).context("no JSON after the header")?;
+        Ok(serde_json::from_str(&rest[start..])?)
+    };
+
+    let run = run_call(call("health", vec![])).await?;
+    ok(&run, "gateway call health");
+    let health = body(&run, "health")?;
+    assert_eq!(health["ok"], true);
+    assert_eq!(health["defaultAgentId"], "main");
+    assert_eq!(health["engine"]["defaultModel"], "mock/mock-1");
+
+    let run = run_call(call("status", vec![])).await?;
+    ok(&run, "gateway call status");
+    let status = body(&run, "status")?;
+    assert_eq!(status["bootId"], rig.gw.boot_id.as_str());
+    assert_eq!(status["pid"], rig.gw.pid);
+
+    let run = run_call(call("sessions.list", vec![])).await?;
+    ok(&run, "gateway call sessions.list");
+    let list = body(&run, "sessions.list")?;
+    assert_eq!(list["sessions"][0]["key"], MAIN);
+
+    let run = run_call(call(
+        "chat.history",
+        vec!["--params", r#"{"sessionKey":"agent:main:main","limit":2}"#],
+    ))
+    .await?;
+    ok(&run, "gateway call chat.history");
+    let history = body(&run, "chat.history")?;
+    let texts: Vec<String> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(message_text)
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "Leave something in the history.",
+            "A reply worth reading MARK-c0de."
+        ]
+    );
+
+    // Without the required sessionKey: refused like upstream, exit 1.
+    let run = run_call(call("chat.history", vec![])).await?;
+    assert_eq!(run.status.code(), Some(1), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("Gateway call failed") && run.stderr.contains("sessionKey"),
+        "{}",
+        run.stderr
+    );
+    Ok(())
+}
