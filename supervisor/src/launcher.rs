@@ -39,8 +39,8 @@
 //! Stopping is SIGTERM → grace → SIGKILL **of the whole group** (the machine times it), and
 //! every descendant in a group of its own gets the same signal first (found by walking
 //! `/proc/<pid>/task/*/children` before the gateway dies and they are re-parented); a dropped
-//! [`ChildControl`] whose child still runs SIGKILLs the group. The token travels only in
-//! the environment set by the profile, never in argv. Output is read line by line into a
+//! [`ChildControl`] whose child still runs SIGKILLs the group. The token never travels
+//! in argv: the profile hands over its file's path, or the token in the environment. Output is read line by line into a
 //! bounded channel with `try_send`: when the actor lags, lines are counted as dropped rather than
 //! letting the pipe fill and the child block.
 

@@ -154,6 +154,10 @@ pub fn profile(opts: &Options) -> Result<Profile, String> {
         }
         GatewayKind::Custom(p) => (p.clone(), Vec::new()),
     };
+    // Only our own gateway is asked: a custom executable is run for nothing but the gateway.
+    let token_file = (opts.gateway == GatewayKind::Tether
+        && crate::profile::reads_token_file(&program))
+    .then(|| credentials::token_path(&opts.state_dir));
     Ok(Profile {
         kind: opts.gateway.clone(),
         program,
@@ -161,6 +165,7 @@ pub fn profile(opts: &Options) -> Result<Profile, String> {
         state_dir: state,
         config: opts.config.clone(),
         port: opts.port,
+        token_file,
     })
 }
 

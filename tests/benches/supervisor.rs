@@ -348,6 +348,7 @@ async fn attached_supervisor() -> (
         state_dir: dir.path().join("gw"),
         config: None,
         port: None,
+        token_file: None,
     };
     let deps = Deps {
         launcher: Arc::new(ProcessLauncher::new(profile, token.clone()).expect("launcher")),

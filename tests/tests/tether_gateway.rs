@@ -121,6 +121,17 @@ fn starts_reports_running_everywhere_and_never_leaks_the_token() {
         cmdlines_containing(token).is_empty(),
         "token visible in /proc/*/cmdline"
     );
+    // Our gateway reads the token from the supervisor's 0600 file: not even its environment
+    // (nor the guardian's) holds it.
+    let pid2 = on_stdout.pid.unwrap();
+    for p in tether_e2e::descendants(sup.child.id()) {
+        let environ = std::fs::read(format!("/proc/{p}/environ")).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&environ).contains(token),
+            "token in the environment of {p}"
+        );
+    }
+    assert!(tether_e2e::descendants(sup.child.id()).contains(&pid2));
     let diagnostics = cli(&state, &["diagnostics"]);
     assert_eq!(diagnostics.status.code(), Some(0));
     assert!(!diagnostics.stdout.is_empty());
@@ -153,7 +164,6 @@ fn starts_reports_running_everywhere_and_never_leaks_the_token() {
     }
 
     // SIGTERM: the gateway stops gracefully, the supervisor exits 0.
-    let pid2 = on_stdout.pid.unwrap();
     signal(sup.child.id(), nix::sys::signal::Signal::SIGTERM);
     assert_eq!(sup.child.wait().unwrap().code(), Some(0));
     assert!(!alive(pid2), "the gateway outlived a graceful stop");
