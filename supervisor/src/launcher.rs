@@ -23,9 +23,10 @@
 //!   signal reaches and have no pdeathsig of their own — and it would deny our gateway its
 //!   drain. With the guardian, its pdeathsig SIGTERM
 //!   makes it SIGTERM the gateway's group and every descendant outside it, then SIGKILL what is
-//!   left after 3 s: measured 0.4 s to an empty tree for upstream mid-run, and our gateway,
-//!   which drains runs for up to `gateway.drainTimeoutMs` (30 s by default) on SIGTERM, is
-//!   bounded to the same 3 s. So: **SIGTERM** for every profile (graceful when it can be), with
+//!   left after 3 s: measured 0.4 s to an empty tree for upstream mid-run and 0.06 s for ours
+//!   mid-run (an exec tool running `sleep 305`, `tests/tether_chat.rs`); our gateway may drain
+//!   runs for up to `gateway.drainTimeoutMs` (30 s by default) on SIGTERM, which the guardian
+//!   bounds to the same 3 s. So: **SIGTERM** for every profile (graceful when it can be), with
 //!   the guardian's **3 s SIGKILL bound**; without a `tether` binary the gateway gets pdeathsig
 //!   SIGTERM directly (the phase-1 behaviour, documented as weaker).
 //! - **macOS** (not built here, documented for the desktop port): no pdeathsig. Give the child

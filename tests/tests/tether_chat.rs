@@ -333,3 +333,49 @@ fn a_restart_that_cuts_a_run_reconciles_it_through_chat_history() {
         "the partial reply was persisted: {history}"
     );
 }
+
+#[test]
+fn kill_9_of_the_supervisor_mid_tool_run_leaves_nothing_behind() {
+    let mut r = rig(json!({"tools": {"exec": {"ask": "off"}}}));
+    r.mock.push(Reply::ToolCalls(vec![MockToolCall::new(
+        "call_long1",
+        "exec",
+        json!({"command": "sleep 305"}),
+    )]));
+    send(&r, "long-run-1", "run something long");
+    r.sup.wait_for("tool running", TURN, |e| {
+        matches!(e, SupervisorEvent::Tool(t) if t.run_id == "long-run-1" && t.status == ToolStatus::Running)
+    });
+    let cmdline = |p: u32| {
+        std::fs::read(format!("/proc/{p}/cmdline"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default()
+    };
+    let sup_pid = r.sup.child.id();
+    assert!(
+        tether_e2e::wait_until(Duration::from_secs(30), || tether_e2e::descendants(sup_pid)
+            .iter()
+            .any(|&p| cmdline(p).trim() == "sleep 305")),
+        "the tool's command never started"
+    );
+    let tree = tether_e2e::descendants(sup_pid);
+    r.sup.child.kill().unwrap();
+    r.sup.child.wait().unwrap();
+    let t0 = std::time::Instant::now();
+    let gone = tether_e2e::wait_until(Duration::from_secs(10), || {
+        tree.iter().all(|&p| !tether_e2e::alive(p))
+    });
+    eprintln!(
+        "gateway mid-run: {} processes gone {:?} after the supervisor's kill -9",
+        tree.len(),
+        t0.elapsed()
+    );
+    assert!(
+        gone,
+        "still running: {:?}",
+        tree.iter()
+            .filter(|&&p| tether_e2e::alive(p))
+            .map(|&p| (p, cmdline(p)))
+            .collect::<Vec<_>>()
+    );
+}
