@@ -1,7 +1,8 @@
 //! The actor: the one task that owns the supervisor's mutable state, and its handle.
 //!
 //! It owns the [`Machine`], the child and link resources of the current generation, the pending
-//! RPC calls, the event normalizer, the child-output log and the journal. It turns IO into
+//! RPC calls, the event normalizer, the child-output log, the journal and the tracing spans
+//! (`supervisor` ⊃ `child{generation,pid}` ⊃ `link{conn}` ⊃ `run{run_id}`). It turns IO into
 //! [`Input`]s and [`Effect`]s into IO, and it is the only place that sleeps (until the machine's
 //! next deadline or the next RPC timeout). Requests arrive on a bounded channel with a `oneshot`
 //! reply; IO completions come back on a second channel; events go out on a broadcast channel
@@ -10,6 +11,7 @@
 //! It must never make a lifecycle decision itself — that is the machine's job — and never
 //! hold a lock across an await.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tracing::{field, info_span, Instrument, Span};
 
 use tether_protocol::events::{names, Shutdown};
 use tether_protocol::methods::{self, ChatHistory};
@@ -305,6 +308,62 @@ struct Actor {
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<ServerSummary>,
     next_id: u64,
+    spans: Spans,
+}
+
+/// The tracing spans of the actor's work (DESIGN §5): `supervisor{gateway}` ⊃
+/// `child{generation, pid}` ⊃ `link{conn}` ⊃ `run{run_id, session}`. IO tasks are instrumented
+/// with the span of their generation or connection; the actor enters the current one while it
+/// handles that child's or link's input, so every log line says which process, which connection
+/// and which run it is about.
+struct Spans {
+    root: Span,
+    child: Span,
+    link: Span,
+    runs: HashMap<String, Span>,
+}
+
+impl Spans {
+    fn new(gateway: &str) -> Self {
+        let root = info_span!("supervisor", gateway = %gateway);
+        Spans {
+            child: root.clone(),
+            link: root.clone(),
+            root,
+            runs: HashMap::new(),
+        }
+    }
+
+    fn new_child(&mut self, gen: u64) {
+        self.child = info_span!(parent: &self.root, "child", generation = gen, pid = field::Empty);
+        self.link = self.child.clone();
+    }
+
+    fn new_link(&mut self, conn: u64) {
+        self.link = info_span!(parent: &self.child, "link", conn = conn);
+    }
+
+    /// The span of a run, created under the current link on its first event; forgotten when
+    /// the run ends.
+    fn run(&mut self, run_id: &str, session: Option<&str>, ended: bool) -> Span {
+        let span = match self.runs.get(run_id) {
+            Some(s) => s.clone(),
+            None => {
+                let s =
+                    info_span!(parent: &self.link, "run", run_id = %run_id, session = field::Empty);
+                if let Some(k) = session {
+                    s.record("session", k);
+                }
+                tracing::debug!(parent: &s, "run seen");
+                self.runs.insert(run_id.to_owned(), s.clone());
+                s
+            }
+        };
+        if ended {
+            self.runs.remove(run_id);
+        }
+        span
+    }
 }
 
 /// Starts the supervisor actor.
@@ -313,6 +372,7 @@ pub fn spawn(config: SupervisorConfig, deps: Deps) -> (SupervisorHandle, JoinHan
     let (events, _) = broadcast::channel(EVENT_BUFFER);
     let (io_tx, io_rx) = mpsc::channel(16);
     let auto_start = config.auto_start;
+    let config_label = config.machine.gateway_label.clone();
     let actor = Actor {
         machine: Machine::new(config.machine.clone()),
         output: OutputLog::new(config.secrets.clone()),
@@ -329,9 +389,11 @@ pub fn spawn(config: SupervisorConfig, deps: Deps) -> (SupervisorHandle, JoinHan
         shutdown: None,
         server: None,
         next_id: 0,
+        spans: Spans::new(&config_label),
     };
     let handle = SupervisorHandle { tx, events };
-    let join = tokio::spawn(actor.run(rx, io_rx, auto_start));
+    let root = actor.spans.root.clone();
+    let join = tokio::spawn(actor.run(rx, io_rx, auto_start).instrument(root));
     (handle, join)
 }
 
@@ -404,6 +466,7 @@ impl Actor {
                     for (method, reply) in self.pending.expired(t) {
                         self.fail_call(reply, CallError::Timeout(method));
                     }
+                    let _entered = self.spans.link.clone().entered();
                     let fx = self.machine.step(Input::Tick, t);
                     self.apply(fx, None);
                 }
@@ -432,7 +495,22 @@ impl Actor {
     }
 
     fn publish(&mut self, ev: SupervisorEvent) {
+        let span = match &ev {
+            SupervisorEvent::Chat(c) => {
+                self.spans
+                    .run(&c.run_id, Some(&c.session_key), c.state.is_terminal())
+            }
+            SupervisorEvent::Tool(t) => self.spans.run(&t.run_id, t.session_key.as_deref(), false),
+            _ => self.spans.link.clone(),
+        };
+        let _entered = span.enter();
         match &ev {
+            SupervisorEvent::Chat(c) if c.state.is_terminal() => {
+                tracing::debug!(state = ?c.state, chars = c.text.len(), "run ended");
+            }
+            SupervisorEvent::Tool(t) => {
+                tracing::debug!(tool = %t.name, call = %t.tool_call_id, status = ?t.status, "tool");
+            }
             SupervisorEvent::Status(s) => tracing::info!(
                 generation = s.generation,
                 phase = ?s.phase,
@@ -558,10 +636,16 @@ impl Actor {
     }
 
     fn io(&mut self, io: Io) {
+        let span = match &io {
+            Io::Connected(..) => self.spans.link.clone(),
+            _ => self.spans.child.clone(),
+        };
+        let _entered = span.entered();
         match io {
             Io::Probed(gen, probed) => {
                 if gen == self.machine.generation() {
                     if let Some(pid) = probed.adopt {
+                        self.spans.child.record("pid", pid);
                         let launched = self.deps.launcher.adopt(pid);
                         self.child = Some(ChildSlot {
                             gen,
@@ -584,6 +668,9 @@ impl Actor {
                     Ok(launched) => {
                         let (pid, port) = (launched.pid, launched.port);
                         if gen == self.machine.generation() {
+                            if let Some(p) = pid {
+                                self.spans.child.record("pid", p);
+                            }
                             self.child = Some(ChildSlot {
                                 gen,
                                 control: launched.control,
@@ -641,6 +728,7 @@ impl Actor {
     }
 
     fn child_event(&mut self, ev: Option<(u64, ChildEvent)>) {
+        let _entered = self.spans.child.clone().entered();
         let Some((gen, ev)) = ev else {
             // The child's channel closed without an exit event: treat as gone.
             self.child = None;
@@ -682,6 +770,7 @@ impl Actor {
     }
 
     fn inbound(&mut self, inb: Option<(u64, Inbound)>) {
+        let _entered = self.spans.link.clone().entered();
         let Some((conn, inb)) = inb else {
             self.link = None;
             return;
@@ -737,6 +826,13 @@ impl Actor {
                     }
                 }
             }
+            Inbound::Chat(c) => {
+                let fx = self.machine.step(Input::Frame { conn }, t);
+                self.apply(fx, None);
+                if let Some(ev) = self.normalizer.on_chat_event(*c) {
+                    self.publish(ev);
+                }
+            }
             Inbound::Frame(Frame::Req(_)) => {}
             Inbound::Pong => {
                 let fx = self.machine.step(Input::Pong { conn }, t);
@@ -768,32 +864,45 @@ impl Actor {
                     }
                 }
                 Effect::Probe { gen } => {
+                    self.spans.new_child(gen);
                     let io = self.io_tx.clone();
                     let ctx = self.cfg.probe.clone();
-                    tokio::spawn(async move {
-                        let probed = match ctx {
-                            Some(ctx) => attach::probe(&ctx).await,
-                            None => attach::Probed {
-                                found: None,
-                                adopt: None,
-                            },
-                        };
-                        let _ = io.send(Io::Probed(gen, probed)).await;
-                    });
+                    let span = self.spans.child.clone();
+                    tokio::spawn(
+                        async move {
+                            let probed = match ctx {
+                                Some(ctx) => attach::probe(&ctx).await,
+                                None => attach::Probed {
+                                    found: None,
+                                    adopt: None,
+                                },
+                            };
+                            let _ = io.send(Io::Probed(gen, probed)).await;
+                        }
+                        .instrument(span),
+                    );
                 }
                 Effect::Spawn { gen } => {
+                    self.spans.new_child(gen);
                     let io = self.io_tx.clone();
                     let fut = self.deps.launcher.launch();
-                    tokio::spawn(async move {
-                        let _ = io.send(Io::Spawned(gen, fut.await)).await;
-                    });
+                    tokio::spawn(
+                        async move {
+                            let _ = io.send(Io::Spawned(gen, fut.await)).await;
+                        }
+                        .instrument(self.spans.child.clone()),
+                    );
                 }
                 Effect::Connect { conn, port } => {
+                    self.spans.new_link(conn);
                     let io = self.io_tx.clone();
                     let fut = self.deps.connector.connect(port);
-                    tokio::spawn(async move {
-                        let _ = io.send(Io::Connected(conn, Box::new(fut.await))).await;
-                    });
+                    tokio::spawn(
+                        async move {
+                            let _ = io.send(Io::Connected(conn, Box::new(fut.await))).await;
+                        }
+                        .instrument(self.spans.link.clone()),
+                    );
                 }
                 Effect::CloseLink => {
                     if let Some(l) = self.link.take() {

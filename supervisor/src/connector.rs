@@ -52,6 +52,8 @@ pub enum Outbound {
 pub enum Inbound {
     /// A parsed frame.
     Frame(Frame),
+    /// A `chat` event, parsed by the hot path ([`crate::hotpath`]).
+    Chat(Box<tether_protocol::chat::ChatEvent>),
     /// A pong.
     Pong,
     /// The socket closed (always the last item).
@@ -288,8 +290,12 @@ async fn handshake(inner: &Inner, port: u16) -> Result<Link, ConnectError> {
             tokio::select! {
                 msg = ws.next() => match msg {
                     Some(Ok(Message::Text(text))) => {
-                        if let Ok(f) = Frame::parse(&text) {
-                            if in_tx.send(Inbound::Frame(f)).await.is_err() {
+                        let parsed = match crate::hotpath::parse_chat(&text) {
+                            Some(c) => Some(Inbound::Chat(Box::new(c))),
+                            None => Frame::parse(&text).ok().map(Inbound::Frame),
+                        };
+                        if let Some(inbound) = parsed {
+                            if in_tx.send(inbound).await.is_err() {
                                 let _ = ws.close(None).await;
                                 return;
                             }

@@ -2,12 +2,12 @@
 //!
 //! It owns two files in the supervisor's state directory, both created with mode 0600 inside a
 //! 0700 directory: `gateway.token` (≥ 128 bits from the OS RNG, generated once, handed to the
-//! child only through its environment) and `device.json` (the Ed25519 seed of Tether's
-//! dedicated backend identity, base64url). Nothing here is ever logged: the token is a
+//! child as the path of this file, or in its environment to a gateway that cannot read one) and
+//! `device.json` (the Ed25519 seed of Tether's dedicated backend identity, base64url). Nothing here is ever logged: the token is a
 //! [`Secret`] and [`DeviceKey`]'s `Debug` prints only the device id.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tether_protocol::b64;
@@ -34,6 +34,11 @@ fn check_private(path: &Path) -> io::Result<()> {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     }
     Ok(())
+}
+
+/// Where the token lives in a supervisor state dir.
+pub fn token_path(dir: &Path) -> PathBuf {
+    dir.join(TOKEN_FILE)
 }
 
 /// Loads the gateway token, creating it (256 random bits, hex) on first use.

@@ -5,11 +5,30 @@
 //! only sees the [`Launcher`] trait, so tests swap in the fake from [`crate::testing`].
 //!
 //! How the real [`ProcessLauncher`] makes the child die with the supervisor:
-//! - **Linux**: the child is its own process-group leader (`setpgid(0,0)`) and, in `pre_exec`,
-//!   sets `PR_SET_PDEATHSIG(SIGTERM)` and re-checks `getppid()` (the parent may have died
-//!   between fork and prctl). The kernel sends the signal when the *thread* that forked exits,
-//!   so every spawn happens on one long-lived "tether-spawner" thread owned by the launcher —
-//!   never on a `spawn_blocking` worker, which the runtime may retire at any time.
+//! - **Linux**: the spawned process is its own process-group leader (`setpgid(0,0)`) and, in
+//!   `pre_exec`, sets `PR_SET_PDEATHSIG(SIGTERM)` and re-checks `getppid()` (the parent may have
+//!   died between fork and prctl). The kernel sends the signal when the *thread* that forked
+//!   exits, so every spawn happens on one long-lived "tether-spawner" thread owned by the
+//!   launcher — never on a `spawn_blocking` worker, which the runtime may retire at any time.
+//! - **The guardian** ([`crate::guard`], used whenever a `tether` binary is available): the
+//!   spawned process is `tether __guard PROGRAM ARGS…`, a child subreaper that starts the
+//!   gateway in a group of its own and mirrors its exit. pdeathsig alone cannot keep the promise
+//!   "nothing left seconds after the supervisor died", whichever signal it carries. Measured
+//!   with upstream 2026.9.6 mid-run (an exec tool running `sleep 300`, `tests/upstream_tree.rs`):
+//!   the tree is gateway → spawn broker (own session and group) → command (own session and
+//!   group), plus an in-group sqlite worker. With pdeathsig SIGTERM on the gateway and no
+//!   guardian, `kill -9` of the supervisor ended the gateway and its in-group worker, but the
+//!   broker and the command were **still running 10 s later** (re-parented to init, watching
+//!   nothing); pdeathsig SIGKILL cannot do better — those processes are outside the group the
+//!   signal reaches and have no pdeathsig of their own — and it would deny our gateway its
+//!   drain. With the guardian, its pdeathsig SIGTERM
+//!   makes it SIGTERM the gateway's group and every descendant outside it, then SIGKILL what is
+//!   left after 3 s: measured 0.4 s to an empty tree for upstream mid-run and 0.06 s for ours
+//!   mid-run (an exec tool running `sleep 305`, `tests/tether_chat.rs`); our gateway may drain
+//!   runs for up to `gateway.drainTimeoutMs` (30 s by default) on SIGTERM, which the guardian
+//!   bounds to the same 3 s. So: **SIGTERM** for every profile (graceful when it can be), with
+//!   the guardian's **3 s SIGKILL bound**; without a `tether` binary the gateway gets pdeathsig
+//!   SIGTERM directly (the phase-1 behaviour, documented as weaker).
 //! - **macOS** (not built here, documented for the desktop port): no pdeathsig. Give the child
 //!   the read end of a pipe whose write end only the supervisor holds (EOF = parent gone), or a
 //!   kqueue `EVFILT_PROC`/`NOTE_EXIT` watch on the parent pid plus a `getppid()` re-check, and
@@ -18,9 +37,11 @@
 //!   `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`, then resume it; the job handle dies with the
 //!   supervisor and takes the whole tree with it. Treat a failed assignment as a failed spawn.
 //!
-//! Stopping is SIGTERM → grace → SIGKILL **of the whole group** (the machine times it); a
-//! dropped [`ChildControl`] whose child still runs SIGKILLs the group. The token travels only in
-//! the environment set by the profile, never in argv. Output is read line by line into a
+//! Stopping is SIGTERM → grace → SIGKILL **of the whole group** (the machine times it), and
+//! every descendant in a group of its own gets the same signal first (found by walking
+//! `/proc/<pid>/task/*/children` before the gateway dies and they are re-parented); a dropped
+//! [`ChildControl`] whose child still runs SIGKILLs the group. The token never travels
+//! in argv: the profile hands over its file's path, or the token in the environment. Output is read line by line into a
 //! bounded channel with `try_send`: when the actor lags, lines are counted as dropped rather than
 //! letting the pipe fill and the child block.
 
@@ -102,6 +123,7 @@ struct SpawnJob {
 pub struct ProcessLauncher {
     profile: Profile,
     token: Secret,
+    guard: Option<PathBuf>,
     jobs: std::sync::mpsc::Sender<SpawnJob>,
 }
 
@@ -130,8 +152,45 @@ impl ProcessLauncher {
         Ok(ProcessLauncher {
             profile,
             token,
+            guard: None,
             jobs,
         })
+    }
+
+    /// Starts every gateway under a guardian ([`crate::guard`]): `exe __guard PROGRAM ARGS…`,
+    /// where `exe` is a `tether` binary.
+    #[must_use]
+    pub fn with_guard(mut self, exe: PathBuf) -> Self {
+        self.guard = Some(exe);
+        self
+    }
+}
+
+/// How long the launcher waits for a guardian to show its gateway child.
+const GUARD_CHILD_WITHIN: Duration = Duration::from_secs(5);
+
+/// The gateway under guardian `guard`: its oldest child (later children are orphans of the
+/// gateway's tree re-parented to the guardian). `None` once the guardian has exited.
+async fn guarded_child(guard: u32) -> Option<u32> {
+    let path = format!("/proc/{guard}/task/{guard}/children");
+    let until = tokio::time::Instant::now() + GUARD_CHILD_WITHIN;
+    loop {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                if let Some(first) = text
+                    .split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok())
+                    .min_by_key(|&p| crate::ledger::proc_start_time(p).unwrap_or(u64::MAX))
+                {
+                    return Some(first);
+                }
+            }
+            Err(_) => return None,
+        }
+        if tokio::time::Instant::now() >= until {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 
@@ -181,7 +240,15 @@ impl Launcher for ProcessLauncher {
                 return Box::pin(async move { Err(format!("cannot prepare the launch: {e}")) })
             }
         };
-        let mut cmd = std::process::Command::new(&spec.program);
+        let mut cmd = match &self.guard {
+            Some(guard) => {
+                let mut c = std::process::Command::new(guard);
+                c.arg(crate::guard::GUARD_ARG).arg(&spec.program);
+                c
+            }
+            None => std::process::Command::new(&spec.program),
+        };
+        let guarded = self.guard.is_some();
         cmd.args(&spec.args)
             .current_dir(&spec.cwd)
             .stdin(std::process::Stdio::null())
@@ -208,7 +275,13 @@ impl Launcher for ProcessLauncher {
                 .await
                 .map_err(|_| "the spawner thread is gone".to_string())?
                 .map_err(|e| format!("{program}: {e}"))?;
-            let pid = child.id();
+            let direct = child.id();
+            // Under a guardian the gateway is its child: signals and the pid users see are
+            // the gateway's; the exit comes from the guardian, which mirrors the gateway's.
+            let pid = match (guarded, direct) {
+                (true, Some(g)) => guarded_child(g).await.or(direct),
+                _ => direct,
+            };
             let exited = Arc::new(AtomicBool::new(false));
             let (tx, events) = mpsc::channel(CHILD_EVENTS);
             let readers = [
@@ -365,6 +438,12 @@ impl ChildControl for GroupControl {
         }
         if self.exited.load(Ordering::SeqCst) && sig != Sig::Kill {
             return Ok(());
+        }
+        // Descendants in process groups of their own (upstream's spawn broker and the commands
+        // it starts detached) never see a group signal, and once the gateway is gone they are
+        // re-parented away and cannot be found: signal them first, found by ancestry.
+        if let Ok(root) = u32::try_from(pgid) {
+            crate::guard::signal_outside_group(root, root, s);
         }
         match signal::killpg(Pid::from_raw(pgid), s) {
             Ok(()) => Ok(()),

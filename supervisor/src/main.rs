@@ -101,6 +101,15 @@ enum Cmd {
 }
 
 fn main() {
+    // `tether __guard PROGRAM ARGS…`: the launcher's guardian process (see `guard`), not a
+    // user command; it must start before anything else (no runtime, no logging).
+    let mut args = std::env::args_os().skip(1);
+    if args
+        .next()
+        .is_some_and(|a| a == tether_supervisor::guard::GUARD_ARG)
+    {
+        tether_supervisor::guard::main(args.collect());
+    }
     let cli = Cli::parse();
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

@@ -133,6 +133,11 @@ impl Normalizer {
         }
     }
 
+    /// A `chat` event payload already parsed (the relay's hot path).
+    pub fn on_chat_event(&mut self, c: ChatEvent) -> Option<SupervisorEvent> {
+        self.on_chat(c)
+    }
+
     fn on_chat(&mut self, c: ChatEvent) -> Option<SupervisorEvent> {
         let run = self.runs.entry(c.run_id.clone()).or_insert_with(|| Run {
             session_key: c.session_key.clone(),

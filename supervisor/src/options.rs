@@ -7,8 +7,8 @@
 //! so it matches a standalone `tether-gateway`'s default and Tether can attach to one started by
 //! hand; `openclaw/` for upstream), finding the gateway executables (`TETHER_GATEWAY_BIN`, next
 //! to `tether`, or `PATH`; upstream from `TETHER_UPSTREAM_NODE`/`TETHER_UPSTREAM_OPENCLAW` or
-//! the env file `.ci/install-upstream` writes), and loading the token and device identity. It
-//! starts nothing by itself.
+//! the env file `.ci/install-upstream` writes; the `tether` binary that runs the guardian), and
+//! loading the token and device identity. It starts nothing by itself.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -83,6 +83,27 @@ pub fn find_tether_gateway() -> Option<PathBuf> {
     sibling.or_else(|| on_path("tether-gateway"))
 }
 
+/// Finds the `tether` binary that runs the guardian ([`crate::guard`]): `TETHER_GUARD_BIN`,
+/// else this executable when it is `tether`, else a `tether` next to it (or one directory up,
+/// from a test or bench executable in `target/<profile>/deps`). `None`: gateways are spawned
+/// directly, with `PR_SET_PDEATHSIG` only.
+pub fn find_guard() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("TETHER_GUARD_BIN").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().ok()?;
+    if exe.file_name().is_some_and(|n| n == "tether") {
+        return Some(exe);
+    }
+    let dir = exe.parent()?;
+    let found = [Some(dir), dir.parent()]
+        .into_iter()
+        .flatten()
+        .map(|d| d.join("tether"))
+        .find(|p| p.is_file());
+    found
+}
+
 /// The default location of the env file written by `.ci/install-upstream`.
 pub fn upstream_env_file() -> PathBuf {
     let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
@@ -133,6 +154,10 @@ pub fn profile(opts: &Options) -> Result<Profile, String> {
         }
         GatewayKind::Custom(p) => (p.clone(), Vec::new()),
     };
+    // Only our own gateway is asked: a custom executable is run for nothing but the gateway.
+    let token_file = (opts.gateway == GatewayKind::Tether
+        && crate::profile::reads_token_file(&program))
+    .then(|| credentials::token_path(&opts.state_dir));
     Ok(Profile {
         kind: opts.gateway.clone(),
         program,
@@ -140,6 +165,7 @@ pub fn profile(opts: &Options) -> Result<Profile, String> {
         state_dir: state,
         config: opts.config.clone(),
         port: opts.port,
+        token_file,
     })
 }
 
@@ -181,8 +207,11 @@ pub fn build(opts: &Options) -> Result<(SupervisorConfig, Deps), String> {
     cfg.token_hash = ledger::token_hash(token.expose());
     cfg.secrets = vec![token.expose().to_owned()];
     cfg.state_dir = Some(opts.state_dir.clone());
-    let launcher = ProcessLauncher::new(profile, token.clone())
+    let mut launcher = ProcessLauncher::new(profile, token.clone())
         .map_err(|e| format!("cannot start the spawner thread: {e}"))?;
+    if let Some(guard) = find_guard() {
+        launcher = launcher.with_guard(guard);
+    }
     let connector = WsConnector::new(token, device, HandshakeTimeouts::default());
     Ok((
         cfg,

@@ -8,7 +8,9 @@
 //! `OPENCLAW_EXEC_SHELL_SNAPSHOT=0`, isolated `OPENCLAW_STATE_DIR`/`OPENCLAW_CONFIG_PATH`/`HOME`,
 //! a generated network-off `openclaw.json`, a free port chosen by Tether, restart signal
 //! **SIGUSR2** — never SIGUSR1, which opens Node's inspector) and `custom` (any executable that
-//! follows `tether-gateway`'s command line). The environment is built explicitly: the parent's
+//! follows `tether-gateway`'s command line). Our gateway gets the token as the path of the
+//! supervisor's 0600 token file (`TETHER_GATEWAY_TOKEN_FILE`) when it reads one, else in
+//! `TETHER_GATEWAY_TOKEN`. The environment is built explicitly: the parent's
 //! variables minus supervisor markers (PROTOCOL §8.3), `NODE_OPTIONS` and every variable that
 //! would override what the profile sets. The token never goes on the command line. Writing the
 //! generated config is the only IO here.
@@ -95,6 +97,7 @@ pub const STRIPPED_ENV: &[&str] = &[
     "OPENCLAW_PROFILE",
     "OPENCLAW_ALLOW_MULTI_GATEWAY",
     "TETHER_GATEWAY_TOKEN",
+    "TETHER_GATEWAY_TOKEN_FILE",
     "TETHER_STATE_DIR",
     "TETHER_CONFIG",
 ];
@@ -114,6 +117,53 @@ pub struct Profile {
     pub config: Option<PathBuf>,
     /// A fixed port; otherwise ours picks its own (`--port 0`) and upstream gets a free one.
     pub port: Option<u16>,
+    /// The token's file (0600), handed over as `TETHER_GATEWAY_TOKEN_FILE` instead of the token
+    /// itself in `TETHER_GATEWAY_TOKEN`, for a `tether-gateway` that reads one (see
+    /// [`reads_token_file`]); then no secret is in the gateway's environment at all.
+    pub token_file: Option<PathBuf>,
+}
+
+/// Whether the `tether-gateway` at `program` takes its token from a file
+/// (`TETHER_GATEWAY_TOKEN_FILE`): its `run --help` mentions `--token-file`. Older binaries only
+/// read `TETHER_GATEWAY_TOKEN`. Runs the program once, bounded to two seconds.
+pub fn reads_token_file(program: &Path) -> bool {
+    use std::io::Read;
+    let Ok(mut child) = std::process::Command::new(program)
+        .args(["run", "--help"])
+        .env_remove("TETHER_GATEWAY_TOKEN")
+        .env_remove("TETHER_GATEWAY_TOKEN_FILE")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    else {
+        return false;
+    };
+    let Some(mut out) = child.stdout.take() else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return false;
+    };
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = out.by_ref().take(256 * 1024).read_to_string(&mut text);
+        text
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
+            }
+        }
+    }
+    reader.join().is_ok_and(|t| t.contains("--token-file"))
 }
 
 /// A command ready to spawn.
@@ -168,7 +218,10 @@ impl Profile {
                     args.push("--config".into());
                     args.push(c.clone().into_os_string());
                 }
-                env.push(("TETHER_GATEWAY_TOKEN".into(), token.into()));
+                match &self.token_file {
+                    Some(f) => env.push(("TETHER_GATEWAY_TOKEN_FILE".into(), f.clone().into())),
+                    None => env.push(("TETHER_GATEWAY_TOKEN".into(), token.into())),
+                }
             }
             GatewayKind::OpenClaw => {
                 let port = port.ok_or_else(|| {
@@ -309,6 +362,7 @@ mod tests {
             state_dir: dir.join("gw"),
             config: None,
             port: None,
+            token_file: None,
         }
     }
 
@@ -327,6 +381,21 @@ mod tests {
             assert!(spec.env_remove.iter().any(|k| k == "NODE_OPTIONS"));
             assert!(spec.env.iter().any(|(_, v)| v == "tok-123456"));
         }
+    }
+
+    #[test]
+    fn a_token_file_replaces_the_token_in_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = profile(GatewayKind::Tether, dir.path());
+        p.token_file = Some(dir.path().join("gateway.token"));
+        let spec = p.command(None, "tok-123456").unwrap();
+        assert!(spec.env.iter().all(|(_, v)| v != "tok-123456"));
+        assert!(spec
+            .env
+            .iter()
+            .any(|(k, v)| k == "TETHER_GATEWAY_TOKEN_FILE"
+                && v.to_string_lossy().ends_with("gateway.token")));
+        assert!(spec.env_remove.iter().any(|k| k == "TETHER_GATEWAY_TOKEN"));
     }
 
     #[test]

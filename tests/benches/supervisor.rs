@@ -4,19 +4,21 @@
 //! cold start → Running and `kill -9` → Running again, for `tether-gateway` and upstream
 //! OpenClaw (each row says when a gateway is not available), and the event relay — a gateway
 //! `chat` frame on a real loopback WebSocket → `SupervisorEvent` at a subscriber — as p50/p99
-//! latency at a paced rate and as throughput when blasted. Nothing here asserts: targets are
-//! printed next to the numbers. `TETHER_BENCH_ROUNDS` sets lifecycle rounds (default 3 for ours,
+//! latency at a paced rate and as throughput when blasted. The relay's peer is an in-process
+//! WebSocket server that writes **pre-serialized** frames in the protocol-4 shape of a real
+//! gateway's chat stream (runs of 100 `delta`s with `deltaText` and the cumulative `message`, then
+//! a `final`), so the sending side costs a `write` and the numbers are the supervisor's.
+//! Nothing here asserts: targets are printed next to the numbers. `TETHER_BENCH_ROUNDS` sets lifecycle rounds (default 3 for ours,
 //! 1 for upstream).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
-use tokio_tungstenite::tungstenite::Message;
 
 use tether_protocol::device::DeviceKey;
 use tether_protocol::Secret;
@@ -32,6 +34,16 @@ use tether_supervisor::reload::ReloadMode;
 use tether_supervisor::{spawn, Deps, SupervisorConfig};
 
 fn main() {
+    // The binaries the lifecycle rows spawn: our gateway, and `tether` for the guardian.
+    for (var, package, name) in [
+        ("TETHER_GATEWAY_BIN", "tether-gateway", "tether-gateway"),
+        ("TETHER_GUARD_BIN", "tether-supervisor", "tether"),
+    ] {
+        match tether_testkit::bins::binary(package, name) {
+            Ok(p) => std::env::set_var(var, p),
+            Err(e) => eprintln!("{name}: {e:#}"),
+        }
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -42,9 +54,13 @@ fn main() {
         println!("|---|---|---|---|");
         // Relay first, on a quiet machine; then the gateways, whose startup load would skew it.
         let (p50, p99, n) = relay_latency(20_000).await;
+        eprintln!("relay latency measured");
         let (rate, got, sent) = relay_throughput(200_000).await;
-        let ours = lifecycle(GatewayKind::Tether, rounds("3")).await;
-        let upstream = lifecycle(GatewayKind::OpenClaw, rounds("1")).await;
+        eprintln!("relay throughput measured");
+        let relay_only = std::env::var_os("TETHER_BENCH_RELAY_ONLY").is_some();
+        let skipped = || ("skipped".to_string(), "skipped".to_string());
+        let ours = if relay_only { skipped() } else { lifecycle(GatewayKind::Tether, rounds("3")).await };
+        let upstream = if relay_only { skipped() } else { lifecycle(GatewayKind::OpenClaw, rounds("1")).await };
         println!("| cold start → Running (median) | {} | {} | — |", ours.0, upstream.0);
         println!("| `kill -9` → Running again (median) | {} | {} | ≤ 300 ms (ours) |", ours.1, upstream.1);
         println!("| relay latency p50 / p99 ({n} paced events, frame → subscriber) | {p50:.0} µs / {p99:.0} µs | (same code path) | p99 ≤ 1 ms |");
@@ -147,46 +163,156 @@ async fn lifecycle(kind: GatewayKind, rounds: usize) -> (String, String) {
     (show(cold), show(recover))
 }
 
-/// A minimal gateway on a real loopback socket: challenge, hello-ok, then the fed events go to
-/// the first connection that completes `connect` (the attach probe only reads the challenge).
-async fn fake_gateway(listener: TcpListener, feed: tokio::sync::mpsc::Receiver<Vec<String>>) {
+/// Deltas per run in the relay workload (then one `final`): runs of realistic length, so the
+/// cumulative text stays the size of a real reply.
+const DELTAS_PER_RUN: u64 = 100;
+
+/// One chat frame in the shape our gateway and upstream send on protocol 4 (taken from the
+/// upstream transcript `s2_chat.jsonl`: `deltaText` plus the cumulative `message`), for event
+/// number `i` of the workload.
+fn chat_frame(i: u64) -> String {
+    let run = i / (DELTAS_PER_RUN + 1);
+    let k = i % (DELTAS_PER_RUN + 1) + 1;
+    let words: String = (1..=k.min(DELTAS_PER_RUN))
+        .map(|w| format!(" w{w}"))
+        .collect();
+    let mut payload = json!({
+        "runId": format!("bench-{run}"), "sessionKey": "agent:main:main", "agentId": "main",
+        "seq": k,
+        "message": {"role": "assistant", "content": [{"type": "text", "text": words}],
+                    "timestamp": 1_795_288_751_690u64},
+    });
+    if k <= DELTAS_PER_RUN {
+        payload["state"] = json!("delta");
+        payload["deltaText"] = json!(format!(" w{k}"));
+    } else {
+        payload["state"] = json!("final");
+        payload["stopReason"] = json!("stop");
+    }
+    json!({"type": "event", "event": "chat", "payload": payload, "seq": i + 1}).to_string()
+}
+
+/// `(run, seq)` of event `i`, to find it again at the subscriber.
+fn chat_key(i: u64) -> (u64, u64) {
+    (i / (DELTAS_PER_RUN + 1), i % (DELTAS_PER_RUN + 1) + 1)
+}
+
+/// A server-to-client WebSocket text frame (unmasked), fully serialized.
+fn ws_text(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 10);
+    out.push(0x81);
+    match payload.len() {
+        n if n < 126 => out.push(n as u8),
+        n if n <= 0xFFFF => {
+            out.push(126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Reads one masked client text frame's payload (enough for `connect`); `None` for anything
+/// else (the attach probe closes after the challenge).
+async fn read_client_frame(r: &mut (impl AsyncReadExt + Unpin)) -> Option<Vec<u8>> {
+    let mut h = [0u8; 2];
+    r.read_exact(&mut h).await.ok()?;
+    let len = match h[1] & 0x7F {
+        126 => {
+            let mut b = [0u8; 2];
+            r.read_exact(&mut b).await.ok()?;
+            u64::from(u16::from_be_bytes(b))
+        }
+        127 => {
+            let mut b = [0u8; 8];
+            r.read_exact(&mut b).await.ok()?;
+            u64::from_be_bytes(b)
+        }
+        n => u64::from(n),
+    };
+    let mut mask = [0u8; 4];
+    if h[1] & 0x80 != 0 {
+        r.read_exact(&mut mask).await.ok()?;
+    }
+    let mut payload = vec![0u8; usize::try_from(len).ok()?];
+    r.read_exact(&mut payload).await.ok()?;
+    for (i, b) in payload.iter_mut().enumerate() {
+        *b ^= mask[i % 4];
+    }
+    (h[0] & 0x0F == 1).then_some(payload)
+}
+
+/// A minimal in-process gateway peer: the HTTP upgrade, `connect.challenge`, `hello-ok`, then
+/// pre-serialized WebSocket frames written straight to the socket as fast as it accepts them.
+/// Nothing is built or encoded per event on the sending side, so the measurement is the
+/// supervisor's relay, not the sender. The first connection that completes `connect` gets the
+/// feed (the attach probe only reads the challenge).
+async fn replay_peer(listener: TcpListener, feed: tokio::sync::mpsc::Receiver<Vec<u8>>) {
     let slot = Arc::new(std::sync::Mutex::new(Some(feed)));
     loop {
         let Ok((tcp, _)) = listener.accept().await else {
             return;
         };
-        // Real gateways disable Nagle (node's ws does; so must ours): measure the supervisor,
-        // not delayed ACKs.
         let _ = tcp.set_nodelay(true);
         let slot = slot.clone();
         tokio::spawn(async move {
-            let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
-                return;
-            };
+            let (read, mut write) = tcp.into_split();
+            let mut read = tokio::io::BufReader::new(read);
+            let mut key = None;
+            loop {
+                let mut line = String::new();
+                if read.read_line(&mut line).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                if let Some((k, v)) = line.split_once(':') {
+                    if k.eq_ignore_ascii_case("sec-websocket-key") {
+                        key = Some(v.trim().to_owned());
+                    }
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let Some(key) = key else { return };
+            let accept =
+                tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+            let head = format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n");
             let challenge =
                 json!({"type":"event","event":"connect.challenge","payload":{"nonce":"n","ts":1}});
-            let _ = ws.send(Message::text(challenge.to_string())).await;
-            let Some(Ok(Message::Text(t))) = ws.next().await else {
+            let mut out = head.into_bytes();
+            out.extend(ws_text(challenge.to_string().as_bytes()));
+            if write.write_all(&out).await.is_err() {
+                return;
+            }
+            let Some(connect) = read_client_frame(&mut read).await else {
                 return;
             };
-            let req: serde_json::Value = serde_json::from_str(&t).unwrap_or_default();
+            let req: serde_json::Value = serde_json::from_slice(&connect).unwrap_or_default();
             let hello = json!({"type":"res","id":req["id"],"ok":true,"payload":{
                 "type":"hello-ok","protocol":4,"server":{"version":"bench","connId":"c","bootId":"b"},
                 "features":{"methods":["health"],"events":["chat"]},
                 "snapshot":{"presence":[],"health":{},"stateVersion":{"presence":0,"health":0},"uptimeMs":0},
                 "policy":{"maxPayload":26214400,"maxBufferedBytes":52428800,"tickIntervalMs":3600000}}});
-            let _ = ws.send(Message::text(hello.to_string())).await;
+            if write
+                .write_all(&ws_text(hello.to_string().as_bytes()))
+                .await
+                .is_err()
+            {
+                return;
+            }
             let feed = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
             let Some(mut feed) = feed else { return };
-            let (mut sink, mut stream) = ws.split();
-            tokio::spawn(async move { while stream.next().await.is_some() {} });
-            while let Some(batch) = feed.recv().await {
-                for frame in batch {
-                    if sink.feed(Message::text(frame)).await.is_err() {
-                        return;
-                    }
-                }
-                if sink.flush().await.is_err() {
+            // Pings and anything else from the supervisor are read and dropped.
+            tokio::spawn(async move {
+                let mut sink = [0u8; 4096];
+                while read.read(&mut sink).await.unwrap_or(0) > 0 {}
+            });
+            while let Some(bytes) = feed.recv().await {
+                if write.write_all(&bytes).await.is_err() {
                     return;
                 }
             }
@@ -196,14 +322,14 @@ async fn fake_gateway(listener: TcpListener, feed: tokio::sync::mpsc::Receiver<V
 
 async fn attached_supervisor() -> (
     tether_supervisor::SupervisorHandle,
-    tokio::sync::mpsc::Sender<Vec<String>>,
+    tokio::sync::mpsc::Sender<Vec<u8>>,
     tempfile::TempDir,
 ) {
     let dir = tempfile::tempdir().expect("tempdir");
     let listener = TcpListener::bind(("127.0.0.1", 0)).await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let (tx, rx) = tokio::sync::mpsc::channel(1024);
-    tokio::spawn(fake_gateway(listener, rx));
+    let (tx, rx) = tokio::sync::mpsc::channel(4096);
+    tokio::spawn(replay_peer(listener, rx));
     let mut cfg = SupervisorConfig::new(MachineConfig::for_family(
         tether_supervisor::exit::Family::Tether,
         "bench",
@@ -222,6 +348,7 @@ async fn attached_supervisor() -> (
         state_dir: dir.path().join("gw"),
         config: None,
         port: None,
+        token_file: None,
     };
     let deps = Deps {
         launcher: Arc::new(ProcessLauncher::new(profile, token.clone()).expect("launcher")),
@@ -238,64 +365,74 @@ async fn attached_supervisor() -> (
     (h, tx, dir)
 }
 
-fn frame(i: u64, sent_ns: u128) -> String {
-    json!({"type":"event","event":"chat","seq":i,"payload":{
-        "runId": format!("r{i}"),"sessionKey":"agent:main:main","seq":1,"state":"final",
-        "message":{"role":"assistant","content":[{"type":"text","text": sent_ns.to_string()}]}}})
-    .to_string()
+fn wire(range: std::ops::Range<u64>) -> Vec<u8> {
+    range
+        .flat_map(|i| ws_text(chat_frame(i).as_bytes()))
+        .collect()
 }
 
+/// p50/p99 in µs, events measured: paced at 20 events per millisecond (well below capacity, so
+/// latency is not queueing), each batch's write instant against each event's arrival at a
+/// subscriber.
 async fn relay_latency(n: u64) -> (f64, f64, u64) {
+    const BATCH: u64 = 20;
     let (h, feed, _dir) = attached_supervisor().await;
-    let base = Instant::now();
+    let batches: Vec<Vec<u8>> = (0..n.div_ceil(BATCH))
+        .map(|b| wire(b * BATCH..((b + 1) * BATCH).min(n)))
+        .collect();
     let mut rx = h.subscribe();
     let collector = tokio::spawn(async move {
-        let mut lat = Vec::new();
-        while (lat.len() as u64) < n {
-            match rx.recv().await {
-                Ok(SupervisorEvent::Chat(c)) => {
-                    if let Ok(sent) = c.text.parse::<u128>() {
-                        lat.push((base.elapsed().as_nanos().saturating_sub(sent)) as f64 / 1000.0);
-                    }
+        let mut arrived = Vec::with_capacity(n as usize);
+        while (arrived.len() as u64) < n {
+            match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+                Ok(Ok(SupervisorEvent::Chat(c))) => {
+                    let t = Instant::now();
+                    let run: u64 = c.run_id.trim_start_matches("bench-").parse().unwrap_or(0);
+                    arrived.push((run, c.seq.unwrap_or(0), t));
                 }
-                Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(_) => break,
+                Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
+                Ok(Err(_)) | Err(_) => break,
             }
         }
-        lat
+        arrived
     });
-    // 20 events per millisecond: 20k events/s, well below capacity, so latency is not queueing.
-    let mut i = 0;
-    while i < n {
-        let batch: Vec<String> = (0..20)
-            .map(|k| frame(i + k, base.elapsed().as_nanos()))
-            .collect();
-        i += 20;
-        if feed.send(batch).await.is_err() {
+    let mut sent = Vec::with_capacity(batches.len());
+    for b in batches {
+        sent.push(Instant::now());
+        if feed.send(b).await.is_err() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    let mut lat = tokio::time::timeout(Duration::from_secs(60), collector)
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_default();
+    let arrived = collector.await.unwrap_or_default();
+    let index: std::collections::HashMap<(u64, u64), u64> =
+        (0..n).map(|i| (chat_key(i), i)).collect();
+    let mut lat: Vec<f64> = arrived
+        .iter()
+        .filter_map(|(run, seq, t)| {
+            let i = index.get(&(*run, *seq))?;
+            let s = sent.get((i / BATCH) as usize)?;
+            Some(t.duration_since(*s).as_secs_f64() * 1e6)
+        })
+        .collect();
     lat.sort_by(f64::total_cmp);
     let pct = |p: f64| {
         lat.get(((lat.len() as f64 - 1.0) * p) as usize)
             .copied()
             .unwrap_or(f64::NAN)
     };
-    let got = lat.len() as u64;
-    (pct(0.50), pct(0.99), got)
+    (pct(0.50), pct(0.99), lat.len() as u64)
 }
 
+/// Events/s from the first to the last event at the subscriber, events delivered, events sent:
+/// the whole workload pre-serialized, then written as fast as the socket takes it.
 async fn relay_throughput(n: u64) -> (f64, u64, u64) {
     let (h, feed, _dir) = attached_supervisor().await;
+    let chunks: Vec<Vec<u8>> = (0..n)
+        .step_by(1000)
+        .map(|i| wire(i..(i + 1000).min(n)))
+        .collect();
     let mut rx = h.subscribe();
-    let frames: Vec<String> = (0..n).map(|i| frame(i, 0)).collect();
     let collector = tokio::spawn(async move {
         let mut got = 0u64;
         let mut first: Option<Instant> = None;
@@ -313,15 +450,14 @@ async fn relay_throughput(n: u64) -> (f64, u64, u64) {
         }
         (got, first.map(|f| last.duration_since(f)))
     });
-    let t0 = Instant::now();
-    for chunk in frames.chunks(1000) {
-        if feed.send(chunk.to_vec()).await.is_err() {
+    for c in chunks {
+        if feed.send(c).await.is_err() {
             break;
         }
     }
     let (got, span) = collector.await.unwrap_or((0, None));
     let span = span
-        .unwrap_or_else(|| t0.elapsed())
+        .unwrap_or(Duration::from_micros(1))
         .max(Duration::from_micros(1));
     (got as f64 / span.as_secs_f64(), got, n)
 }

@@ -13,24 +13,20 @@ use std::time::{Duration, Instant};
 use tether_supervisor::control::{ControlClient, ControlRequest};
 use tether_supervisor::events::SupervisorEvent;
 
-/// Builds (if needed) and returns the path of a workspace binary.
+/// The path of a workspace binary, built by [`tether_testkit::bins`] if it is missing.
 pub fn binary(package: &str, name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test> → target/<profile>/<name>
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut build = Command::new(cargo);
-    build.args(["build", "--quiet", "-p", package, "--bin", name]);
-    if dir.file_name().is_some_and(|n| n == "release") {
-        build.arg("--release");
-    }
-    let status = build
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run cargo to build {name}: {e}"));
-    assert!(status.success(), "building {name} failed");
-    let bin = dir.join(name);
-    assert!(bin.is_file(), "{} was not built", bin.display());
-    bin
+    tether_testkit::bins::binary(package, name)
+        .unwrap_or_else(|e| panic!("cannot find or build {name}: {e:#}"))
+}
+
+/// `tether` (the CLI and supervisor).
+pub fn tether_bin() -> PathBuf {
+    binary("tether-supervisor", "tether")
+}
+
+/// `tether-gateway`.
+pub fn gateway_bin() -> PathBuf {
+    binary("tether-gateway", "tether-gateway")
 }
 
 /// A `tether run` process, killed (SIGKILL) when dropped.
@@ -59,14 +55,14 @@ impl Drop for Supervisor {
 impl Supervisor {
     /// Starts `tether run --events ndjson` with extra arguments and environment.
     pub fn start(state_dir: &Path, args: &[&str], env: &[(&str, PathBuf)]) -> Supervisor {
-        let tether = binary("tether-supervisor", "tether");
-        let mut cmd = Command::new(tether);
+        let mut cmd = Command::new(tether_bin());
         cmd.arg("run")
             .arg("--events")
             .arg("ndjson")
             .args(args)
             .env("TETHER_STATE_DIR", state_dir)
             .env("TETHER_LOG", "info")
+            .env("TETHER_GATEWAY_BIN", gateway_bin())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -269,5 +265,182 @@ pub fn status_pid(ev: &SupervisorEvent) -> Option<u32> {
     match ev {
         SupervisorEvent::Status(s) => s.pid,
         _ => None,
+    }
+}
+
+/// Writes our gateway's config, `<state>/gateway/gateway.json` (the gateway's own state dir
+/// inside the supervisor's), creating the private directories first.
+pub fn write_gateway_config(state_dir: &Path, config: &serde_json::Value) {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = state_dir.join("gateway");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .expect("gateway state dir");
+    std::fs::write(
+        dir.join("gateway.json"),
+        serde_json::to_vec_pretty(config).expect("config json"),
+    )
+    .expect("write gateway.json");
+}
+
+/// The token the supervisor of `state_dir` gives its gateway, created now if it does not exist
+/// yet (so a test can hand-start a gateway that accepts it).
+pub fn supervisor_token(state_dir: &Path) -> String {
+    tether_supervisor::credentials::load_or_create_token(state_dir)
+        .expect("token")
+        .expose()
+        .to_owned()
+}
+
+/// Runs a `tether` client subcommand against the supervisor of `state_dir`.
+pub fn cli(state_dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(tether_bin())
+        .args(args)
+        .env("TETHER_STATE_DIR", state_dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tether")
+}
+
+/// Field `n` (1-based, as in proc(5)) of `/proc/<pid>/stat`.
+fn stat_field(pid: u32, n: usize) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(n - 3).map(str::to_owned)
+}
+
+fn all_pids() -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Live (non-zombie) processes whose process group is `pgid`.
+pub fn group_members(pgid: u32) -> Vec<u32> {
+    let want = pgid.to_string();
+    all_pids()
+        .into_iter()
+        .filter(|&p| stat_field(p, 5).as_deref() == Some(want.as_str()) && alive(p))
+        .collect()
+}
+
+/// Live descendants of `pid` (children, their children, …), whatever their process group.
+pub fn descendants(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = all_pids()
+        .into_iter()
+        .filter_map(|p| Some((p, stat_field(p, 4)?.parse().ok()?)))
+        .collect();
+    let mut out = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(parent) = frontier.pop() {
+        for &(p, pp) in &parents {
+            if pp == parent && !out.contains(&p) {
+                out.push(p);
+                frontier.push(p);
+            }
+        }
+    }
+    out.retain(|&p| alive(p));
+    out
+}
+
+/// The process group of `pid`.
+pub fn pgid_of(pid: u32) -> Option<u32> {
+    stat_field(pid, 5)?.parse().ok()
+}
+
+/// Polls `check` until it is true; false if it is still false after `within`. For facts the
+/// kernel owns (a process being gone), where there is no event to wait for.
+pub fn wait_until(within: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if check() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Events streamed by the control socket to a subscriber, collected on a thread.
+#[derive(Debug)]
+pub struct SocketEvents {
+    rx: mpsc::Receiver<SupervisorEvent>,
+    /// Every event received so far.
+    pub seen: Vec<SupervisorEvent>,
+}
+
+impl SocketEvents {
+    /// Connects to the control socket of `state_dir` and subscribes; returns once the
+    /// subscription is confirmed, so every later event reaches it.
+    pub fn subscribe(state_dir: &Path) -> SocketEvents {
+        let path = state_dir.join("control.sock");
+        let (tx, rx) = mpsc::channel();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let mut c = match ControlClient::connect(&path).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let r = c.op("subscribe").await.map_err(|e| e.to_string());
+                let _ = ready_tx.send(r.map(|_| ()));
+                while let Ok(line) = c.next().await {
+                    if let tether_supervisor::control::ServerLine::Event { event } = line {
+                        if tx.send(event).is_err() {
+                            break;
+                        }
+                    }
+                }
+            });
+        });
+        ready_rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("subscription answered")
+            .expect("subscribed");
+        SocketEvents {
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for an event matching `pred`.
+    pub fn wait_for(
+        &mut self,
+        what: &str,
+        within: Duration,
+        pred: impl Fn(&SupervisorEvent) -> bool,
+    ) -> SupervisorEvent {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(ev) => {
+                    self.seen.push(ev.clone());
+                    if pred(&ev) {
+                        return ev;
+                    }
+                }
+                Err(e) => panic!(
+                    "no {what} on the control socket within {within:?} ({e}); seen: {:?}",
+                    self.seen
+                ),
+            }
+        }
     }
 }

@@ -130,7 +130,7 @@ fn a_port_held_by_a_foreign_process_is_a_clear_error_and_left_alone() {
 #[test]
 fn cli_reports_no_supervisor_clearly() {
     let dir = tempfile::tempdir().unwrap();
-    let tether = tether_e2e::binary("tether-supervisor", "tether");
+    let tether = tether_e2e::tether_bin();
     let out = std::process::Command::new(tether)
         .arg("status")
         .env("TETHER_STATE_DIR", dir.path())

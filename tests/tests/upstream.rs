@@ -166,7 +166,7 @@ fn upstream_openclaw_lifecycle_through_one_code_path() {
 
     // `tether chat` streams the reply through the control socket and exits 0 on final.
     mock.push(Reply::words("Streamed to the terminal."));
-    let out = std::process::Command::new(tether_e2e::binary("tether-supervisor", "tether"))
+    let out = std::process::Command::new(tether_e2e::tether_bin())
         .args(["chat", "say something"])
         .env("TETHER_STATE_DIR", &state)
         .output()
