@@ -14,6 +14,7 @@ mod macros;
 pub mod agent;
 pub mod b64;
 pub mod chat;
+pub mod chat_frame;
 pub mod close;
 pub mod connect;
 pub mod consts;

@@ -199,6 +199,37 @@ fn every_transcript_frame_round_trips() {
     }
 }
 
+/// The lean `chat` parser agrees with the generic route on every recorded chat frame, reduced
+/// to what it keeps (no unmodelled fields, message text joined into one string).
+#[test]
+fn lean_chat_parser_agrees_on_every_recorded_chat_frame() {
+    use tether_protocol::chat::MessageContent;
+    use tether_protocol::chat_frame::parse_chat_frame;
+    let mut checked = 0;
+    for (name, text) in FILES {
+        for (i, line) in text.lines().enumerate() {
+            let rec: Value = serde_json::from_str(line).unwrap();
+            let Some(raw) = rec.get("frame") else {
+                continue;
+            };
+            let frame_text = raw.to_string();
+            let lean = parse_chat_frame(&frame_text);
+            let is_chat = raw["type"] == "event" && raw["event"] == "chat";
+            assert_eq!(lean.is_some(), is_chat, "{name}:{}", i + 1);
+            let Some(lean) = lean else { continue };
+            let mut generic: ChatEvent = serde_json::from_value(raw["payload"].clone()).unwrap();
+            generic.extra.clear();
+            if let Some(m) = &mut generic.message {
+                m.content = MessageContent::Text(m.text());
+                m.extra.clear();
+            }
+            assert_eq!(lean, generic, "{name}:{}", i + 1);
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 86);
+}
+
 #[test]
 fn hello_ok_example_round_trips() {
     let v: Value =

@@ -52,7 +52,7 @@ pub enum Outbound {
 pub enum Inbound {
     /// A parsed frame.
     Frame(Frame),
-    /// A `chat` event, parsed by the hot path ([`crate::hotpath`]).
+    /// A `chat` event, parsed by the lean path ([`tether_protocol::chat_frame`]).
     Chat(Box<tether_protocol::chat::ChatEvent>),
     /// A pong.
     Pong,
@@ -290,7 +290,7 @@ async fn handshake(inner: &Inner, port: u16) -> Result<Link, ConnectError> {
             tokio::select! {
                 msg = ws.next() => match msg {
                     Some(Ok(Message::Text(text))) => {
-                        let parsed = match crate::hotpath::parse_chat(&text) {
+                        let parsed = match tether_protocol::chat_frame::parse_chat_frame(&text) {
                             Some(c) => Some(Inbound::Chat(Box::new(c))),
                             None => Frame::parse(&text).ok().map(Inbound::Frame),
                         };

@@ -20,7 +20,6 @@ pub mod exit;
 pub mod governor;
 pub mod guard;
 pub mod heartbeat;
-pub mod hotpath;
 pub mod journal;
 pub mod launcher;
 pub mod ledger;

@@ -1,25 +1,28 @@
-//! The relay's hot path: a lean parse of the one frame that arrives by the thousand, `chat`.
+//! A lean parse of the frame a relay sees by the thousand: the `chat` event.
 //!
-//! It owns [`parse_chat`], which turns the text of a `chat` event frame straight into the
-//! [`ChatEvent`] the normalizer needs — without the generic route (text → `serde_json::Value`
-//! tree → [`Frame`] → `ChatEvent` through a `#[serde(flatten)]` catch-all, which buffers every
-//! field twice and dominated the relay's profile). The envelope and the message content are
-//! borrowed as raw JSON; the message's text blocks are joined into one string, which is all the
-//! normalizer reads. Fields the supervisor does not use (the envelope `seq`, `agentId`'s
-//! siblings, content-block extras) are skipped, never guessed. Anything that is not a
-//! well-formed `chat` event returns `None` and takes the generic route, so this path can only
-//! be faster, never different. Pure: no IO.
+//! [`parse_chat_frame`] turns the text of a `chat` event frame straight into a [`ChatEvent`]
+//! without the generic route (text → `serde_json::Value` tree → [`Frame`] → `ChatEvent` through
+//! a `#[serde(flatten)]` catch-all, which buffers every field twice and dominated the
+//! supervisor's relay profile). The envelope and the message content are borrowed as raw JSON,
+//! and the message's text blocks are joined into one [`MessageContent::Text`].
 //!
-//! [`Frame`]: tether_protocol::Frame
+//! The result is deliberately **lossy** and meant for readers of the text and the run state:
+//! the envelope `seq`, the payload's unmodelled fields and the non-text content blocks are
+//! dropped, never guessed. Anything that is not a well-formed `chat` event returns `None`, so a
+//! caller falls back to [`Frame::parse`] and can only get the same answer faster. Keeping this
+//! beside the typed `ChatEvent` keeps the wire format defined in one crate.
+//!
+//! [`Frame`]: crate::Frame
+//! [`Frame::parse`]: crate::Frame::parse
 
 use std::borrow::Cow;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use tether_protocol::chat::{ChatEvent, ChatMessage, ChatState, ErrorKind, MessageContent};
-use tether_protocol::events::names;
-use tether_protocol::Map;
+use crate::chat::{ChatEvent, ChatMessage, ChatState, ErrorKind, MessageContent};
+use crate::events::names;
+use crate::Map;
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
@@ -97,8 +100,8 @@ fn message(raw: &RawValue) -> Option<ChatMessage> {
     })
 }
 
-/// The `chat` event in `text`, if `text` is one; `None` sends the frame the generic way.
-pub fn parse_chat(text: &str) -> Option<ChatEvent> {
+/// The `chat` event in `text`, if `text` is one (lossy, see the module doc); `None` otherwise.
+pub fn parse_chat_frame(text: &str) -> Option<ChatEvent> {
     // Cheap reject before any parsing: most other frames are not chat events.
     if !text.contains("\"chat\"") {
         return None;
@@ -132,7 +135,7 @@ pub fn parse_chat(text: &str) -> Option<ChatEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tether_protocol::Frame;
+    use crate::Frame;
 
     /// What the generic route makes of the same frame, reduced to what the normalizer reads.
     fn generic(text: &str) -> Option<ChatEvent> {
@@ -156,7 +159,7 @@ mod tests {
     }
 
     fn check(text: &str) {
-        assert_eq!(parse_chat(text), generic(text), "{text}");
+        assert_eq!(parse_chat_frame(text), generic(text), "{text}");
     }
 
     #[test]
@@ -182,18 +185,18 @@ mod tests {
             r#"{"type":"event","event":"chat","payload":{"runId":"r","sessionKey":"s","state":"something_new"}}"#,
         );
         assert_eq!(
-            parse_chat(r#"{"type":"event","event":"agent","payload":{"runId":"chat"}}"#),
+            parse_chat_frame(r#"{"type":"event","event":"agent","payload":{"runId":"chat"}}"#),
             None
         );
         assert_eq!(
-            parse_chat(r#"{"type":"res","id":"chat","ok":true,"payload":{}}"#),
+            parse_chat_frame(r#"{"type":"res","id":"chat","ok":true,"payload":{}}"#),
             None
         );
         assert_eq!(
-            parse_chat(r#"{"type":"event","event":"chat","payload":{"sessionKey":"s"}}"#),
+            parse_chat_frame(r#"{"type":"event","event":"chat","payload":{"sessionKey":"s"}}"#),
             None,
             "malformed: the generic route decides"
         );
-        assert_eq!(parse_chat("not json \"chat\""), None);
+        assert_eq!(parse_chat_frame("not json \"chat\""), None);
     }
 }
