@@ -1,16 +1,20 @@
 //! Finding the workspace's built binaries from a test executable.
 //!
-//! Test executables live in `target/<profile>/deps/`; binaries in `target/<profile>/`. When the
-//! binary is missing it is built once (`cargo build -p <pkg> --bin <name>`, same profile) before
-//! the path is returned. This module never runs the binary itself.
+//! Test executables live in `target/<profile>/deps/`; binaries in `target/<profile>/`. The first
+//! time a test process asks for a binary, `cargo build -p <pkg> --bin <name>` runs (same profile
+//! and target dir): a no-op when the binary is fresh, a rebuild when it is stale or missing. So a
+//! suite run on its own (`cargo test -p tether-e2e`) never exercises an old build of another
+//! package's binary. This module never runs the binary itself.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, PoisonError};
 
 use anyhow::{bail, Context, Result};
 
-static BUILD: Mutex<()> = Mutex::new(());
+/// Binaries already brought up to date by this process.
+static ENSURED: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
 
 /// The workspace root (the directory above this crate).
 pub fn workspace_root() -> PathBuf {
@@ -35,15 +39,14 @@ pub fn profile_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// The path of binary `name` of package `package`, building it first if it is missing.
+/// The path of binary `name` of package `package`, built or rebuilt first if it is stale or
+/// missing (checked once per test process).
 pub fn binary(package: &str, name: &str) -> Result<PathBuf> {
     let dir = profile_dir()?;
     let path = dir.join(name);
-    if path.exists() {
-        return Ok(path);
-    }
-    let _guard = BUILD.lock().unwrap_or_else(PoisonError::into_inner);
-    if path.exists() {
+    let mut ensured = ENSURED.lock().unwrap_or_else(PoisonError::into_inner);
+    let ensured = ensured.get_or_insert_with(HashSet::new);
+    if ensured.contains(&path) {
         return Ok(path);
     }
     let profile = dir
@@ -54,7 +57,7 @@ pub fn binary(package: &str, name: &str) -> Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace_root())
-        .args(["build", "-p", package, "--bin", name]);
+        .args(["build", "--quiet", "-p", package, "--bin", name]);
     match profile.as_str() {
         "debug" => {}
         "release" => {
@@ -76,5 +79,6 @@ pub fn binary(package: &str, name: &str) -> Result<PathBuf> {
     if !path.exists() {
         bail!("{} still missing after building it", path.display());
     }
+    ensured.insert(path.clone());
     Ok(path)
 }
