@@ -1,10 +1,16 @@
 //! Credentials the supervisor keeps: the gateway token and the device identity.
 //!
-//! It owns two files in the supervisor's state directory, both created with mode 0600 inside a
-//! 0700 directory: `gateway.token` (≥ 128 bits from the OS RNG, generated once, handed to the
-//! child as the path of this file, or in its environment to a gateway that cannot read one) and
-//! `device.json` (the Ed25519 seed of Tether's dedicated backend identity, base64url). Nothing here is ever logged: the token is a
-//! [`Secret`] and [`DeviceKey`]'s `Debug` prints only the device id.
+//! Two files, both mode 0600 inside 0700 directories:
+//! - `gateway-token` in the **gateway's** state directory (≥ 128 bits from the OS RNG, generated
+//!   once; handed to the child as the path of this file, or in its environment to a gateway that
+//!   cannot read one). It is the same file a hand-started `tether-gateway` reads, or generates,
+//!   in that directory, so `tether run` and a gateway the user started by hand on the same state
+//!   agree on the token without any configuration, and the supervisor can adopt it.
+//! - `device.json` in the supervisor's state directory (the Ed25519 seed of Tether's dedicated
+//!   backend identity, base64url).
+//!
+//! Nothing here is ever logged: the token is a [`Secret`] and [`DeviceKey`]'s `Debug` prints only
+//! the device id.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -16,8 +22,8 @@ use tether_protocol::Secret;
 
 use crate::profile::{create_private_dir, write_private};
 
-/// File name of the token.
-pub const TOKEN_FILE: &str = "gateway.token";
+/// File name of the token, in the gateway's state directory (the gateway's own default).
+pub const TOKEN_FILE: &str = "gateway-token";
 /// File name of the device identity.
 pub const DEVICE_FILE: &str = "device.json";
 
@@ -36,15 +42,16 @@ fn check_private(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Where the token lives in a supervisor state dir.
-pub fn token_path(dir: &Path) -> PathBuf {
-    dir.join(TOKEN_FILE)
+/// Where the token lives, given the gateway's state dir.
+pub fn token_path(gateway_state: &Path) -> PathBuf {
+    gateway_state.join(TOKEN_FILE)
 }
 
-/// Loads the gateway token, creating it (256 random bits, hex) on first use.
-pub fn load_or_create_token(dir: &Path) -> io::Result<Secret> {
-    create_private_dir(dir)?;
-    let path = dir.join(TOKEN_FILE);
+/// Loads the gateway token from the gateway's state dir, creating it (256 random bits, hex) on
+/// first use.
+pub fn load_or_create_token(gateway_state: &Path) -> io::Result<Secret> {
+    create_private_dir(gateway_state)?;
+    let path = token_path(gateway_state);
     match std::fs::read_to_string(&path) {
         Ok(s) if s.trim().len() >= 32 => {
             check_private(&path)?;

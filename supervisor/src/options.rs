@@ -157,7 +157,7 @@ pub fn profile(opts: &Options) -> Result<Profile, String> {
     // Only our own gateway is asked: a custom executable is run for nothing but the gateway.
     let token_file = (opts.gateway == GatewayKind::Tether
         && crate::profile::reads_token_file(&program))
-    .then(|| credentials::token_path(&opts.state_dir));
+    .then(|| credentials::token_path(&state));
     Ok(Profile {
         kind: opts.gateway.clone(),
         program,
@@ -181,7 +181,7 @@ pub fn build(opts: &Options) -> Result<(SupervisorConfig, Deps), String> {
     crate::profile::create_private_dir(&opts.state_dir)
         .map_err(|e| format!("cannot create {}: {e}", opts.state_dir.display()))?;
     let profile = profile(opts)?;
-    let token = credentials::load_or_create_token(&opts.state_dir)
+    let token = credentials::load_or_create_token(&profile.state_dir)
         .map_err(|e| format!("gateway token: {e}"))?;
     let device = credentials::load_or_create_device(&opts.state_dir, wall_ms())
         .map_err(|e| format!("device identity: {e}"))?;

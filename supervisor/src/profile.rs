@@ -387,14 +387,14 @@ mod tests {
     fn a_token_file_replaces_the_token_in_the_environment() {
         let dir = tempfile::tempdir().unwrap();
         let mut p = profile(GatewayKind::Tether, dir.path());
-        p.token_file = Some(dir.path().join("gateway.token"));
+        p.token_file = Some(dir.path().join("gateway-token"));
         let spec = p.command(None, "tok-123456").unwrap();
         assert!(spec.env.iter().all(|(_, v)| v != "tok-123456"));
         assert!(spec
             .env
             .iter()
             .any(|(k, v)| k == "TETHER_GATEWAY_TOKEN_FILE"
-                && v.to_string_lossy().ends_with("gateway.token")));
+                && v.to_string_lossy().ends_with("gateway-token")));
         assert!(spec.env_remove.iter().any(|k| k == "TETHER_GATEWAY_TOKEN"));
     }
 

@@ -288,7 +288,7 @@ pub fn write_gateway_config(state_dir: &Path, config: &serde_json::Value) {
 /// The token the supervisor of `state_dir` gives its gateway, created now if it does not exist
 /// yet (so a test can hand-start a gateway that accepts it).
 pub fn supervisor_token(state_dir: &Path) -> String {
-    tether_supervisor::credentials::load_or_create_token(state_dir)
+    tether_supervisor::credentials::load_or_create_token(&state_dir.join("gateway"))
         .expect("token")
         .expose()
         .to_owned()

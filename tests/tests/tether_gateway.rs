@@ -114,7 +114,7 @@ fn starts_reports_running_everywhere_and_never_leaks_the_token() {
     assert!(wait_gone(pid, Duration::from_secs(10)));
 
     // The token: in no command line, no event, no log line, no export, no gateway log.
-    let token = std::fs::read_to_string(state.join("gateway.token")).unwrap();
+    let token = std::fs::read_to_string(state.join("gateway").join("gateway-token")).unwrap();
     let token = token.trim();
     assert!(token.len() >= 32);
     assert!(
@@ -346,6 +346,34 @@ fn a_hand_started_gateway_is_adopted_not_owned_and_survives_stop() {
     assert!(alive(gw.pid));
     let probe = std::net::TcpStream::connect(("127.0.0.1", gw.port));
     assert!(probe.is_ok(), "the gateway stopped listening");
+}
+
+#[test]
+fn a_gateway_started_by_hand_with_no_token_setup_is_adopted() {
+    // The user runs `tether-gateway run` on the default state with no token anywhere: it
+    // generates `<state>/gateway-token`. A later `tether run` on the same state reads that same
+    // file, so it connects and adopts the gateway instead of failing on credentials.
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let rt = runtime();
+    let gw = rt
+        .block_on(Gateway::spawn(GatewayOptions {
+            token: None,
+            state_dir: Some(state.join("gateway")),
+            ..GatewayOptions::default()
+        }))
+        .unwrap();
+    let generated = std::fs::read_to_string(state.join("gateway").join("gateway-token")).unwrap();
+    assert!(generated.trim().len() >= 32);
+    let (sup, s) = start(&state);
+    assert_eq!(
+        (s.pid, s.port, s.owned),
+        (Some(gw.pid), Some(gw.port), false),
+        "{s:?}"
+    );
+    assert_eq!(sup.call("health", json!({})).unwrap()["ok"], true);
+    // The supervisor used the gateway's file as it was: it did not rotate it.
+    assert_eq!(supervisor_token(&state), generated.trim());
 }
 
 #[test]

@@ -79,7 +79,7 @@ fn upstream_openclaw_lifecycle_through_one_code_path() {
 
     step("started");
     // The token never reaches a command line or the supervisor's output.
-    let token = std::fs::read_to_string(state.join("gateway.token")).unwrap();
+    let token = std::fs::read_to_string(state.join("openclaw").join("gateway-token")).unwrap();
     assert!(token.len() >= 32);
     assert!(
         cmdlines_containing(&token).is_empty(),
