@@ -64,6 +64,20 @@ pub struct ControlRequest {
     pub timeout_ms: Option<u64>,
 }
 
+impl ControlRequest {
+    /// A request for `op` with no other fields (id `null`).
+    pub fn new(op: &str) -> Self {
+        ControlRequest {
+            id: Value::Null,
+            op: op.into(),
+            force: false,
+            method: None,
+            params: None,
+            timeout_ms: None,
+        }
+    }
+}
+
 /// An error in a response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 #[error("{code}: {message}")]
@@ -434,15 +448,7 @@ impl ControlClient {
 
     /// A simple request by op name.
     pub async fn op(&mut self, op: &str) -> Result<Value, ClientError> {
-        self.request(ControlRequest {
-            id: Value::Null,
-            op: op.into(),
-            force: false,
-            method: None,
-            params: None,
-            timeout_ms: None,
-        })
-        .await
+        self.request(ControlRequest::new(op)).await
     }
 
     async fn next_line(&mut self) -> Result<ServerLine, ClientError> {

@@ -819,36 +819,70 @@ impl Machine {
         );
     }
 
+    /// Kills an owned child that cannot go on, and respawns it if the governor allows (with
+    /// `allowed` as the reason), else fails with the breaker open (with `suppressed`).
+    fn kill_then_respawn(
+        &mut self,
+        child: ChildRef,
+        cause: RestartCause,
+        allowed: &str,
+        suppressed: &str,
+        now: Instant,
+        fx: &mut Vec<Effect>,
+    ) {
+        let verdict = self.governor.request(cause, now, false);
+        self.emit_governor(now, fx);
+        match verdict {
+            Verdict::Allow => {
+                self.stopping(child, After::Respawn(cause), Sig::Kill, allowed, now, fx);
+            }
+            Verdict::Suppress { reason, .. } => self.stopping(
+                child,
+                After::Fail(ProblemCode::BreakerOpen, reason),
+                Sig::Kill,
+                suppressed,
+                now,
+                fx,
+            ),
+        }
+    }
+
+    /// Respawn now, or after the backoff's delay, or pause, as the backoff decides (the governor
+    /// has already allowed it).
+    fn respawn_after_backoff(&mut self, why: &str, now: Instant, fx: &mut Vec<Effect>) {
+        match self.backoff.on_failure(
+            &Failure::Transient { retry_after: None },
+            now,
+            &mut self.rng,
+        ) {
+            Decision::Retry { after, .. } if after.is_zero() => {
+                self.spawn(&format!("respawning at once: {why}"), now, fx);
+            }
+            Decision::Retry { after, attempt } => self.set(
+                Phase::Backoff { until: now + after },
+                &format!("{why}; respawn {attempt} in {} ms", after.as_millis()),
+                now,
+                fx,
+            ),
+            Decision::Paused { reason } => self.set(
+                Phase::Paused {
+                    child: None,
+                    port: None,
+                    reason: reason.clone(),
+                },
+                &reason,
+                now,
+                fx,
+            ),
+        }
+    }
+
     /// Respawn after a failure, through the governor and the backoff.
     fn respawn(&mut self, cause: RestartCause, why: &str, now: Instant, fx: &mut Vec<Effect>) {
         match self.governor.request(cause, now, false) {
             Verdict::Allow => {
                 self.emit_governor(now, fx);
-                match self.backoff.on_failure(
-                    &Failure::Transient { retry_after: None },
-                    now,
-                    &mut self.rng,
-                ) {
-                    Decision::Retry { after, .. } if after.is_zero() => {
-                        self.spawn(&format!("respawning at once: {why}"), now, fx)
-                    }
-                    Decision::Retry { after, attempt } => self.set(
-                        Phase::Backoff { until: now + after },
-                        &format!("{why}; respawn {attempt} in {} ms", after.as_millis()),
-                        now,
-                        fx,
-                    ),
-                    Decision::Paused { reason } => self.set(
-                        Phase::Paused {
-                            child: None,
-                            port: None,
-                            reason: reason.clone(),
-                        },
-                        &reason,
-                        now,
-                        fx,
-                    ),
-                }
+                self.respawn_after_backoff(why, now, fx);
             }
             Verdict::Suppress { reason, retry_in } => {
                 self.emit_governor(now, fx);
@@ -1493,31 +1527,7 @@ impl Machine {
                 After::Respawn(cause) => {
                     self.respawned_since_link = true;
                     let why = format!("gateway killed ({status}) after {cause:?}").to_lowercase();
-                    match self.backoff.on_failure(
-                        &Failure::Transient { retry_after: None },
-                        now,
-                        &mut self.rng,
-                    ) {
-                        Decision::Retry { after, .. } if after.is_zero() => {
-                            self.spawn(&format!("respawning at once: {why}"), now, fx)
-                        }
-                        Decision::Retry { after, attempt } => self.set(
-                            Phase::Backoff { until: now + after },
-                            &format!("{why}; respawn {attempt} in {} ms", after.as_millis()),
-                            now,
-                            fx,
-                        ),
-                        Decision::Paused { reason } => self.set(
-                            Phase::Paused {
-                                child: None,
-                                port: None,
-                                reason: reason.clone(),
-                            },
-                            &reason,
-                            now,
-                            fx,
-                        ),
-                    }
+                    self.respawn_after_backoff(&why, now, fx);
                 }
                 After::Fail(problem, reason) => self.fail(problem, reason, now, fx),
             }
@@ -1599,30 +1609,14 @@ impl Machine {
                     match child.filter(|c| c.owned && c.pid.is_some()) {
                         Some(c) => {
                             // Counted as a failed start: killed, then respawned through the governor.
-                            match self.governor.request(RestartCause::StartFailed, now, false) {
-                                Verdict::Allow => {
-                                    self.emit_governor(now, fx);
-                                    self.stopping(
-                                        c,
-                                        After::Respawn(RestartCause::StartFailed),
-                                        Sig::Kill,
-                                        &msg,
-                                        now,
-                                        fx,
-                                    )
-                                }
-                                Verdict::Suppress { reason, .. } => {
-                                    self.emit_governor(now, fx);
-                                    self.stopping(
-                                        c,
-                                        After::Fail(ProblemCode::BreakerOpen, reason),
-                                        Sig::Kill,
-                                        &msg,
-                                        now,
-                                        fx,
-                                    )
-                                }
-                            }
+                            self.kill_then_respawn(
+                                c,
+                                RestartCause::StartFailed,
+                                &msg,
+                                &msg,
+                                now,
+                                fx,
+                            );
                         }
                         None if attached => self.fail(
                             ProblemCode::NotReady,
@@ -1668,32 +1662,14 @@ impl Machine {
                         let child = *child;
                         let why = format!("heartbeat: {death}");
                         match child.filter(|c| c.owned && c.pid.is_some()) {
-                            Some(c) => {
-                                match self.governor.request(RestartCause::Heartbeat, now, false) {
-                                    Verdict::Allow => {
-                                        self.emit_governor(now, fx);
-                                        self.stopping(
-                                            c,
-                                            After::Respawn(RestartCause::Heartbeat),
-                                            Sig::Kill,
-                                            &format!("{why}: killing the wedged gateway"),
-                                            now,
-                                            fx,
-                                        );
-                                    }
-                                    Verdict::Suppress { reason, .. } => {
-                                        self.emit_governor(now, fx);
-                                        self.stopping(
-                                            c,
-                                            After::Fail(ProblemCode::BreakerOpen, reason),
-                                            Sig::Kill,
-                                            &why,
-                                            now,
-                                            fx,
-                                        );
-                                    }
-                                }
-                            }
+                            Some(c) => self.kill_then_respawn(
+                                c,
+                                RestartCause::Heartbeat,
+                                &format!("{why}: killing the wedged gateway"),
+                                &why,
+                                now,
+                                fx,
+                            ),
                             None => {
                                 fx.push(Effect::CloseLink);
                                 let Phase::Running { port, .. } = &self.phase else {

@@ -298,17 +298,6 @@ fn fail(e: ClientError) -> i32 {
     }
 }
 
-fn req(op: &str) -> ControlRequest {
-    ControlRequest {
-        id: Value::Null,
-        op: op.into(),
-        force: false,
-        method: None,
-        params: None,
-        timeout_ms: None,
-    }
-}
-
 async fn client(state_dir: &std::path::Path, cmd: Cmd) -> i32 {
     let mut c = match connect(state_dir).await {
         Ok(c) => c,
@@ -340,7 +329,7 @@ async fn client(state_dir: &std::path::Path, cmd: Cmd) -> i32 {
         Cmd::Restart { force } => c
             .request(ControlRequest {
                 force,
-                ..req("restart")
+                ..ControlRequest::new("restart")
             })
             .await
             .map_or_else(fail, simple),
@@ -411,7 +400,7 @@ async fn chat(c: &mut ControlClient, session: Option<String>, message: String) -
         method: Some("chat.send".into()),
         params: Some(json!({"sessionKey": session, "message": message, "idempotencyKey": run_id})),
         timeout_ms: Some(120_000),
-        ..req("call")
+        ..ControlRequest::new("call")
     };
     let run_id = match c.request(call).await {
         Ok(ack) => ack["runId"].as_str().map_or(run_id, str::to_owned),

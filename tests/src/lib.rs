@@ -268,6 +268,34 @@ pub fn status_pid(ev: &SupervisorEvent) -> Option<u32> {
     }
 }
 
+/// A small multi-thread runtime for a test's in-process helpers (mock providers, clients), kept
+/// alive for the whole test beside the synchronous process plumbing.
+pub fn helper_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// Writes an upstream `openclaw.json` at `path` whose only model is `mock/mock-1`, served by the
+/// mock OpenAI-compatible provider at `base_url`.
+pub fn write_upstream_mock_config(path: &Path, base_url: &str) {
+    let config = serde_json::json!({
+        "models": {"mode": "merge", "providers": {"mock": {
+            "baseUrl": base_url, "apiKey": "mock-key", "api": "openai-completions",
+            "models": [{"id": "mock-1", "name": "Mock 1", "reasoning": false, "input": ["text"],
+                        "cost": {"input": 0, "output": 0, "cacheRead": 0, "cacheWrite": 0},
+                        "contextWindow": 32000, "maxTokens": 1024}]}}},
+        "agents": {"defaults": {"model": {"primary": "mock/mock-1"}}}
+    });
+    std::fs::write(
+        path,
+        serde_json::to_vec_pretty(&config).expect("config json"),
+    )
+    .expect("write openclaw.json");
+}
+
 /// Writes our gateway's config, `<state>/gateway/gateway.json` (the gateway's own state dir
 /// inside the supervisor's), creating the private directories first.
 pub fn write_gateway_config(state_dir: &Path, config: &serde_json::Value) {

@@ -33,11 +33,7 @@ struct Rig {
 /// gateway's config (tools, timings).
 fn rig(extra: Value) -> Rig {
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tether_e2e::helper_runtime();
     let mock = rt.block_on(mock_openai::start()).unwrap();
     mock.set_default(Reply::words("ok"));
     let mut config = json!({

@@ -47,11 +47,7 @@ fn signal(pid: u32, sig: nix::sys::signal::Signal) {
 
 /// A runtime for the testkit's async gateway launcher.
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime")
+    tether_e2e::helper_runtime()
 }
 
 fn start(state: &std::path::Path) -> (Supervisor, StatusEvent) {

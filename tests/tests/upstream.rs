@@ -8,7 +8,10 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tether_e2e::{cmdlines_containing, status_pid, wait_gone, Supervisor};
+use tether_e2e::{
+    cmdlines_containing, helper_runtime, status_pid, wait_gone, write_upstream_mock_config,
+    Supervisor,
+};
 use tether_supervisor::events::{ChatPhase, PhaseName, SupervisorEvent, ToolStatus};
 use tether_testkit::mock_openai::{self, MockToolCall, Reply};
 
@@ -33,27 +36,11 @@ fn upstream_openclaw_lifecycle_through_one_code_path() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     // The mock provider runs on its own runtime for the whole test.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = helper_runtime();
     let mock = rt.block_on(mock_openai::start()).unwrap();
     mock.set_default(Reply::words("ok"));
     let config = dir.path().join("openclaw.json");
-    std::fs::write(
-        &config,
-        serde_json::to_vec_pretty(&json!({
-            "models": {"mode": "merge", "providers": {"mock": {
-                "baseUrl": mock.base_url(), "apiKey": "mock-key", "api": "openai-completions",
-                "models": [{"id": "mock-1", "name": "Mock 1", "reasoning": false, "input": ["text"],
-                            "cost": {"input": 0, "output": 0, "cacheRead": 0, "cacheWrite": 0},
-                            "contextWindow": 32000, "maxTokens": 1024}]}}},
-            "agents": {"defaults": {"model": {"primary": "mock/mock-1"}}}
-        }))
-        .unwrap(),
-    )
-    .unwrap();
+    write_upstream_mock_config(&config, &mock.base_url());
     let mut sup = Supervisor::start(
         &state,
         &[
