@@ -59,7 +59,7 @@ pub enum Family {
 }
 
 /// What the last output lines said, as far as exit handling cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Hints {
     /// "already listening", EADDRINUSE, "port N is already in use".
     pub port_in_use: bool,
@@ -67,6 +67,10 @@ pub struct Hints {
     pub already_running: bool,
     /// "invalid config", "unrecognized key", ...
     pub config_invalid: bool,
+    /// The child's own words: its last error line (else its last warning), redacted and
+    /// without the log prefix. It ends the reason the user sees, so "exit code 78" comes with
+    /// the file, line and key the gateway named.
+    pub last_error: Option<String>,
 }
 
 /// The verdict.
@@ -94,7 +98,10 @@ pub fn classify(family: Family, status: ExitStatus, requested: bool, hints: Hint
     if requested {
         return ExitClass::Requested;
     }
-    let what = status.to_string();
+    let what = match &hints.last_error {
+        Some(line) => format!("{status}: {line}"),
+        None => status.to_string(),
+    };
     match (family, status.code) {
         (Family::Tether, Some(78)) => {
             ExitClass::ConfigError(format!("gateway refused its configuration ({what})"))
@@ -135,8 +142,8 @@ pub fn classify(family: Family, status: ExitStatus, requested: bool, hints: Hint
 mod tests {
     use super::*;
 
-    fn check(family: Family, status: ExitStatus, requested: bool, hints: Hints, expect: &str) {
-        let got = classify(family, status, requested, hints);
+    fn check(family: Family, status: ExitStatus, requested: bool, hints: &Hints, expect: &str) {
+        let got = classify(family, status, requested, hints.clone());
         let name = match &got {
             ExitClass::Requested => "requested".to_string(),
             ExitClass::Crash(_) => "crash".into(),
@@ -160,6 +167,27 @@ mod tests {
     }
 
     #[test]
+    fn the_childs_last_error_ends_the_reason() {
+        let hints = Hints {
+            last_error: Some("/s/gateway.json:3:5: gateway.port: invalid type".into()),
+            ..Hints::default()
+        };
+        assert_eq!(
+            classify(Family::Tether, ExitStatus::code(78), false, hints.clone()),
+            ExitClass::ConfigError(
+                "gateway refused its configuration (exit code 78: \
+                 /s/gateway.json:3:5: gateway.port: invalid type)"
+                    .into()
+            )
+        );
+        let ExitClass::Crash(what) = classify(Family::Tether, ExitStatus::code(1), false, hints)
+        else {
+            panic!("not a crash");
+        };
+        assert!(what.ends_with("gateway.port: invalid type"), "{what}");
+    }
+
+    #[test]
     fn contracts() {
         let none = Hints::default();
         let port = Hints {
@@ -175,27 +203,27 @@ mod tests {
             ..Hints::default()
         };
         use Family::*;
-        check(Tether, ExitStatus::code(0), true, none, "requested");
-        check(Tether, ExitStatus::signal(9), true, none, "requested");
-        check(Tether, ExitStatus::code(0), false, none, "crash");
-        check(Tether, ExitStatus::code(1), false, none, "crash");
-        check(Tether, ExitStatus::signal(9), false, none, "crash");
-        check(Tether, ExitStatus::code(78), false, none, "config");
-        check(Tether, ExitStatus::code(10), false, none, "running");
-        check(Tether, ExitStatus::code(11), false, none, "port");
-        check(Tether, ExitStatus::code(2), false, none, "config");
-        check(Tether, ExitStatus::code(1), false, bad, "config");
-        check(OpenClaw, ExitStatus::code(78), false, none, "probe/config");
+        check(Tether, ExitStatus::code(0), true, &none, "requested");
+        check(Tether, ExitStatus::signal(9), true, &none, "requested");
+        check(Tether, ExitStatus::code(0), false, &none, "crash");
+        check(Tether, ExitStatus::code(1), false, &none, "crash");
+        check(Tether, ExitStatus::signal(9), false, &none, "crash");
+        check(Tether, ExitStatus::code(78), false, &none, "config");
+        check(Tether, ExitStatus::code(10), false, &none, "running");
+        check(Tether, ExitStatus::code(11), false, &none, "port");
+        check(Tether, ExitStatus::code(2), false, &none, "config");
+        check(Tether, ExitStatus::code(1), false, &bad, "config");
+        check(OpenClaw, ExitStatus::code(78), false, &none, "probe/config");
         check(
             OpenClaw,
             ExitStatus::code(78),
             false,
-            running,
+            &running,
             "probe/running",
         );
-        check(OpenClaw, ExitStatus::code(1), false, port, "probe/port");
-        check(OpenClaw, ExitStatus::code(0), false, running, "probe/port");
-        check(OpenClaw, ExitStatus::code(1), false, none, "crash");
-        check(OpenClaw, ExitStatus::signal(9), false, none, "crash");
+        check(OpenClaw, ExitStatus::code(1), false, &port, "probe/port");
+        check(OpenClaw, ExitStatus::code(0), false, &running, "probe/port");
+        check(OpenClaw, ExitStatus::code(1), false, &none, "crash");
+        check(OpenClaw, ExitStatus::signal(9), false, &none, "crash");
     }
 }

@@ -77,6 +77,8 @@ pub struct OutputLog {
     ring: VecDeque<Line>,
     secrets: Vec<String>,
     hints: Hints,
+    /// The last warning since the last [`OutputLog::take_hints`] (used when no error came).
+    last_warn: Option<String>,
 }
 
 impl OutputLog {
@@ -86,6 +88,7 @@ impl OutputLog {
             ring: VecDeque::with_capacity(KEEP_LINES),
             secrets: secrets.into_iter().filter(|s| s.len() >= 4).collect(),
             hints: Hints::default(),
+            last_warn: None,
         }
     }
 
@@ -100,6 +103,11 @@ impl OutputLog {
             return Fed::Dropped;
         };
         self.spot_hints(&text);
+        match level {
+            Level::Error => self.hints.last_error = Some(message_of(&text)),
+            Level::Warn => self.last_warn = Some(message_of(&text)),
+            Level::Debug | Level::Info => {}
+        }
         if let Some(last) = self.ring.back_mut() {
             if last.text == text && last.stream == stream {
                 last.repeats += 1;
@@ -144,9 +152,13 @@ impl OutputLog {
         }
     }
 
-    /// Hints seen since the last [`OutputLog::take_hints`].
+    /// Hints seen since the last [`OutputLog::take_hints`]; the last error line, else the last
+    /// warning, becomes `last_error`.
     pub fn take_hints(&mut self) -> Hints {
-        std::mem::take(&mut self.hints)
+        let warn = self.last_warn.take();
+        let mut hints = std::mem::take(&mut self.hints);
+        hints.last_error = hints.last_error.or(warn);
+        hints
     }
 
     /// The kept lines, oldest first.
@@ -158,6 +170,30 @@ impl OutputLog {
     pub fn last_problem(&self) -> Option<&Line> {
         self.ring.iter().rev().find(|l| l.level >= Level::Warn)
     }
+}
+
+/// Longest child message carried into a status reason.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// A redacted line without the log prefix: `2026-…Z ERROR message` becomes `message`; other
+/// formats (upstream's `[gateway] …`, plain text) are kept; at most [`MAX_MESSAGE_CHARS`].
+fn message_of(text: &str) -> String {
+    let mut rest = text.trim();
+    let mut words = rest.split_whitespace();
+    let first = words.next().unwrap_or("");
+    if first.starts_with(|c: char| c.is_ascii_digit()) && first.contains('T') {
+        if let Some(level) = words.next() {
+            if ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"].contains(&level) {
+                let skip = rest.find(level).map_or(0, |i| i + level.len());
+                rest = rest[skip..].trim_start();
+            }
+        }
+    }
+    if rest.chars().count() <= MAX_MESSAGE_CHARS {
+        return rest.to_owned();
+    }
+    let cut: String = rest.chars().take(MAX_MESSAGE_CHARS).collect();
+    format!("{cut}…")
 }
 
 fn cut(s: &str) -> String {
@@ -374,6 +410,41 @@ mod tests {
         }
         assert_eq!(log.lines().count(), KEEP_LINES);
         assert_eq!(log.lines().next().unwrap().text, "line 30");
+    }
+
+    #[test]
+    fn the_last_error_line_is_kept_for_the_exit_reason() {
+        let mut log = OutputLog::new(vec!["s3cr3t-token".into()]);
+        log.feed(
+            Stream::Stderr,
+            "2026-11-21T23:10:43.096986Z  INFO starting version=\"0.1.0\"",
+        );
+        log.feed(Stream::Stderr, "2026-11-21T23:10:43.097304Z ERROR invalid config: /s/gateway.json:3:5: gateway.port: invalid type (token s3cr3t-token)");
+        let h = log.take_hints();
+        assert!(h.config_invalid);
+        assert_eq!(
+            h.last_error.as_deref(),
+            Some("invalid config: /s/gateway.json:3:5: gateway.port: invalid type (token ***)")
+        );
+        // Without an error line, the last warning speaks; the next exit starts afresh.
+        log.feed(
+            Stream::Stderr,
+            "Gateway failed to start: listen EADDRINUSE 127.0.0.1:18789",
+        );
+        assert_eq!(
+            log.take_hints().last_error.as_deref(),
+            Some("Gateway failed to start: listen EADDRINUSE 127.0.0.1:18789")
+        );
+        assert_eq!(log.take_hints(), Hints::default());
+        // Long lines are cut for the reason (the full line stays in the log).
+        log.feed(
+            Stream::Stderr,
+            &format!("2026-11-21T00:00:00Z ERROR {}", "x".repeat(1000)),
+        );
+        assert_eq!(
+            log.take_hints().last_error.unwrap().chars().count(),
+            MAX_MESSAGE_CHARS + 1
+        );
     }
 
     #[test]
