@@ -282,6 +282,39 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
+impl Inner {
+    fn evict_idle_sessions(&self) -> usize {
+        let n = self.sessions.evict_idle(
+            Instant::now(),
+            sessions::EVICT_IDLE_AFTER,
+            sessions::MAX_IDLE_LOADED,
+        );
+        if n > 0 {
+            tracing::debug!(
+                dropped = n,
+                loaded = self.sessions.loaded(),
+                "idle sessions unloaded"
+            );
+        }
+        n
+    }
+}
+
+/// How often idle sessions are looked for when nothing else triggers a sweep.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Unloads idle sessions every [`SWEEP_EVERY`] until the engine is dropped.
+async fn sweep_idle_sessions(inner: std::sync::Weak<Inner>) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        inner.evict_idle_sessions();
+    }
+}
+
 fn internal(e: impl std::fmt::Display) -> ErrorShape {
     ErrorShape::unavailable(format!("session store error: {e}"), 1000)
 }
@@ -369,7 +402,7 @@ impl Engine {
         })?;
         let settings = Settings::from_config(config, &opts.state_dir);
         let approvals = Approvals::new(opts.state_dir.join("exec-approvals.json"), sink.clone());
-        Ok(Engine {
+        let engine = Engine {
             inner: Arc::new(Inner {
                 sink,
                 settings: RwLock::new(Arc::new(settings)),
@@ -384,7 +417,21 @@ impl Engine {
                 discovered: Mutex::new(None),
                 opts,
             }),
-        })
+        };
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(sweep_idle_sessions(Arc::downgrade(&engine.inner)));
+        }
+        Ok(engine)
+    }
+
+    /// Drops idle sessions from memory now (see [`SessionStore::evict_idle`]).
+    pub fn evict_idle_sessions(&self) -> usize {
+        self.inner.evict_idle_sessions()
+    }
+
+    /// Sessions currently loaded in memory.
+    pub fn loaded_sessions(&self) -> usize {
+        self.inner.sessions.loaded()
     }
 
     /// Hot reload: new runs use `config`; running ones keep the settings they started with.
@@ -425,6 +472,7 @@ impl Engine {
         spec: RunSpec,
     ) -> Result<(ActiveRun, oneshot::Sender<()>), Lookup> {
         let settings = self.inner.settings();
+        self.inner.evict_idle_sessions();
         let slot = match self.inner.sessions.get(&spec.key) {
             Ok(s) => s,
             Err(e) => {
@@ -795,27 +843,26 @@ impl Engine {
         let include_last = params.include_last_message.unwrap_or(false);
         let search = params.search.as_deref().map(str::to_lowercase);
         let mut rows: Vec<SessionRow> = Vec::new();
-        for slot in self.inner.sessions.all() {
-            let s = slot.lock();
+        self.inner.sessions.visit_all(|s| {
             if !s.persisted() {
-                continue;
+                return;
             }
             if let Some(a) = &params.agent_id {
                 if s.key.agent_id() != a.to_ascii_lowercase() {
-                    continue;
+                    return;
                 }
             }
             let updated = s.replay.updated_at;
             if let (Some(min), Some(u)) = (params.active_minutes, updated) {
                 if now.saturating_sub(u) > min.saturating_mul(60_000) {
-                    continue;
+                    return;
                 }
             }
             let title = s.derived_title();
             if let Some(q) = &search {
                 let hay = format!("{} {}", s.key, title.clone().unwrap_or_default()).to_lowercase();
                 if !hay.contains(q) {
-                    continue;
+                    return;
                 }
             }
             let status = match (&s.running, &s.replay.last_end) {
@@ -840,7 +887,7 @@ impl Engine {
                 model_provider: s.replay.last_model.as_ref().map(|(p, _)| p.clone()),
                 extra,
             });
-        }
+        });
         rows.sort_by(|a, b| {
             b.updated_at
                 .get()

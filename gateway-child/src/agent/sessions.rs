@@ -7,11 +7,19 @@
 //! views `chat.history` and `sessions.list` need. Each session also carries its run lock
 //! (FIFO; one run at a time) and the count of queued runs. It must never hold the session mutex
 //! across an `.await`, and never build a path from a key except through `transcript_path`.
+//!
+//! Memory stays bounded: because memory is only ever a replay of the file, an idle persisted
+//! session can be dropped and reloaded later with nothing lost. [`SessionStore::evict_idle`]
+//! drops sessions nobody holds (no run, none queued, no request in flight) once they are idle
+//! for a while or when more than a few are loaded, and `sessions.list` reads sessions that are
+//! not loaded without registering them ([`SessionStore::visit_all`]), one open file at a time.
+//! Loading is serialized by one lock so two loaders never repair the same file twice.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use tether_protocol::session_key::SessionKey;
 
@@ -36,6 +44,8 @@ pub struct Session {
     pub created_at: u64,
     /// The run in progress, if any.
     pub running: Option<String>,
+    /// When the session was last locked (for idle eviction).
+    pub last_used: Instant,
 }
 
 impl Session {
@@ -118,17 +128,46 @@ pub struct Slot {
 }
 
 impl Slot {
-    /// Locks the session state (never across an await).
+    /// Locks the session state (never across an await), and marks it used now.
     pub fn lock(&self) -> MutexGuard<'_, Session> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        let mut g = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        g.last_used = Instant::now();
+        g
+    }
+
+    fn new(session: Session) -> Slot {
+        Slot {
+            state: Mutex::new(session),
+            run_lock: tokio::sync::Mutex::new(()),
+            queued: AtomicUsize::new(0),
+        }
+    }
+
+    /// When it was last used, if it could be dropped now without losing anything: persisted,
+    /// no run running or queued, no run lock held. The caller checks that nobody else holds
+    /// the slot.
+    fn idle_since(&self) -> Option<Instant> {
+        if self.queued.load(Ordering::SeqCst) != 0 || self.run_lock.try_lock().is_err() {
+            return None;
+        }
+        let s = self.state.try_lock().ok()?;
+        (s.running.is_none() && s.persisted()).then_some(s.last_used)
     }
 }
+
+/// Sessions idle this long are dropped from memory (they reload from their transcript).
+pub const EVICT_IDLE_AFTER: Duration = Duration::from_secs(5 * 60);
+
+/// At most this many idle sessions stay loaded; beyond it the least recently used go first.
+pub const MAX_IDLE_LOADED: usize = 64;
 
 /// All sessions.
 #[derive(Debug)]
 pub struct SessionStore {
     agents_dir: PathBuf,
     map: Mutex<HashMap<String, Arc<Slot>>>,
+    /// Held while a transcript is loaded, so one file is never loaded (and repaired) twice.
+    loading: Mutex<()>,
 }
 
 impl SessionStore {
@@ -137,6 +176,7 @@ impl SessionStore {
         SessionStore {
             agents_dir,
             map: Mutex::new(HashMap::new()),
+            loading: Mutex::new(()),
         }
     }
 
@@ -155,14 +195,14 @@ impl SessionStore {
         if let Some(s) = self.map().get(&name) {
             return Ok(s.clone());
         }
-        let path = transcript_path(&self.agents_dir, key);
-        let session = load_session(key.clone(), path)?;
-        let slot = Arc::new(Slot {
-            state: Mutex::new(session),
-            run_lock: tokio::sync::Mutex::new(()),
-            queued: AtomicUsize::new(0),
-        });
-        Ok(self.map().entry(name).or_insert(slot).clone())
+        let _loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = self.map().get(&name) {
+            return Ok(s.clone());
+        }
+        let session = load_session(key.clone(), transcript_path(&self.agents_dir, key))?;
+        let slot = Arc::new(Slot::new(session));
+        self.map().insert(name, slot.clone());
+        Ok(slot)
     }
 
     /// The session for `key` only if it is loaded or has a transcript.
@@ -176,41 +216,91 @@ impl SessionStore {
         Ok(None)
     }
 
-    /// Every session with a transcript on disk or in memory.
-    pub fn all(&self) -> Vec<Arc<Slot>> {
-        let mut keys: Vec<SessionKey> = Vec::new();
-        if let Ok(agents) = std::fs::read_dir(&self.agents_dir) {
-            for agent in agents.flatten() {
-                let Ok(files) = std::fs::read_dir(agent.path().join("sessions")) else {
-                    continue;
-                };
-                for f in files.flatten() {
-                    let p = f.path();
-                    if p.extension().and_then(|e| e.to_str()) != Some("jsonl") {
-                        continue;
-                    }
-                    if let Some(k) = read_header_key(&p) {
-                        // Only files at the path their key maps to belong to the store.
-                        if transcript_path(&self.agents_dir, &k) == p {
-                            keys.push(k);
+    /// Calls `f` with every session that has a transcript on disk or is loaded. Sessions that
+    /// are not loaded are read for the call and dropped after it, not registered, so listing
+    /// a thousand transcripts neither keeps them in memory nor holds a thousand files open.
+    pub fn visit_all(&self, mut f: impl FnMut(&Session)) {
+        let mut seen: Vec<String> = Vec::new();
+        for k in self.keys_on_disk() {
+            let name = k.to_string();
+            let loaded = self.map().get(&name).cloned();
+            match loaded {
+                Some(slot) => f(&slot.lock()),
+                None => {
+                    let _loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+                    let loaded = self.map().get(&name).cloned();
+                    if let Some(slot) = loaded {
+                        f(&slot.lock());
+                    } else {
+                        let path = transcript_path(&self.agents_dir, &k);
+                        match load_session(k.clone(), path) {
+                            Ok(s) => f(&s),
+                            Err(e) => {
+                                tracing::warn!(key = %k, error = %e, "could not load session")
+                            }
                         }
                     }
                 }
             }
+            seen.push(name);
         }
-        let mut out: Vec<Arc<Slot>> = Vec::new();
-        for k in keys {
-            match self.get(&k) {
-                Ok(s) => out.push(s),
-                Err(e) => tracing::warn!(key = %k, error = %e, "could not load session"),
+        let rest: Vec<Arc<Slot>> = self
+            .map()
+            .iter()
+            .filter(|(name, _)| !seen.contains(name) && SessionKey::parse(name).is_ok())
+            .map(|(_, slot)| slot.clone())
+            .collect();
+        for slot in rest {
+            f(&slot.lock());
+        }
+    }
+
+    /// Keys of the transcripts in the store's directory (files at the path their key maps to).
+    fn keys_on_disk(&self) -> Vec<SessionKey> {
+        let mut keys: Vec<SessionKey> = Vec::new();
+        let Ok(agents) = std::fs::read_dir(&self.agents_dir) else {
+            return keys;
+        };
+        for agent in agents.flatten() {
+            let Ok(files) = std::fs::read_dir(agent.path().join("sessions")) else {
+                continue;
+            };
+            for f in files.flatten() {
+                let p = f.path();
+                if p.extension().and_then(|e| e.to_str()) != Some("jsonl") {
+                    continue;
+                }
+                if let Some(k) = read_header_key(&p) {
+                    if transcript_path(&self.agents_dir, &k) == p {
+                        keys.push(k);
+                    }
+                }
             }
         }
-        for (name, slot) in self.map().iter() {
-            if !out.iter().any(|s| Arc::ptr_eq(s, slot)) && SessionKey::parse(name).is_ok() {
-                out.push(slot.clone());
+        keys
+    }
+
+    /// Drops idle sessions from memory: every one unused since `now - idle_after`, then the
+    /// least recently used until at most `keep` idle ones remain. Only sessions nobody else
+    /// holds and with nothing running or queued are dropped; their transcripts hold all of
+    /// their state. Returns how many were dropped.
+    pub fn evict_idle(&self, now: Instant, idle_after: Duration, keep: usize) -> usize {
+        let mut map = self.map();
+        let mut idle: Vec<(Instant, String)> = map
+            .iter()
+            .filter(|(_, slot)| Arc::strong_count(slot) == 1)
+            .filter_map(|(name, slot)| slot.idle_since().map(|t| (t, name.clone())))
+            .collect();
+        idle.sort();
+        let over = idle.len().saturating_sub(keep);
+        let mut dropped = 0;
+        for (i, (since, name)) in idle.iter().enumerate() {
+            if i < over || now.saturating_duration_since(*since) >= idle_after {
+                map.remove(name);
+                dropped += 1;
             }
         }
-        out
+        dropped
     }
 
     /// Number of sessions loaded in memory.
@@ -290,6 +380,7 @@ fn load_session(key: SessionKey, path: PathBuf) -> std::io::Result<Session> {
             replay: Replay::default(),
             created_at: now_ms(),
             running: None,
+            last_used: Instant::now(),
         });
     }
     let loaded = TranscriptFile::load(&path)?;
@@ -338,5 +429,155 @@ fn load_session(key: SessionKey, path: PathBuf) -> std::io::Result<Session> {
         replay,
         created_at,
         running: None,
+        last_used: Instant::now(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str) -> SessionKey {
+        SessionKey::parse(&format!("agent:main:{name}")).unwrap()
+    }
+
+    /// A store with `names` persisted, each holding one user message.
+    fn store_with(names: &[&str]) -> (tempfile::TempDir, SessionStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::new(dir.path().join("agents"));
+        for n in names {
+            let slot = store.get(&key(n)).unwrap();
+            let rec = Record::User {
+                run_id: format!("run-{n}"),
+                ts: 1,
+                text: format!("hello {n}"),
+            };
+            slot.lock().record(&rec).unwrap();
+        }
+        (dir, store)
+    }
+
+    fn set_last_used(store: &SessionStore, name: &str, at: Instant) {
+        let slot = store.get(&key(name)).unwrap();
+        slot.state.lock().unwrap().last_used = at;
+    }
+
+    fn open_fds() -> usize {
+        std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count)
+    }
+
+    #[test]
+    fn idle_sessions_are_dropped_and_reload_unchanged() {
+        let (_dir, store) = store_with(&["a", "b"]);
+        let t0 = Instant::now();
+        set_last_used(&store, "a", t0);
+        set_last_used(&store, "b", t0 + Duration::from_secs(200));
+        let id_a = store.get(&key("a")).unwrap().lock().id.clone();
+        set_last_used(&store, "a", t0);
+
+        let idle = Duration::from_secs(300);
+        assert_eq!(store.evict_idle(t0 + Duration::from_secs(299), idle, 64), 0);
+        assert_eq!(store.evict_idle(t0 + Duration::from_secs(300), idle, 64), 1);
+        assert_eq!(store.loaded(), 1, "only b, used later, stays");
+
+        let a = store.get(&key("a")).unwrap();
+        let s = a.lock();
+        assert_eq!(s.id, id_a);
+        assert_eq!(s.msgs().len(), 1);
+        assert!(s.persisted());
+    }
+
+    #[test]
+    fn busy_or_held_sessions_are_never_dropped() {
+        let (_dir, store) = store_with(&["held", "queued", "running", "locked"]);
+        let t0 = Instant::now();
+        for n in ["held", "queued", "running", "locked"] {
+            set_last_used(&store, n, t0);
+        }
+        let held = store.get(&key("held")).unwrap();
+        store
+            .get(&key("queued"))
+            .unwrap()
+            .queued
+            .store(1, Ordering::SeqCst);
+        {
+            let slot = store.get(&key("running")).unwrap();
+            let mut s = slot.state.lock().unwrap();
+            s.running = Some("r1".into());
+        }
+        let locked = store.get(&key("locked")).unwrap();
+        let guard = locked.run_lock.try_lock().unwrap();
+
+        let later = t0 + Duration::from_secs(3600);
+        assert_eq!(store.evict_idle(later, Duration::ZERO, 0), 0);
+        assert_eq!(store.loaded(), 4);
+
+        drop(guard);
+        drop(locked);
+        drop(held);
+        assert_eq!(store.evict_idle(later, Duration::ZERO, 0), 2);
+        assert_eq!(store.loaded(), 2, "queued and running stay");
+    }
+
+    #[test]
+    fn unpersisted_sessions_stay_so_their_new_id_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::new(dir.path().join("agents"));
+        let slot = store.get(&key("fresh")).unwrap();
+        let id = slot.lock().id.clone();
+        drop(slot);
+        assert_eq!(store.evict_idle(Instant::now(), Duration::ZERO, 0), 0);
+        assert_eq!(store.get(&key("fresh")).unwrap().lock().id, id);
+    }
+
+    #[test]
+    fn beyond_the_cap_the_least_recently_used_go_first() {
+        let names = ["s0", "s1", "s2", "s3", "s4"];
+        let (_dir, store) = store_with(&names);
+        let t0 = Instant::now();
+        for (i, n) in names.iter().enumerate() {
+            set_last_used(&store, n, t0 + Duration::from_secs(i as u64));
+        }
+        let dropped = store.evict_idle(t0 + Duration::from_secs(5), Duration::from_secs(600), 2);
+        assert_eq!(dropped, 3);
+        let map = store.map();
+        let mut left: Vec<&String> = map.keys().collect();
+        left.sort();
+        assert_eq!(left, ["agent:main:s3", "agent:main:s4"]);
+    }
+
+    #[test]
+    fn listing_reads_unloaded_sessions_without_keeping_them() {
+        let names: Vec<String> = (0..40).map(|i| format!("n{i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let (dir, store) = store_with(&refs);
+        let loaded_slot = store.get(&key("n0")).unwrap();
+        assert_eq!(store.evict_idle(Instant::now(), Duration::ZERO, 0), 39);
+
+        // A fresh store over the same directory, as after a restart.
+        let fresh = SessionStore::new(dir.path().join("agents"));
+        let fds_before = open_fds();
+        let mut max_fds = 0;
+        let mut seen = Vec::new();
+        fresh.visit_all(|s| {
+            max_fds = max_fds.max(open_fds());
+            seen.push((s.key.to_string(), s.msgs().len()));
+        });
+        seen.sort();
+        assert_eq!(seen.len(), 40);
+        assert!(seen.iter().all(|(_, n)| *n == 1));
+        assert_eq!(fresh.loaded(), 0, "listing registers nothing");
+        // Other tests open files concurrently, so allow slack, but far fewer than 40.
+        assert!(
+            max_fds < fds_before + 10,
+            "{max_fds} fds open vs {fds_before} before"
+        );
+
+        // The original store lists its loaded session from memory, the rest from disk.
+        let mut count = 0;
+        store.visit_all(|_| count += 1);
+        assert_eq!(count, 40);
+        assert_eq!(store.loaded(), 1);
+        drop(loaded_slot);
+    }
 }
