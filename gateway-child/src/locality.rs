@@ -8,7 +8,7 @@
 //! proxy, so forwarded headers are never believed: they can only take locality away, never grant
 //! it. This module is pure: it reads headers it is given and never touches a socket.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use http::HeaderMap;
 
@@ -29,6 +29,19 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
             None => IpAddr::V6(v6),
         },
         v4 => v4,
+    }
+}
+
+/// The address a per-client budget (auth failures, unauthenticated sockets, control-plane
+/// writes) is counted for: the canonical address, except that every loopback address
+/// (127.0.0.0/8 and `::1`) is this one machine and shares one budget. Otherwise a local process
+/// could multiply its budget by cycling through 127.0.0.2, 127.0.0.3, … or switching stacks.
+pub fn budget_key(ip: IpAddr) -> IpAddr {
+    let ip = canonical_ip(ip);
+    if ip.is_loopback() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        ip
     }
 }
 
@@ -133,6 +146,25 @@ mod tests {
         assert_eq!(canonical_ip(a), b);
         let v6: IpAddr = "::1".parse().unwrap();
         assert_eq!(canonical_ip(v6), v6);
+    }
+
+    #[test]
+    fn every_loopback_address_shares_one_budget() {
+        let one: IpAddr = "127.0.0.1".parse().unwrap();
+        for ip in [
+            "127.0.0.1",
+            "127.0.0.2",
+            "127.255.0.9",
+            "::1",
+            "::ffff:127.0.0.3",
+        ] {
+            assert_eq!(budget_key(ip.parse().unwrap()), one, "{ip}");
+        }
+        for ip in ["10.0.0.1", "192.168.1.5", "fe80::1", "::ffff:10.0.0.1"] {
+            let parsed: IpAddr = ip.parse().unwrap();
+            assert_eq!(budget_key(parsed), canonical_ip(parsed), "{ip}");
+            assert_ne!(budget_key(parsed), one, "{ip}");
+        }
     }
 
     #[test]

@@ -5,14 +5,17 @@
 //! enforces).
 //!
 //! Both are pure values: every decision takes the instant as an argument and nothing here reads a
-//! clock or sleeps. Keys are canonical IPs ([`crate::locality::canonical_ip`]) so `::ffff:a.b.c.d`
-//! and `a.b.c.d` share one bucket, and loopback is **not** exempt (a web page on the same machine is
+//! clock or sleeps. Keys are budget keys ([`crate::locality::budget_key`]): `::ffff:a.b.c.d`
+//! and `a.b.c.d` share one bucket, every loopback address (127.0.0.0/8, `::1`) shares one, and
+//! loopback is **not** exempt (a web page on the same machine is
 //! a loopback client). Memory is bounded: at most [`MAX_TRACKED`] addresses are tracked; when full,
 //! unlocked entries are pruned first and a locked entry is never evicted to make room.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
+
+use crate::locality::budget_key;
 
 /// Failures allowed inside one window.
 pub const MAX_FAILURES: usize = 10;
@@ -68,6 +71,7 @@ impl AuthLimiter {
 
     /// `Err(retry_after)` when `ip` is locked out at `now`.
     pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        let ip = budget_key(ip);
         match self.entries.get(&ip) {
             Some(e) if e.is_locked(now) => Err(e
                 .locked_until
@@ -78,6 +82,7 @@ impl AuthLimiter {
 
     /// Records a failed attempt. Returns `Err(retry_after)` if this failure locked the address.
     pub fn record_failure(&mut self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        let ip = budget_key(ip);
         if !self.entries.contains_key(&ip) && self.entries.len() >= MAX_TRACKED {
             self.prune(now);
             if self.entries.len() >= MAX_TRACKED && !self.evict_one_unlocked(now) {
@@ -104,6 +109,7 @@ impl AuthLimiter {
 
     /// Forgets an address's failures after a successful authentication. A lockout stays.
     pub fn record_success(&mut self, ip: IpAddr, now: Instant) {
+        let ip = budget_key(ip);
         if let Some(e) = self.entries.get_mut(&ip) {
             if !e.is_locked(now) {
                 self.entries.remove(&ip);
@@ -163,7 +169,11 @@ impl WriteLimiter {
 
     /// The client key for a caller: `deviceId|clientIp`.
     pub fn key(device_id: Option<&str>, ip: IpAddr) -> String {
-        format!("{}|{ip}", device_id.unwrap_or("unknown-device"))
+        format!(
+            "{}|{}",
+            device_id.unwrap_or("unknown-device"),
+            budget_key(ip)
+        )
     }
 
     /// Consumes one write for `method` by `key` at `now`; `Err(retry_after)` when the budget of
@@ -336,8 +346,13 @@ mod tests {
         assert_eq!(w.consume("config.apply", &local, t0), Ok(()));
         let device = WriteLimiter::key(Some("dev-1"), ip("127.0.0.1"));
         assert_eq!(w.consume("config.patch", &device, t0), Ok(()));
-        let other = WriteLimiter::key(None, ip("::ffff:127.0.0.2"));
-        assert_eq!(other, "unknown-device|127.0.0.2");
+        assert_eq!(
+            WriteLimiter::key(None, ip("::1")),
+            local,
+            "one budget per machine"
+        );
+        let other = WriteLimiter::key(None, ip("::ffff:10.0.0.2"));
+        assert_eq!(other, "unknown-device|10.0.0.2");
         assert_eq!(w.consume("config.patch", &other, t0), Ok(()));
         // A new window opens a fresh budget.
         let later = t0 + WRITE_WINDOW;
@@ -345,6 +360,25 @@ mod tests {
             assert_eq!(w.consume("config.patch", &local, later), Ok(()));
         }
         assert!(w.consume("config.patch", &local, later).is_err());
+    }
+
+    #[test]
+    fn other_loopback_addresses_do_not_buy_more_attempts() {
+        let mut l = AuthLimiter::new();
+        let t0 = Instant::now();
+        for i in 0..MAX_FAILURES - 1 {
+            let ip: IpAddr = format!("127.0.0.{}", i + 1).parse().unwrap();
+            assert!(l.record_failure(ip, t0).is_ok());
+        }
+        let v6: IpAddr = "::1".parse().unwrap();
+        assert_eq!(l.record_failure(v6, t0), Err(LOCKOUT));
+        let one: IpAddr = "127.0.0.1".parse().unwrap();
+        assert!(
+            l.check(one, t0).is_err(),
+            "the lockout covers every loopback address"
+        );
+        let lan: IpAddr = "192.168.1.5".parse().unwrap();
+        assert!(l.check(lan, t0).is_ok());
     }
 
     #[test]
