@@ -32,6 +32,7 @@ pub mod locality;
 pub mod lock;
 pub mod logging;
 pub mod mask_guard;
+pub mod memory;
 pub mod methods;
 pub mod origin;
 pub mod outbound;

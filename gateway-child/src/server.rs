@@ -508,6 +508,10 @@ fn spawn_health(services: &Arc<Services>) {
             tokio::select! {
                 () = s.closing.cancelled() => return,
                 _ = interval.tick() => {
+                    // Housekeeping rides on the same minute: unload idle sessions, then hand
+                    // the heap memory freed since the last minute back to the system.
+                    s.engine.evict_idle_sessions();
+                    crate::memory::release_free_heap();
                     let summary = system::health_summary(&s);
                     s.hub.publish_health(summary);
                 }

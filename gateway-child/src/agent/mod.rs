@@ -300,21 +300,6 @@ impl Inner {
     }
 }
 
-/// How often idle sessions are looked for when nothing else triggers a sweep.
-const SWEEP_EVERY: Duration = Duration::from_secs(60);
-
-/// Unloads idle sessions every [`SWEEP_EVERY`] until the engine is dropped.
-async fn sweep_idle_sessions(inner: std::sync::Weak<Inner>) {
-    let mut every = tokio::time::interval(SWEEP_EVERY);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    every.tick().await;
-    loop {
-        every.tick().await;
-        let Some(inner) = inner.upgrade() else { return };
-        inner.evict_idle_sessions();
-    }
-}
-
 fn internal(e: impl std::fmt::Display) -> ErrorShape {
     ErrorShape::unavailable(format!("session store error: {e}"), 1000)
 }
@@ -418,13 +403,11 @@ impl Engine {
                 opts,
             }),
         };
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(sweep_idle_sessions(Arc::downgrade(&engine.inner)));
-        }
         Ok(engine)
     }
 
-    /// Drops idle sessions from memory now (see [`SessionStore::evict_idle`]).
+    /// Drops idle sessions from memory now (see [`SessionStore::evict_idle`]). The server
+    /// calls it once a minute; starting a run calls it too.
     pub fn evict_idle_sessions(&self) -> usize {
         self.inner.evict_idle_sessions()
     }

@@ -267,3 +267,60 @@ async fn agent_answers_twice_and_a_resent_key_never_runs_twice() -> Result<()> {
     assert_eq!(rig.mock.request_count(), 1);
     Ok(())
 }
+
+/// SECURITY §4 item 26, small: many clients chat at once, each on its own session, while every
+/// client also receives everyone else's events. Every `chat.send` gets its ack before its
+/// events, every run ends `final` with its full reply and contiguous per-run seqs, and every
+/// turn lands in its own session's transcript.
+#[tokio::test]
+async fn many_clients_chatting_at_once_lose_nothing() -> Result<()> {
+    const CLIENTS: usize = 16;
+    const TURNS: usize = 3;
+    let rig = Rig::start().await?;
+    rig.mock
+        .set_default(Reply::words("a steady reply of several words"));
+    let mut clients = Vec::new();
+    for _ in 0..CLIENTS {
+        clients.push(rig.connect(&rig.operator()).await?);
+    }
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut c)| {
+            tokio::spawn(async move {
+                let key = format!("agent:main:many-{i}");
+                for k in 0..TURNS {
+                    let run = format!("many-{i}-{k}");
+                    let ack = chat_send(&mut c, &key, &format!("question {k}"), &run).await?;
+                    anyhow::ensure!(ack["status"] == "started", "{run}: {ack}");
+                    let evs = until_terminal(&mut c, &run).await?;
+                    check_run_seqs(&evs, &run);
+                    let end = terminal(&evs, &run);
+                    anyhow::ensure!(end["state"] == "final", "{run}: {end}");
+                    anyhow::ensure!(
+                        message_text(&end["message"]) == "a steady reply of several words",
+                        "{run}: {end}"
+                    );
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await??;
+    }
+
+    let mut admin = rig.connect(&rig.admin()).await?;
+    let list = payload(
+        admin
+            .call("sessions.list", json!({"search": "many-", "limit": 100}))
+            .await?,
+    )?;
+    let rows = list["sessions"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), CLIENTS, "{list}");
+    for row in &rows {
+        assert_eq!(row["messageCount"], 2 * TURNS, "{row}");
+        assert_eq!(row["status"], "done", "{row}");
+    }
+    Ok(())
+}
