@@ -148,9 +148,12 @@ fn in_process_gateway(token: &str) -> Result<InProcess> {
             .build()
             .expect("server runtime");
         rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
+            let listener = tether_gateway::listen::Listeners::bind(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                0,
+            )))
+            .await
+            .expect("bind");
             if let Ok(f) =
                 tether_gateway::run(&listener, settings, &mut control_rx, &launch, 0).await
             {

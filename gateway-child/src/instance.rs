@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use tokio::net::TcpListener;
+use crate::listen::Listeners;
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
@@ -42,8 +42,8 @@ pub fn ready_line(port: u16, pid: u32, boot_id: &str) -> String {
     .to_string()
 }
 
-async fn bind(addr: SocketAddr) -> Result<TcpListener, Fatal> {
-    TcpListener::bind(addr).await.map_err(|e| {
+async fn bind(addr: SocketAddr) -> Result<Listeners, Fatal> {
+    Listeners::bind(addr).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::AddrInUse {
             Fatal::PortInUse {
                 port: addr.port(),
@@ -215,10 +215,10 @@ async fn run_process(args: RunArgs, env: EnvSecrets, sink: LogSink) -> Result<()
 
 /// Moves to the address of `next`; keeps the old listener (and says so) if that fails.
 async fn rebind(
-    old: TcpListener,
+    old: Listeners,
     current: &Settings,
     next: &mut Settings,
-) -> Result<TcpListener, Fatal> {
+) -> Result<Listeners, Fatal> {
     let addr = next.listen_addr();
     match bind(addr).await {
         Ok(l) => {

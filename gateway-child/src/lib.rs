@@ -28,6 +28,7 @@ pub mod handshake;
 pub mod http;
 pub mod hub;
 pub mod instance;
+pub mod listen;
 pub mod locality;
 pub mod lock;
 pub mod logging;

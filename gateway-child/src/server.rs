@@ -19,10 +19,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::listen::Listeners;
 use serde_json::json;
 use tether_protocol::events::names;
 use tether_protocol::{close, Maybe};
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -314,7 +314,7 @@ fn log_notes(settings: &Settings) {
 
 /// Serves on `listener` until `control` (or the run itself) asks to stop or restart.
 pub async fn run(
-    listener: &TcpListener,
+    listener: &Listeners,
     settings: Settings,
     control: &mut mpsc::Receiver<Control>,
     launch: &Launch,

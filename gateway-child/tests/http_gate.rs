@@ -148,12 +148,43 @@ async fn at_most_32_unauthenticated_sockets_per_address() -> Result<()> {
         .expect_err("33rd refused");
     assert_eq!(refused.status, 503);
     assert!(refused.body.contains("Too many unauthenticated sockets"));
+    // The IPv6 loopback is the same machine and the same budget.
+    if let Some(url) = ipv6_url(&gw).await {
+        let refused = WsClient::try_open(&url, &[])
+            .await?
+            .expect_err("the machine's budget is spent");
+        assert_eq!(refused.status, 503);
+    }
     // Authenticating one gives its place back (before hello-ok is sent).
     let params = ConnectOpts::cli(gw.token()?).params(&first_challenge.unwrap());
     let res = held[0].request_with_id("c", "connect", params).await?;
     assert!(res.ok);
     let mut c = WsClient::open(&gw.ws_url()).await?;
     assert!(c.handshake(&ConnectOpts::cli(gw.token()?)).await?.ok);
+    Ok(())
+}
+
+/// `ws://[::1]:PORT` of the gateway, if this machine has an IPv6 loopback.
+async fn ipv6_url(gw: &tether_testkit::gateway::Gateway) -> Option<String> {
+    if tokio::net::TcpListener::bind("[::1]:0").await.is_err() {
+        eprintln!("no IPv6 loopback on this machine: the [::1] checks are skipped");
+        return None;
+    }
+    Some(format!("ws://[::1]:{}", gw.port))
+}
+
+/// Like upstream, a loopback gateway also listens on `[::1]` at the same port, so a client
+/// whose `localhost` resolves to IPv6 first connects too.
+#[tokio::test]
+async fn loopback_also_answers_on_the_ipv6_loopback() -> Result<()> {
+    let gw = support::gateway().await?;
+    let Some(url) = ipv6_url(&gw).await else {
+        return Ok(());
+    };
+    let r = http_get(&format!("[::1]:{}", gw.port), "/readyz", &[]).await?;
+    assert_eq!(r.status, 200);
+    let (_c, hello) = WsClient::connect(&url, &ConnectOpts::cli(gw.token()?)).await?;
+    assert_eq!(hello.protocol, 4);
     Ok(())
 }
 
