@@ -12,7 +12,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use crate::listen::Listeners;
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
@@ -20,6 +19,7 @@ use crate::cli::RunArgs;
 use crate::connection::now_ms;
 use crate::credentials::EnvSecrets;
 use crate::fatal::{Fatal, EXIT_OK};
+use crate::listen::Listeners;
 use crate::lock::{InstanceLock, LockError, LockInfo};
 use crate::logging::{self, LogSink};
 use crate::paths::{PathEnv, Paths};
@@ -68,7 +68,30 @@ pub async fn main(args: RunArgs, env: EnvSecrets) -> u8 {
     }
 }
 
+/// Raises the soft limit on open files to the hard limit (at most [`OPEN_FILES_WANTED`]).
+/// Every client, provider connection and open transcript is a file descriptor, and desktop
+/// sessions often start with a soft limit of 1024 (256 on macOS) under a much higher hard one.
+/// Failure only means the gateway keeps the limit it was given.
+fn raise_open_file_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return;
+    };
+    let want = hard.min(OPEN_FILES_WANTED);
+    if soft >= want {
+        return;
+    }
+    match setrlimit(Resource::RLIMIT_NOFILE, want, hard) {
+        Ok(()) => info!(from = soft, to = want, "raised the open-file limit"),
+        Err(e) => warn!(soft, hard, error = %e, "cannot raise the open-file limit"),
+    }
+}
+
+/// The soft open-file limit the gateway asks for (if the hard limit allows it).
+pub const OPEN_FILES_WANTED: u64 = 65_536;
+
 async fn run_process(args: RunArgs, env: EnvSecrets, sink: LogSink) -> Result<(), Fatal> {
+    raise_open_file_limit();
     let (control_tx, mut control_rx) = mpsc::channel(8);
     let _signals = crate::signals::install(control_tx)
         .map_err(|e| Fatal::Other(format!("cannot install signal handlers: {e}")))?;

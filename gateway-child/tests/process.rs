@@ -341,3 +341,49 @@ async fn a_token_file_is_read_and_a_readable_one_is_refused() -> Result<()> {
     assert!(!stderr.contains(&token));
     Ok(())
 }
+
+/// Started under a low soft limit on open files (desktop sessions often get 1024, macOS 256),
+/// the gateway raises it to its hard limit, so a few hundred clients never hit EMFILE.
+#[tokio::test]
+async fn a_low_open_file_limit_is_raised_to_the_hard_limit() -> Result<()> {
+    let p = prepare(&GatewayOptions::default())?;
+    let std_cmd = p.command.as_std();
+    let mut wrapped = tokio::process::Command::new("sh");
+    wrapped
+        .arg("-c")
+        .arg("ulimit -Sn 256 && exec \"$0\" \"$@\"")
+        .arg(std_cmd.get_program())
+        .args(std_cmd.get_args());
+    for (k, v) in std_cmd.get_envs() {
+        match v {
+            Some(v) => wrapped.env(k, v),
+            None => wrapped.env_remove(k),
+        };
+    }
+    let child = ChildGuard::spawn(&mut wrapped)?;
+    let line = child
+        .wait_for_line(Stream::Stdout, |l| ReadyLine::parse(l).is_some(), D)
+        .await?;
+    let pid = ReadyLine::parse(&line).unwrap().pid;
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits"))?;
+    let row: Vec<&str> = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let (soft, hard) = (row[3], row[4]);
+    let want = if hard == "unlimited" {
+        65_536
+    } else {
+        hard.parse::<u64>()?.min(65_536)
+    };
+    assert_eq!(soft, want.to_string(), "{limits}");
+    if want > 256 {
+        assert!(child
+            .lines(Stream::Stderr)
+            .iter()
+            .any(|l| l.contains("raised the open-file limit")));
+    }
+    Ok(())
+}
