@@ -135,6 +135,11 @@ impl Slot {
         g
     }
 
+    /// Locks the session state without marking it used (listing is not use).
+    fn peek(&self) -> MutexGuard<'_, Session> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn new(session: Session) -> Slot {
         Slot {
             state: Mutex::new(session),
@@ -225,12 +230,12 @@ impl SessionStore {
             let name = k.to_string();
             let loaded = self.map().get(&name).cloned();
             match loaded {
-                Some(slot) => f(&slot.lock()),
+                Some(slot) => f(&slot.peek()),
                 None => {
                     let _loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
                     let loaded = self.map().get(&name).cloned();
                     if let Some(slot) = loaded {
-                        f(&slot.lock());
+                        f(&slot.peek());
                     } else {
                         let path = transcript_path(&self.agents_dir, &k);
                         match load_session(k.clone(), path) {
@@ -251,7 +256,7 @@ impl SessionStore {
             .map(|(_, slot)| slot.clone())
             .collect();
         for slot in rest {
-            f(&slot.lock());
+            f(&slot.peek());
         }
     }
 
@@ -528,6 +533,16 @@ mod tests {
         drop(slot);
         assert_eq!(store.evict_idle(Instant::now(), Duration::ZERO, 0), 0);
         assert_eq!(store.get(&key("fresh")).unwrap().lock().id, id);
+    }
+
+    #[test]
+    fn listing_is_not_use() {
+        let (_dir, store) = store_with(&["a"]);
+        let t0 = Instant::now();
+        set_last_used(&store, "a", t0);
+        store.visit_all(|_| {});
+        let idle = Duration::from_secs(300);
+        assert_eq!(store.evict_idle(t0 + idle, idle, 64), 1);
     }
 
     #[test]
