@@ -27,9 +27,8 @@ impl Listeners {
         Ok(Listeners::with_alias(primary).await)
     }
 
-    /// Takes an already bound socket (for example one an embedding process bound) and adds the
-    /// `::1` alias when it is IPv4 loopback.
-    pub async fn with_alias(primary: TcpListener) -> Listeners {
+    /// `primary` plus the `::1` alias when `primary` is IPv4 loopback.
+    async fn with_alias(primary: TcpListener) -> Listeners {
         let alias = match primary.local_addr() {
             Ok(SocketAddr::V4(v4)) if v4.ip().is_loopback() => {
                 let twin = SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), v4.port());

@@ -282,24 +282,6 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
-impl Inner {
-    fn evict_idle_sessions(&self) -> usize {
-        let n = self.sessions.evict_idle(
-            Instant::now(),
-            sessions::EVICT_IDLE_AFTER,
-            sessions::MAX_IDLE_LOADED,
-        );
-        if n > 0 {
-            tracing::debug!(
-                dropped = n,
-                loaded = self.sessions.loaded(),
-                "idle sessions unloaded"
-            );
-        }
-        n
-    }
-}
-
 fn internal(e: impl std::fmt::Display) -> ErrorShape {
     ErrorShape::unavailable(format!("session store error: {e}"), 1000)
 }
@@ -387,7 +369,7 @@ impl Engine {
         })?;
         let settings = Settings::from_config(config, &opts.state_dir);
         let approvals = Approvals::new(opts.state_dir.join("exec-approvals.json"), sink.clone());
-        let engine = Engine {
+        Ok(Engine {
             inner: Arc::new(Inner {
                 sink,
                 settings: RwLock::new(Arc::new(settings)),
@@ -402,19 +384,26 @@ impl Engine {
                 discovered: Mutex::new(None),
                 opts,
             }),
-        };
-        Ok(engine)
+        })
     }
 
-    /// Drops idle sessions from memory now (see [`SessionStore::evict_idle`]). The server
-    /// calls it once a minute; starting a run calls it too.
+    /// Drops idle sessions from memory now (see [`SessionStore::evict_idle`]); returns how
+    /// many. The server calls it once a minute; starting a run calls it too.
     pub fn evict_idle_sessions(&self) -> usize {
-        self.inner.evict_idle_sessions()
-    }
-
-    /// Sessions currently loaded in memory.
-    pub fn loaded_sessions(&self) -> usize {
-        self.inner.sessions.loaded()
+        let store = &self.inner.sessions;
+        let n = store.evict_idle(
+            Instant::now(),
+            sessions::EVICT_IDLE_AFTER,
+            sessions::MAX_IDLE_LOADED,
+        );
+        if n > 0 {
+            tracing::debug!(
+                dropped = n,
+                loaded = store.loaded(),
+                "idle sessions unloaded"
+            );
+        }
+        n
     }
 
     /// Hot reload: new runs use `config`; running ones keep the settings they started with.
@@ -455,7 +444,7 @@ impl Engine {
         spec: RunSpec,
     ) -> Result<(ActiveRun, oneshot::Sender<()>), Lookup> {
         let settings = self.inner.settings();
-        self.inner.evict_idle_sessions();
+        self.evict_idle_sessions();
         let slot = match self.inner.sessions.get(&spec.key) {
             Ok(s) => s,
             Err(e) => {

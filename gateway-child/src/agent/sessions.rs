@@ -15,7 +15,7 @@
 //! not loaded without registering them ([`SessionStore::visit_all`]), one open file at a time.
 //! Loading is serialized by one lock so two loaders never repair the same file twice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -225,34 +225,25 @@ impl SessionStore {
     /// are not loaded are read for the call and dropped after it, not registered, so listing
     /// a thousand transcripts neither keeps them in memory nor holds a thousand files open.
     pub fn visit_all(&self, mut f: impl FnMut(&Session)) {
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         for k in self.keys_on_disk() {
             let name = k.to_string();
+            // Under the loading lock, a session is either in the map or nobody is loading it.
+            let _loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
             let loaded = self.map().get(&name).cloned();
             match loaded {
                 Some(slot) => f(&slot.peek()),
-                None => {
-                    let _loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
-                    let loaded = self.map().get(&name).cloned();
-                    if let Some(slot) = loaded {
-                        f(&slot.peek());
-                    } else {
-                        let path = transcript_path(&self.agents_dir, &k);
-                        match load_session(k.clone(), path) {
-                            Ok(s) => f(&s),
-                            Err(e) => {
-                                tracing::warn!(key = %k, error = %e, "could not load session")
-                            }
-                        }
-                    }
-                }
+                None => match load_session(k.clone(), transcript_path(&self.agents_dir, &k)) {
+                    Ok(s) => f(&s),
+                    Err(e) => tracing::warn!(key = %k, error = %e, "could not load session"),
+                },
             }
-            seen.push(name);
+            seen.insert(name);
         }
         let rest: Vec<Arc<Slot>> = self
             .map()
             .iter()
-            .filter(|(name, _)| !seen.contains(name) && SessionKey::parse(name).is_ok())
+            .filter(|(name, _)| !seen.contains(*name) && SessionKey::parse(name).is_ok())
             .map(|(_, slot)| slot.clone())
             .collect();
         for slot in rest {
