@@ -32,6 +32,7 @@ use tether_protocol::methods::ChatSendParams;
 use tether_protocol::{ChatState, Map, Scope};
 use tether_testkit::gateway::{Gateway, GatewayOptions};
 use tether_testkit::mock_openai::{self, Reply};
+use tether_testkit::process::rss_and_peak_kib;
 use tether_testkit::ws::{ConnectOpts, WsClient};
 use tokio::sync::{mpsc, Semaphore};
 use tokio_tungstenite::tungstenite::Message;
@@ -114,18 +115,6 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 
 fn us(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1e6)
-}
-
-fn rss_kib() -> (u64, u64) {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        s.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// The mock provider as a separate process (for the memory run).
@@ -235,7 +224,7 @@ async fn memory(turns: usize) -> (u64, u64, u64, u64, Duration) {
     let mut opts = EngineOptions::new(dir.path());
     opts.local_probes = Vec::new();
     let e = Engine::new(&config(&base), opts, sink.clone()).unwrap();
-    let (before, _) = rss_kib();
+    let (before, _) = rss_and_peak_kib(std::process::id());
     let t0 = Instant::now();
     for i in 0..turns {
         drop(
@@ -253,23 +242,11 @@ async fn memory(turns: usize) -> (u64, u64, u64, u64, Duration) {
         assert_eq!(s, ChatState::Final);
     }
     let elapsed = t0.elapsed();
-    let (after, peak) = rss_kib();
+    let (after, peak) = rss_and_peak_kib(std::process::id());
     let events = sink.events.load(std::sync::atomic::Ordering::Relaxed);
     let _ = child.kill();
     let _ = child.wait();
     (before, after, peak, events, elapsed)
-}
-
-fn status_kib(pid: u32) -> (u64, u64) {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        s.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// A real gateway using `base` as its provider, and a raw WebSocket of a connected client.
@@ -352,7 +329,7 @@ async fn e2e_memory(turns: usize) -> (u64, u64, u64, Duration) {
     let words: Vec<String> = (0..40).map(|i| format!("word{i} ")).collect();
     mock.set_default(Reply::Text(words));
     let (gw, mut ws) = real_gateway(&mock.base_url()).await;
-    let (before, _) = status_kib(gw.pid);
+    let (before, _) = rss_and_peak_kib(gw.pid);
     let t0 = Instant::now();
     for i in 0..turns {
         let run = format!("mem-{i}");
@@ -373,7 +350,7 @@ async fn e2e_memory(turns: usize) -> (u64, u64, u64, Duration) {
         }
     }
     let elapsed = t0.elapsed();
-    let (after, peak) = status_kib(gw.pid);
+    let (after, peak) = rss_and_peak_kib(gw.pid);
     drop(gw);
     (before, after, peak, elapsed)
 }

@@ -60,13 +60,7 @@ async fn spawn_to_hello_ok() -> Result<Vec<Duration>> {
 }
 
 fn rss_kib(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .context("VmRSS")
+    tether_testkit::process::proc_status(pid, "VmRSS").context("VmRSS")
 }
 
 async fn idle_rss() -> Result<u64> {

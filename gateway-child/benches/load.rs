@@ -31,6 +31,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tether_testkit::gateway::{Gateway, GatewayOptions};
 use tether_testkit::mock_openai::{self, Reply};
+use tether_testkit::process::{proc_status, rss_and_peak_kib};
 use tether_testkit::ws::{ConnectOpts, WsClient};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -54,20 +55,6 @@ fn wall_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
-}
-
-/// A numeric field of `/proc/<pid>/status` (kB for memory fields).
-fn status(pid: u32, name: &str) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with(name))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-fn kib(pid: u32) -> (u64, u64) {
-    (status(pid, "VmRSS:"), status(pid, "VmHWM:"))
 }
 
 fn mib(k: u64) -> String {
@@ -169,13 +156,13 @@ async fn load(clients: usize, seconds: u64) {
     let gw = Gateway::spawn(GatewayOptions::with_config(&cfg.to_string()))
         .await
         .unwrap();
-    let (idle, _) = kib(gw.pid);
+    let (idle, _) = rss_and_peak_kib(gw.pid);
 
     let mut conns = Vec::with_capacity(clients);
     for _ in 0..clients {
         conns.push(connect(&gw).await);
     }
-    let (connected, _) = kib(gw.pid);
+    let (connected, _) = rss_and_peak_kib(gw.pid);
 
     let t0 = Instant::now();
     let until = t0 + Duration::from_secs(seconds);
@@ -188,7 +175,7 @@ async fn load(clients: usize, seconds: u64) {
     let threads = tokio::spawn(async move {
         let mut most = 0;
         while Instant::now() < until {
-            most = most.max(status(pid, "Threads:"));
+            most = most.max(proc_status(pid, "Threads").unwrap_or(0));
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         most
@@ -206,13 +193,13 @@ async fn load(clients: usize, seconds: u64) {
     }
     let wall = t0.elapsed();
     let threads = threads.await.unwrap();
-    let (loaded, peak) = kib(gw.pid);
+    let (loaded, peak) = rss_and_peak_kib(gw.pid);
 
     // Everyone has disconnected; one more run lets the engine unload idle sessions.
     let mut last = connect(&gw).await;
     let mut t = Tally::default();
     turn(&mut last, "agent:main:after-load", "after-load", &mut t).await;
-    let (after, _) = kib(gw.pid);
+    let (after, _) = rss_and_peak_kib(gw.pid);
     // The gateway's minute housekeeping (idle sessions unloaded, free heap returned) runs just
     // before it broadcasts `health`: wait for that event.
     let waited = Instant::now();
@@ -225,7 +212,7 @@ async fn load(clients: usize, seconds: u64) {
         }
     }
     let waited = waited.elapsed();
-    let (swept, _) = kib(gw.pid);
+    let (swept, _) = rss_and_peak_kib(gw.pid);
 
     all.res_latency.sort();
     all.event_latency_ms.sort();

@@ -238,3 +238,36 @@ impl Drop for ChildGuard {
         self.kill_group();
     }
 }
+
+/// A numeric field of `/proc/<pid>/status` (`"VmRSS"`, `"VmHWM"`, `"Threads"`, …; memory fields
+/// are in KiB), or `None` if the process or the field is gone.
+pub fn proc_status(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// `VmRSS` and `VmHWM` (peak) of a process in KiB (0 when unreadable).
+pub fn rss_and_peak_kib(pid: u32) -> (u64, u64) {
+    let get = |f| proc_status(pid, f).unwrap_or(0);
+    (get("VmRSS"), get("VmHWM"))
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    #[test]
+    fn reads_fields_of_a_live_process_and_nothing_else() {
+        let me = std::process::id();
+        assert!(proc_status(me, "VmRSS").is_some_and(|k| k > 0));
+        assert!(proc_status(me, "Threads").is_some_and(|n| n >= 1));
+        assert_eq!(proc_status(me, "VmRS"), None, "a prefix is not a field");
+        assert_eq!(proc_status(me, "NoSuchField"), None);
+        let (rss, peak) = rss_and_peak_kib(me);
+        assert!(rss > 0 && peak >= rss);
+    }
+}

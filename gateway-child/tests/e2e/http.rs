@@ -118,12 +118,7 @@ async fn chat_completions_needs_the_bearer_and_streams_or_not() -> Result<()> {
         )
         .await?,
     )?;
-    let texts: Vec<String> = history["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(message_text)
-        .collect();
+    let texts = history_texts(&history);
     assert_eq!(
         texts,
         ["Say hi", "Hi over HTTP", "Say hi", "Streamed over HTTP"]

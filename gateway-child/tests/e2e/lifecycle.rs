@@ -103,12 +103,7 @@ async fn sigusr1_drains_the_run_then_restarts_and_clients_come_back() -> Result<
     assert_ne!(ready.boot_id, old_boot);
     let mut c = rig.connect(&rig.operator()).await?;
     let history = payload(c.call("chat.history", json!({"sessionKey": MAIN})).await?)?;
-    let texts: Vec<String> = history["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(message_text)
-        .collect();
+    let texts = history_texts(&history);
     assert_eq!(texts, ["count to four", "one two three four"]);
     // The new generation's engine runs turns on the same session.
     rig.mock.push(Reply::words("after the restart"));

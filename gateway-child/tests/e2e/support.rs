@@ -93,6 +93,15 @@ impl Rig {
         opts(self.token(), &["operator.read", "operator.write"], &[])
     }
 
+    /// A v4 operator (read + write) with `caps:["tool-events"]`.
+    pub fn tool_operator(&self) -> ConnectOpts {
+        opts(
+            self.token(),
+            &["operator.read", "operator.write"],
+            &["tool-events"],
+        )
+    }
+
     /// An admin with every scope (the supervisor's), no caps.
     pub fn admin(&self) -> ConnectOpts {
         ConnectOpts::cli(self.token()).protocols(4, 4)
@@ -280,6 +289,14 @@ pub fn message_text(m: &Value) -> String {
             .join(""),
         _ => String::new(),
     }
+}
+
+/// The texts of a `chat.history` payload's messages, in order.
+pub fn history_texts(history: &Value) -> Vec<String> {
+    history["messages"]
+        .as_array()
+        .map(|m| m.iter().map(message_text).collect())
+        .unwrap_or_default()
 }
 
 /// The last request's tool results as the mock model saw them (`role:"tool"` messages).

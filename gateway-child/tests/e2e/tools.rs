@@ -46,13 +46,7 @@ async fn tool_turn_sends_tool_events_only_to_the_starting_tool_events_connection
         ),
     ]));
     rig.mock.push(Reply::words("All five tools ran."));
-    let mut starter = rig
-        .connect(&opts(
-            rig.token(),
-            &["operator.read", "operator.write"],
-            &["tool-events"],
-        ))
-        .await?;
+    let mut starter = rig.connect(&rig.tool_operator()).await?;
     // Same session, same scopes, but no `tool-events` cap.
     let mut watcher = rig.connect(&rig.operator()).await?;
     chat_send(&mut starter, MAIN, "use every tool", "tt1").await?;
@@ -132,13 +126,7 @@ async fn exec_approvals_allow_once_and_deny_over_the_socket() -> Result<()> {
     rig.mock.push(exec("e2", "touch denied.txt"));
     rig.mock.push(Reply::words("did not run it"));
 
-    let mut starter = rig
-        .connect(&opts(
-            rig.token(),
-            &["operator.read", "operator.write"],
-            &["tool-events"],
-        ))
-        .await?;
+    let mut starter = rig.connect(&rig.tool_operator()).await?;
     let mut approver = rig
         .connect(&opts(rig.token(), &["operator.approvals"], &[]))
         .await?;
@@ -307,13 +295,7 @@ async fn hostile_tool_paths_from_the_model_never_leave_the_workspace() -> Result
     .await?;
     rig.mock.push(Reply::ToolCalls(calls));
     rig.mock.push(Reply::words("nothing escaped"));
-    let mut c = rig
-        .connect(&opts(
-            rig.token(),
-            &["operator.read", "operator.write"],
-            &["tool-events"],
-        ))
-        .await?;
+    let mut c = rig.connect(&rig.tool_operator()).await?;
     chat_send(&mut c, MAIN, "try to escape", "esc").await?;
     let evs = until_terminal(&mut c, "esc").await?;
     assert_eq!(terminal(&evs, "esc")["state"], "final");

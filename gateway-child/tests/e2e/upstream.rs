@@ -140,12 +140,7 @@ async fn upstream_openclaw_agent_runs_turns_on_tether() -> Result<()> {
     // The gateway's transcript holds both turns, in order.
     let mut c = rig.connect(&rig.admin()).await?;
     let history = payload(c.call("chat.history", json!({"sessionKey": MAIN})).await?)?;
-    let texts: Vec<String> = history["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(message_text)
-        .collect();
+    let texts = history_texts(&history);
     assert_eq!(
         texts,
         [
@@ -230,12 +225,7 @@ async fn upstream_openclaw_gateway_call_reads_tether() -> Result<()> {
     .await?;
     ok(&run, "gateway call chat.history");
     let history = body(&run, "chat.history")?;
-    let texts: Vec<String> = history["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(message_text)
-        .collect();
+    let texts = history_texts(&history);
     assert_eq!(
         texts,
         [
