@@ -94,20 +94,13 @@ pub async fn drive(
     };
     slot.queued.fetch_sub(1, Ordering::SeqCst);
 
-    let outcome = match guard {
+    let (outcome, held) = match guard {
         None => {
             // Aborted while queued: it never started, so it only gets its end.
-            let reason = active.reason().unwrap_or_else(|| "rpc".into());
             let now = now_ms();
-            let mut l = LifecycleData::new(LifecyclePhase::End);
-            l.ended_at = Some(now);
-            l.aborted = Some(true);
-            l.stop_reason = Some(reason.clone());
-            emitter.agent(AgentData::Lifecycle(l));
-            emitter.chat_aborted("", &reason);
-            RunOutcome {
+            let outcome = RunOutcome {
                 state: ChatState::Aborted,
-                stop_reason: Some(reason),
+                stop_reason: Some(active.reason().unwrap_or_else(|| "rpc".into())),
                 error: None,
                 error_kind: None,
                 text: String::new(),
@@ -117,9 +110,10 @@ pub async fn drive(
                 model: None,
                 session_id: None,
                 usage: None,
-            }
+            };
+            (outcome, None)
         }
-        Some(_held) => {
+        Some(held) => {
             slot.lock().running = Some(spec.run_id.clone());
             let watchdog_done = tokio_util::sync::CancellationToken::new();
             let watchdog = {
@@ -138,7 +132,7 @@ pub async fn drive(
             watchdog_done.cancel();
             let _ = watchdog.await;
             slot.lock().running = None;
-            outcome
+            (outcome, Some(held))
         }
     };
     let phase = match outcome.state {
@@ -146,9 +140,60 @@ pub async fn drive(
         _ => "end",
     };
     let outcome = Arc::new(outcome);
+    // The outcome is cached before the terminal event goes out, so a client that saw `final`
+    // and resends the key gets `ok`, never `in_flight`. The session stays locked until the
+    // terminal event is emitted, so the next queued run's events come after it.
     inner.runs.finish(&spec.run_id, outcome.clone());
+    emit_end(&emitter, &outcome, held.is_some());
+    drop(held);
     let _ = done.send(Some(outcome));
     session_changed(&inner, &key_str, phase, &spec.run_id, &slot);
+}
+
+/// The run's terminal events: `usage` (if known), `lifecycle end|error`, then the chat
+/// `final`, `aborted` or `error`. `started` is false for a run aborted while queued, whose
+/// lifecycle end carries no start time.
+fn emit_end(emitter: &RunEmitter, o: &RunOutcome, started: bool) {
+    if let Some((i, out)) = o.usage {
+        emitter.agent(AgentData::Other(
+            AgentStream::Usage,
+            json!({"inputTokens": i, "outputTokens": out}),
+        ));
+    }
+    let started_at = started.then_some(o.started_at);
+    if o.state == ChatState::Error {
+        let msg = o.error.clone().unwrap_or_default();
+        let mut l = LifecycleData::new(LifecyclePhase::Error);
+        l.started_at = started_at;
+        l.ended_at = Some(o.ended_at);
+        l.error = Some(msg.clone());
+        emitter.agent(AgentData::Lifecycle(l));
+        emitter.chat_error(
+            &o.text,
+            &msg,
+            o.error_kind.clone().unwrap_or(ErrorKind::Unknown),
+        );
+        return;
+    }
+    let aborted = o.state == ChatState::Aborted;
+    let reason = o.stop_reason.clone().unwrap_or_else(|| "stop".into());
+    let mut l = LifecycleData::new(LifecyclePhase::End);
+    l.started_at = started_at;
+    l.ended_at = Some(o.ended_at);
+    l.aborted = Some(aborted);
+    l.stop_reason = Some(reason.clone());
+    if !aborted {
+        l.extra.insert(
+            "terminalReply".into(),
+            json!({"disposition": if o.text.is_empty() { "silent" } else { "visible" }, "text": o.text}),
+        );
+    }
+    emitter.agent(AgentData::Lifecycle(l));
+    if aborted {
+        emitter.chat_aborted(&o.text, &reason);
+    } else {
+        emitter.chat_final(&o.text, &reason);
+    }
 }
 
 fn session_changed(inner: &Inner, key: &str, phase: &str, run_id: &str, slot: &Slot) {
@@ -460,44 +505,6 @@ async fn body(
     }
     let session_id = Some(slot.lock().id.clone());
 
-    if let Some((i, o)) = usage {
-        emitter.agent(AgentData::Other(
-            AgentStream::Usage,
-            json!({"inputTokens": i, "outputTokens": o}),
-        ));
-    }
-    match state {
-        ChatState::Error => {
-            let msg = error.clone().unwrap_or_default();
-            let mut l = LifecycleData::new(LifecyclePhase::Error);
-            l.started_at = Some(started_at);
-            l.ended_at = Some(ended_at);
-            l.error = Some(msg.clone());
-            emitter.agent(AgentData::Lifecycle(l));
-            emitter.chat_error(&text, &msg, kind.clone().unwrap_or(ErrorKind::Unknown));
-        }
-        _ => {
-            let aborted = state == ChatState::Aborted;
-            let reason = stop_reason.clone().unwrap_or_else(|| "stop".into());
-            let mut l = LifecycleData::new(LifecyclePhase::End);
-            l.started_at = Some(started_at);
-            l.ended_at = Some(ended_at);
-            l.aborted = Some(aborted);
-            l.stop_reason = Some(reason.clone());
-            if !aborted {
-                l.extra.insert(
-                    "terminalReply".into(),
-                    json!({"disposition": if text.is_empty() { "silent" } else { "visible" }, "text": text}),
-                );
-            }
-            emitter.agent(AgentData::Lifecycle(l));
-            if aborted {
-                emitter.chat_aborted(&text, &reason);
-            } else {
-                emitter.chat_final(&text, &reason);
-            }
-        }
-    }
     RunOutcome {
         state,
         stop_reason,
