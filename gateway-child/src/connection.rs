@@ -617,10 +617,21 @@ pub fn hello_ok(services: &Services, grant: &Grant, conn: u64) -> HelloOk {
             max_buffered_bytes: settings.limits.max_buffered as u64,
             tick_interval_ms: u64::try_from(settings.limits.tick_interval.as_millis())
                 .unwrap_or(u64::MAX),
-            extra: Map::new(),
+            extra: attachment_policy(),
         },
         extra: Map::new(),
     }
+}
+
+/// `policy.attachments`: what `chat.send` accepts, so a client can check before sending.
+fn attachment_policy() -> Map {
+    use crate::agent::attachments::MAX_TOTAL_BYTES;
+    let mut m = Map::new();
+    m.insert(
+        "attachments".into(),
+        serde_json::json!({"maxBytes": MAX_TOTAL_BYTES, "maxImageBytes": MAX_TOTAL_BYTES}),
+    );
+    m
 }
 
 #[cfg(test)]

@@ -76,6 +76,10 @@ async fn challenge_first_then_hello_ok_with_everything_it_promises() -> Result<(
     assert_eq!(hello["policy"]["maxPayload"], 26_214_400);
     assert_eq!(hello["policy"]["maxBufferedBytes"], 16 * 1024 * 1024);
     assert_eq!(hello["policy"]["tickIntervalMs"], 30_000);
+    assert_eq!(
+        hello["policy"]["attachments"],
+        json!({"maxBytes": 5_000_000, "maxImageBytes": 5_000_000})
+    );
     // The first event after hello-ok has seq 1.
     let health = c.event("health", D).await?;
     assert_eq!(health.seq, Some(1));

@@ -11,6 +11,8 @@ pub const CLIENT_PROTOCOL_RANGE: (u32, u32) = (3, 4);
 pub const MAX_PREAUTH_PAYLOAD_BYTES: usize = 64 * 1024;
 /// Largest frame accepted after `hello-ok` (`policy.maxPayload`).
 pub const MAX_PAYLOAD_BYTES: usize = 25 * 1024 * 1024;
+/// Most decoded bytes of all attachments of one `chat.send`/`agent` (upstream's limit).
+pub const MAX_ATTACHMENT_BYTES: usize = 5_000_000;
 /// Outbound buffer above which a client is a slow consumer (`policy.maxBufferedBytes`).
 pub const MAX_BUFFERED_BYTES: usize = 50 * 1024 * 1024;
 /// Interval of the `tick` keepalive event (`policy.tickIntervalMs`).

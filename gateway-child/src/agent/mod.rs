@@ -59,6 +59,7 @@
 
 pub mod allowlist;
 pub mod approvals;
+pub mod attachments;
 pub mod clock;
 pub mod emit;
 pub mod http;
@@ -638,21 +639,13 @@ impl Engine {
             .filter(|t| *t > 0)
             .map(Duration::from_millis)
             .unwrap_or(settings.run_timeout);
-        let mut message = params.message;
-        let attached = params.attachments.as_ref().map_or(0, Vec::len);
-        if attached > 0 {
-            // Attachments are not passed to models yet; say so instead of dropping them silently.
-            if !message.is_empty() {
-                message.push_str("\n\n");
-            }
-            message.push_str(&format!(
-                "[{attached} attachment(s) were sent but this gateway does not pass attachments to models yet]"
-            ));
-        }
+        let attachments = attachments::parse(params.attachments.as_deref())
+            .map_err(ErrorShape::invalid_request)?;
         let spec = RunSpec {
             run_id: run_id.clone(),
             key,
-            message,
+            message: params.message,
+            attachments: attachments.into(),
             kind: RunKind::Chat,
             timeout,
             extra_system_prompt: None,
@@ -993,7 +986,10 @@ impl Engine {
                 )
             }
             Lookup::Unknown => {
-                if params.message.trim().is_empty() {
+                let raw = params.extra.get("attachments").and_then(Value::as_array);
+                let attachments = attachments::parse(raw.map(Vec::as_slice))
+                    .map_err(ErrorShape::invalid_request)?;
+                if params.message.trim().is_empty() && attachments.is_empty() {
                     return Err(ErrorShape::invalid_request("message required"));
                 }
                 if params.message.len() > MAX_MESSAGE_BYTES {
@@ -1012,6 +1008,7 @@ impl Engine {
                     run_id: run_id.clone(),
                     key: key.clone(),
                     message: params.message.clone(),
+                    attachments: attachments.into(),
                     kind: RunKind::Agent,
                     timeout,
                     extra_system_prompt: params.extra_system_prompt.clone(),
@@ -1151,6 +1148,9 @@ impl Engine {
                     "isDefault".into(),
                     json!(default.as_deref() == Some(label.as_str())),
                 );
+                if let Some(input) = &m.input {
+                    extra.insert("input".into(), json!(input));
+                }
                 models.push(ModelEntry {
                     id: m.id.clone(),
                     name: m.name.clone(),
@@ -1352,6 +1352,7 @@ impl Engine {
             run_id,
             key,
             message,
+            attachments: Arc::from([]),
             kind: RunKind::Http,
             timeout: self.inner.settings().run_timeout,
             extra_system_prompt: None,

@@ -20,6 +20,7 @@ use tether_protocol::maybe::Maybe;
 use tether_protocol::session_key::SessionKey;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::attachments::{self, Attachment, Image};
 use super::clock::now_ms;
 use super::emit::{Observed, RunEmitter};
 use super::provider::{self, ModelRequest, TurnError};
@@ -54,6 +55,8 @@ pub struct RunSpec {
     pub key: SessionKey,
     /// The user's message.
     pub message: String,
+    /// Validated attachments (see [`super::attachments`]).
+    pub attachments: Arc<[Attachment]>,
     /// What started it.
     pub kind: RunKind,
     /// Timeout.
@@ -258,6 +261,32 @@ fn context(msgs: &[Msg], budget: usize) -> Vec<Msg> {
     msgs[start..].to_vec()
 }
 
+/// The user's message with the attachments' notes appended, and the images for the model.
+async fn deliver_attachments(
+    settings: &Settings,
+    message: &str,
+    list: &Arc<[Attachment]>,
+) -> Result<(String, Vec<Image>), String> {
+    if list.is_empty() {
+        return Ok((message.to_owned(), Vec::new()));
+    }
+    let dir = settings.workspace.clone();
+    let list = Arc::clone(list);
+    let opened = tokio::task::spawn_blocking(move || {
+        Workspace::open(&dir)
+            .map(|ws| attachments::deliver(&ws, &list))
+            .map_err(|e| format!("could not open the workspace {}: {e}", dir.display()))
+    })
+    .await
+    .map_err(|e| format!("could not save the attachments: {e}"))??;
+    let text = if message.trim().is_empty() {
+        opened.note.trim_start().to_owned()
+    } else {
+        format!("{message}{}", opened.note)
+    };
+    Ok((text, opened.images))
+}
+
 enum End {
     Final(String),
     Aborted,
@@ -281,10 +310,15 @@ async fn body(
     let mut model: Option<ModelChoice> = None;
 
     let end = 'run: {
+        let (user_text, images) =
+            match deliver_attachments(settings, &spec.message, &spec.attachments).await {
+                Ok(d) => d,
+                Err(e) => break 'run End::Error(e, ErrorKind::Unknown),
+            };
         let rec = Record::User {
             run_id: run_id.into(),
             ts: started_at,
-            text: spec.message.clone(),
+            text: user_text,
         };
         if let Err(e) = slot.lock().record(&rec) {
             break 'run End::Error(
@@ -335,7 +369,17 @@ async fn body(
             );
         }
         model = Some(choice.clone());
-        let system = system_prompt(&ws, &key_str, spec.extra_system_prompt.as_deref());
+        let mut system = system_prompt(&ws, &key_str, spec.extra_system_prompt.as_deref());
+        if !images.is_empty() && !choice.images {
+            system.push_str(&format!(
+                "\n\nThe user attached {} image(s), but the model {} is not configured to accept images, so they were \
+only saved in the workspace. If the user asks about them, say so: listing \"image\" in the model's `input` in \
+models.providers sends images to it.",
+                images.len(),
+                choice.label()
+            ));
+        }
+        let images: &[Image] = if choice.images { &images } else { &[] };
         let offline = inner.offline_info(settings);
         let env_vars =
             tools::exec::scrubbed_env(&super::settings::api_key_env_names(&settings.providers));
@@ -362,6 +406,7 @@ async fn body(
                 messages: &msgs,
                 tools: &inner.tool_specs,
                 offline: &offline,
+                images: (run_id, images),
             };
             let item_id = format!("{run_id}:{}", step + 1);
             let mut sep = if text.is_empty() { "" } else { "\n\n" };

@@ -183,6 +183,8 @@ pub struct ModelChoice {
     pub max_tokens: Option<u64>,
     /// Context window.
     pub context_window: Option<u64>,
+    /// Whether it accepts images (its `input` lists `"image"`).
+    pub images: bool,
     /// Where it came from.
     pub source: ModelSource,
 }
@@ -198,6 +200,7 @@ impl ModelChoice {
             api_key: None,
             max_tokens: None,
             context_window: None,
+            images: false,
             source: ModelSource::Offline,
         }
     }
@@ -217,6 +220,9 @@ impl ModelChoice {
             api_key: p.api_key.clone(),
             max_tokens: m.and_then(|m| m.max_tokens),
             context_window: m.and_then(|m| m.context_window),
+            images: m
+                .and_then(|m| m.input.as_ref())
+                .is_some_and(|i| i.iter().any(|k| k == "image")),
             source,
         }
     }

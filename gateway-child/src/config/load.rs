@@ -398,12 +398,11 @@ mod tests {
         );
         assert_eq!(
             l.unsupported,
-            vec![
-                "gateway.tailscale",
-                "models.mode",
-                "models.providers.mock.models.0.input",
-                "update"
-            ]
+            vec!["gateway.tailscale", "models.mode", "update"]
+        );
+        assert_eq!(
+            l.config.models.providers["mock"].models[0].input,
+            Some(vec!["text".to_owned()])
         );
         assert!(l.hash.as_ref().unwrap().len() == 64);
     }

@@ -217,6 +217,10 @@ pub struct ModelConfig {
     /// Whether it reasons.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<bool>,
+    /// Input kinds it accepts (`"text"`, `"image"`); images are sent only to a model that
+    /// lists `"image"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Vec<String>>,
 }
 
 /// `agents.*`.

@@ -472,22 +472,3 @@ async fn hot_reload_applies_to_new_runs_only() {
     assert_eq!(rec.terminal("h1").await.text().unwrap(), "from A");
     assert_eq!((a.request_count(), b.request_count()), (1, 1));
 }
-
-#[tokio::test]
-async fn attachments_are_reported_not_silently_dropped() {
-    let mock = mock_openai::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (e, rec) = engine(&openai_config(&mock.base_url(), Value::Null), dir.path());
-    let mut p = send("main", "", "att");
-    p.attachments = Some(vec![
-        serde_json::json!({"mimeType": "image/png", "content": "aGk="}),
-    ]);
-    drop(e.chat_send(&caller(1), p).await.unwrap());
-    rec.terminal("att").await;
-    let msgs = mock.requests()[0].body["messages"]
-        .as_array()
-        .unwrap()
-        .clone();
-    let user = msgs.last().unwrap()["content"].as_str().unwrap().to_owned();
-    assert!(user.contains("1 attachment(s)"), "{user}");
-}

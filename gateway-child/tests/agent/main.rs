@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod approvals;
+mod attachments;
 mod chat;
 mod crash;
 mod http;

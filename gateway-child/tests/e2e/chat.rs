@@ -324,3 +324,44 @@ async fn many_clients_chatting_at_once_lose_nothing() -> Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_large_image_over_the_socket_reaches_the_model_and_the_workspace() -> Result<()> {
+    use base64::Engine as _;
+    let rig = Rig::with(json!({"models": {"providers": {"mock": {
+        "models": [{"id": "mock-1", "input": ["text", "image"]}]}}}}))
+    .await?;
+    rig.mock.push(Reply::words("A big picture."));
+    // 3 MB: a PNG signature then filler, 4 MB of base64 in one frame.
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend((0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    let data = base64::engine::general_purpose::STANDARD.encode(&png);
+    let mut c = rig.connect(&rig.operator()).await?;
+    let mut params = send_params(MAIN, "Look.", "big");
+    params["attachments"] =
+        json!([{"fileName": "big.png", "mimeType": "image/png", "content": data}]);
+    let ack = payload(c.call("chat.send", params).await?)?;
+    assert_eq!(ack["status"], "started");
+    let evs = until_terminal(&mut c, "big").await?;
+    assert_eq!(terminal(&evs, "big")["state"], "final");
+    assert_eq!(
+        std::fs::read(rig.workspace().join("attachments/big.png"))?,
+        png
+    );
+    let body = &rig.mock.requests()[0].body;
+    let user = body["messages"].as_array().unwrap().last().unwrap();
+    assert_eq!(
+        user["content"][1]["image_url"]["url"]
+            .as_str()
+            .map(str::len),
+        Some("data:image/png;base64,".len() + data.len())
+    );
+    // Too much in total is refused with the reason, and nothing runs.
+    let mut params = send_params(MAIN, "Again.", "huge");
+    let part = json!({"content": base64::engine::general_purpose::STANDARD.encode(&png)});
+    params["attachments"] = json!([part.clone(), part]);
+    let res = c.call("chat.send", params).await?;
+    assert_eq!(code(&res), "INVALID_REQUEST");
+    assert_eq!(rig.mock.request_count(), 1);
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! The `anthropic-messages` wire API: streaming `POST {baseUrl}/v1/messages`.
 //!
-//! It owns the request body (system prompt apart; assistant tool calls as `tool_use` blocks;
+//! It owns the request body (system prompt apart; a run's images as base64 `image` blocks before
+//! its user text; assistant tool calls as `tool_use` blocks;
 //! tool results as `tool_result` blocks in a user message; consecutive same-role messages
 //! merged, as the API requires alternation) and the parsing of the event stream
 //! (`content_block_*` with `text_delta` / `input_json_delta`, `message_delta`, `error`). It must
@@ -43,11 +44,18 @@ pub fn body(req: &ModelRequest<'_>) -> Value {
     let mut messages: Vec<Value> = Vec::new();
     for m in req.messages {
         match m {
-            Msg::User { text, .. } => push(
-                &mut messages,
-                "user",
-                vec![json!({"type": "text", "text": text})],
-            ),
+            Msg::User { run_id, text, .. } => {
+                // Images first, then the text, as the Messages API recommends.
+                let mut blocks: Vec<Value> = req
+                    .images_for(run_id)
+                    .iter()
+                    .map(|i| {
+                        json!({"type": "image", "source": {"type": "base64", "media_type": i.mime, "data": i.data}})
+                    })
+                    .collect();
+                blocks.push(json!({"type": "text", "text": text}));
+                push(&mut messages, "user", blocks);
+            }
             Msg::Assistant { text, calls, .. } => {
                 let mut blocks = Vec::new();
                 if !text.is_empty() {

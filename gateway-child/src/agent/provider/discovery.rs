@@ -71,6 +71,7 @@ pub async fn discover(
                     api_key: None,
                     max_tokens: None,
                     context_window: None,
+                    images: false,
                     source,
                 };
                 let note = format!(

@@ -50,6 +50,20 @@ pub struct ModelRequest<'a> {
     pub tools: &'a [ToolSpec],
     /// Facts the offline model reports.
     pub offline: &'a offline::OfflineInfo,
+    /// Images attached to the user message of run `.0` (empty unless the model accepts
+    /// images); they go with that message only.
+    pub images: (&'a str, &'a [crate::agent::attachments::Image]),
+}
+
+impl ModelRequest<'_> {
+    /// The images that go with a user message of run `run_id`.
+    pub fn images_for(&self, run_id: &str) -> &[crate::agent::attachments::Image] {
+        if self.images.0 == run_id {
+            self.images.1
+        } else {
+            &[]
+        }
+    }
 }
 
 /// Token usage of a turn.

@@ -1,7 +1,7 @@
 //! The `openai-completions` wire API: streaming `POST {baseUrl}/chat/completions`.
 //!
-//! It owns the request body (system + conversation as OpenAI messages, tools as `function`
-//! tools, `stream_options.include_usage`), and the parsing of `chat.completion.chunk` events:
+//! It owns the request body (system + conversation as OpenAI messages, a run's images as
+//! `image_url` data-URL parts of its user message, tools as `function` tools, `stream_options.include_usage`), and the parsing of `chat.completion.chunk` events:
 //! text deltas go to the callback as they arrive; streamed `tool_calls` are assembled by
 //! `index` (id and name first, arguments in pieces). It covers OpenAI, Ollama, llama.cpp,
 //! vLLM, LM Studio and OpenRouter. It must never put the key anywhere but the `Authorization`
@@ -24,7 +24,19 @@ pub fn body(req: &ModelRequest<'_>) -> Value {
     let mut messages = vec![json!({"role": "system", "content": req.system})];
     for m in req.messages {
         match m {
-            Msg::User { text, .. } => messages.push(json!({"role": "user", "content": text})),
+            Msg::User { run_id, text, .. } => {
+                let images = req.images_for(run_id);
+                let content = if images.is_empty() {
+                    json!(text)
+                } else {
+                    let mut parts = vec![json!({"type": "text", "text": text})];
+                    parts.extend(images.iter().map(|i| {
+                        json!({"type": "image_url", "image_url": {"url": format!("data:{};base64,{}", i.mime, i.data)}})
+                    }));
+                    Value::Array(parts)
+                };
+                messages.push(json!({"role": "user", "content": content}));
+            }
             Msg::Assistant { text, calls, .. } => {
                 if text.is_empty() && calls.is_empty() {
                     continue;
