@@ -38,8 +38,9 @@ use crate::events::SupervisorEvent;
 
 /// Protocol version.
 pub const PROTOCOL: u32 = 1;
-/// Longest request line accepted.
-const MAX_LINE: usize = 1 << 20;
+/// Longest request line accepted: a `chat.send` with the most attachments a gateway takes
+/// (5 MB, 6.7 MB as base64) fits.
+const MAX_LINE: usize = 8 << 20;
 
 /// A request.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -93,6 +93,10 @@ enum Cmd {
         /// Session key (default: the gateway's main session).
         #[arg(long)]
         session: Option<String>,
+        /// Attach a file (repeatable): text is shown to the model, other files are saved in
+        /// the agent workspace, images also go to a model that accepts them.
+        #[arg(long = "attach", short = 'a', value_name = "FILE")]
+        attach: Vec<PathBuf>,
         /// The message.
         message: String,
     },
@@ -340,7 +344,11 @@ async fn client(state_dir: &std::path::Path, cmd: Cmd) -> i32 {
             }
             Err(e) => fail(e),
         },
-        Cmd::Chat { session, message } => chat(&mut c, session, message).await,
+        Cmd::Chat {
+            session,
+            attach,
+            message,
+        } => chat(&mut c, session, &attach, message).await,
     }
 }
 
@@ -381,7 +389,48 @@ fn print_status(v: &Value) {
     }
 }
 
-async fn chat(c: &mut ControlClient, session: Option<String>, message: String) -> i32 {
+/// `chat.send` attachments from files: `{fileName, content}` (the gateway recognises the type).
+fn read_attachments(paths: &[PathBuf]) -> Result<Vec<Value>, String> {
+    use base64::Engine as _;
+    let limit = tether_protocol::consts::MAX_ATTACHMENT_BYTES;
+    let mut total = 0usize;
+    let mut out = Vec::with_capacity(paths.len());
+    for p in paths {
+        let bytes = std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        if bytes.is_empty() {
+            return Err(format!("{} is empty", p.display()));
+        }
+        total += bytes.len();
+        if total > limit {
+            return Err(format!(
+                "the attachments are larger than the gateway accepts ({limit} bytes in total)"
+            ));
+        }
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        out.push(json!({
+            "fileName": name,
+            "content": base64::engine::general_purpose::STANDARD.encode(&bytes),
+        }));
+    }
+    Ok(out)
+}
+
+async fn chat(
+    c: &mut ControlClient,
+    session: Option<String>,
+    attach: &[PathBuf],
+    message: String,
+) -> i32 {
+    let attachments = match read_attachments(attach) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("tether: {e}");
+            return EXIT_ERROR;
+        }
+    };
     let session = match session {
         Some(s) => s,
         None => match c.op("status").await {
@@ -398,7 +447,14 @@ async fn chat(c: &mut ControlClient, session: Option<String>, message: String) -
     let run_id = uuid::Uuid::new_v4().to_string();
     let call = ControlRequest {
         method: Some("chat.send".into()),
-        params: Some(json!({"sessionKey": session, "message": message, "idempotencyKey": run_id})),
+        params: Some({
+            let mut p =
+                json!({"sessionKey": session, "message": message, "idempotencyKey": run_id});
+            if !attachments.is_empty() {
+                p["attachments"] = Value::Array(attachments);
+            }
+            p
+        }),
         timeout_ms: Some(120_000),
         ..ControlRequest::new("call")
     };

@@ -133,6 +133,70 @@ fn tether_chat_streams_a_reply_and_exits_0() {
 }
 
 #[test]
+fn tether_chat_attaches_files_and_refuses_unreadable_ones() {
+    let r = rig(json!({}));
+    let files = tempfile::tempdir().unwrap();
+    let notes = files.path().join("notes.txt");
+    std::fs::write(&notes, "remember the milk\n").unwrap();
+    let pdf = files.path().join("paper.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4\n\xe2\xe3").unwrap();
+    r.mock.push(Reply::words("Noted."));
+    let out = cli(
+        &r.sup.state_dir,
+        &[
+            "chat",
+            "--attach",
+            notes.to_str().unwrap(),
+            "-a",
+            pdf.to_str().unwrap(),
+            "What do these say?",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "Noted.");
+    let body = &r.mock.requests()[0].body;
+    let user = body["messages"].as_array().unwrap().last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(user.starts_with("What do these say?\n\n"), "{user}");
+    assert!(
+        user.contains(
+            "[Attached file notes.txt (text/plain, 18 bytes)]\n```\nremember the milk\n```"
+        ),
+        "{user}"
+    );
+    assert!(
+        user.contains("saved in the workspace at attachments/paper.pdf"),
+        "{user}"
+    );
+    let saved = r
+        .sup
+        .state_dir
+        .join("gateway/workspace/attachments/paper.pdf");
+    assert_eq!(std::fs::read(saved).unwrap(), b"%PDF-1.4\n\xe2\xe3");
+
+    // A file that cannot be read: a clear error naming it, and nothing is sent.
+    let missing = files.path().join("nope.txt");
+    let out = cli(
+        &r.sup.state_dir,
+        &["chat", "-a", missing.to_str().unwrap(), "hi"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot read") && err.contains("nope.txt"),
+        "{err}"
+    );
+    assert_eq!(r.mock.request_count(), 1);
+}
+
+#[test]
 fn a_tool_turn_moves_running_then_completed() {
     let mut r = rig(json!({"tools": {"exec": {"ask": "off"}}}));
     r.mock.push(Reply::ToolCalls(vec![MockToolCall::new(
