@@ -310,10 +310,11 @@ async fn body(
     let mut model: Option<ModelChoice> = None;
 
     let end = 'run: {
-        let (user_text, images) =
+        // The user's message is recorded even when its attachments could not be delivered.
+        let (user_text, delivered) =
             match deliver_attachments(settings, &spec.message, &spec.attachments).await {
-                Ok(d) => d,
-                Err(e) => break 'run End::Error(e, ErrorKind::Unknown),
+                Ok((text, images)) => (text, Ok(images)),
+                Err(e) => (spec.message.clone(), Err(e)),
             };
         let rec = Record::User {
             run_id: run_id.into(),
@@ -326,6 +327,10 @@ async fn body(
                 ErrorKind::Unknown,
             );
         }
+        let images = match delivered {
+            Ok(images) => images,
+            Err(e) => break 'run End::Error(e, ErrorKind::Unknown),
+        };
         let chat = spec.kind == RunKind::Chat;
         if chat {
             emitter.status("preparing_workspace");

@@ -258,3 +258,40 @@ async fn the_agent_method_takes_attachments_too() {
     let err = e.agent(&caller(1), bad).await.err().unwrap();
     assert!(err.message.contains("not valid base64"), "{}", err.message);
 }
+
+#[tokio::test]
+async fn a_workspace_that_cannot_be_opened_fails_the_run_but_keeps_the_message() {
+    let mock = mock_openai::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"").unwrap();
+    let cfg = config(json!({
+        "models": {"providers": {"mock": {"baseUrl": mock.base_url(), "apiKey": "k",
+            "models": [{"id": "mock-1"}]}}},
+        "agents": {"defaults": {"model": {"primary": "mock/mock-1"},
+            "workspace": file.join("ws")}},
+    }));
+    let (e, rec) = engine(&cfg, dir.path());
+    let mut p = send("main", "keep me", "ws1");
+    p.attachments = Some(vec![json!({"content": b64(b"\0\x01")})]);
+    drop(e.chat_send(&caller(1), p).await.unwrap());
+    let end = rec.terminal("ws1").await;
+    assert_eq!(end.state, ChatState::Error);
+    let msg = end.error_message.clone().unwrap_or_default();
+    assert!(msg.contains("could not open the workspace"), "{msg}");
+    assert_eq!(mock.request_count(), 0);
+    let h = e
+        .chat_history(
+            &caller(1),
+            ChatHistoryParams {
+                session_key: "main".into(),
+                limit: None,
+                max_chars: None,
+                extra: Map::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let first = serde_json::to_value(&h).unwrap()["messages"][0].to_string();
+    assert!(first.contains("keep me"), "{first}");
+}
