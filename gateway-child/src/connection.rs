@@ -625,11 +625,11 @@ pub fn hello_ok(services: &Services, grant: &Grant, conn: u64) -> HelloOk {
 
 /// `policy.attachments`: what `chat.send` accepts, so a client can check before sending.
 fn attachment_policy() -> Map {
-    use crate::agent::attachments::MAX_TOTAL_BYTES;
+    use crate::agent::attachments::{MAX_IMAGE_BYTES, MAX_TOTAL_BYTES};
     let mut m = Map::new();
     m.insert(
         "attachments".into(),
-        serde_json::json!({"maxBytes": MAX_TOTAL_BYTES, "maxImageBytes": MAX_TOTAL_BYTES}),
+        serde_json::json!({"maxBytes": MAX_TOTAL_BYTES, "maxImageBytes": MAX_IMAGE_BYTES}),
     );
     m
 }

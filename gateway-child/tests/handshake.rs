@@ -78,7 +78,7 @@ async fn challenge_first_then_hello_ok_with_everything_it_promises() -> Result<(
     assert_eq!(hello["policy"]["tickIntervalMs"], 30_000);
     assert_eq!(
         hello["policy"]["attachments"],
-        json!({"maxBytes": 5_000_000, "maxImageBytes": 5_000_000})
+        json!({"maxBytes": 19_464_192, "maxImageBytes": 6_291_456})
     );
     // The first event after hello-ok has seq 1.
     let health = c.event("health", D).await?;

@@ -177,7 +177,8 @@ async fn unsupported_keys_warn_once_each_and_an_openclaw_json_loads() -> Result<
           update: { checkOnStart: false },
           models: { mode: "merge", providers: { mock: { baseUrl: "http://127.0.0.1:18800/v1",
              apiKey: "mock-key", api: "openai-completions",
-             models: [ { id: "mock-1", name: "Mock 1", input: ["text"], contextWindow: 32000 } ] } } },
+             models: [ { id: "mock-1", name: "Mock 1", input: ["text"], cost: { input: 0 },
+                       contextWindow: 32000 } ] } } },
           agents: { defaults: { model: { primary: "mock/mock-1" } } },
         }"#,
     )
@@ -189,7 +190,7 @@ async fn unsupported_keys_warn_once_each_and_an_openclaw_json_loads() -> Result<
         "gateway.tailscale",
         "update",
         "models.mode",
-        "models.providers.mock.models.0.input",
+        "models.providers.mock.models.0.cost",
     ] {
         let n = stderr
             .matches(&format!("config key {key} is not supported"))

@@ -11,8 +11,12 @@ pub const CLIENT_PROTOCOL_RANGE: (u32, u32) = (3, 4);
 pub const MAX_PREAUTH_PAYLOAD_BYTES: usize = 64 * 1024;
 /// Largest frame accepted after `hello-ok` (`policy.maxPayload`).
 pub const MAX_PAYLOAD_BYTES: usize = 25 * 1024 * 1024;
-/// Most decoded bytes of all attachments of one `chat.send`/`agent` (upstream's limit).
-pub const MAX_ATTACHMENT_BYTES: usize = 5_000_000;
+/// Most decoded bytes of all attachments of one `chat.send`/`agent`
+/// (`policy.attachments.maxBytes`, as upstream 2026.9.6 advertises: its base64 fits in
+/// `maxPayload`).
+pub const MAX_ATTACHMENT_BYTES: usize = 19_464_192;
+/// Largest image sent to a model (`policy.attachments.maxImageBytes`, as upstream 2026.9.6).
+pub const MAX_ATTACHMENT_IMAGE_BYTES: usize = 6 * 1024 * 1024;
 /// Outbound buffer above which a client is a slow consumer (`policy.maxBufferedBytes`).
 pub const MAX_BUFFERED_BYTES: usize = 50 * 1024 * 1024;
 /// Interval of the `tick` keepalive event (`policy.tickIntervalMs`).

@@ -39,8 +39,8 @@ use crate::events::SupervisorEvent;
 /// Protocol version.
 pub const PROTOCOL: u32 = 1;
 /// Longest request line accepted: a `chat.send` with the most attachments a gateway takes
-/// (5 MB, 6.7 MB as base64) fits.
-const MAX_LINE: usize = 8 << 20;
+/// (`policy.maxPayload`, 25 MiB) fits.
+const MAX_LINE: usize = 32 << 20;
 
 /// A request.
 #[derive(Debug, Clone, Serialize, Deserialize)]

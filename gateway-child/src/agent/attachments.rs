@@ -9,9 +9,9 @@
 //!   different file is already there, the same name if the same bytes are) and the message
 //!   says where, so the tools can reach it;
 //! - **images** (PNG, JPEG, GIF, WebP, recognised by their bytes, not by the name the client
-//!   gave) are also sent to the model in this run when the model declares image input
-//!   (`models.providers.<id>.models[].input` containing `"image"`). Later runs see only the
-//!   note: images are not re-sent with every turn.
+//!   gave) up to [`MAX_IMAGE_BYTES`] are also sent to the model in this run when the model
+//!   declares image input (`models.providers.<id>.models[].input` containing `"image"`).
+//!   Later runs see only the note: images are not re-sent with every turn.
 //!
 //! It must never write outside the workspace (names are reduced to a safe file name and
 //! resolved through [`Workspace`]) and never overwrite a file.
@@ -26,6 +26,8 @@ use super::tools::paths::Workspace;
 
 /// Most decoded bytes of all attachments of one message (upstream's limit).
 pub const MAX_TOTAL_BYTES: usize = tether_protocol::consts::MAX_ATTACHMENT_BYTES;
+/// Largest image sent to a model; a larger one is only saved.
+pub const MAX_IMAGE_BYTES: usize = tether_protocol::consts::MAX_ATTACHMENT_IMAGE_BYTES;
 /// Most attachments on one message.
 pub const MAX_COUNT: usize = 32;
 /// Largest text attachment inlined into the message; larger ones are saved.
@@ -274,10 +276,12 @@ pub fn deliver(ws: &Workspace, list: &[Attachment]) -> Delivered {
             );
             continue;
         }
-        let what = if a.kind == Kind::Image {
-            "image"
-        } else {
-            "file"
+        let what = match a.kind {
+            Kind::Image if a.bytes.len() > MAX_IMAGE_BYTES => {
+                "image (too large to show to the model)"
+            }
+            Kind::Image => "image",
+            _ => "file",
         };
         match save(ws, a) {
             Ok(rel) => {
@@ -296,7 +300,7 @@ pub fn deliver(ws: &Workspace, list: &[Attachment]) -> Delivered {
                 );
             }
         }
-        if a.kind == Kind::Image {
+        if a.kind == Kind::Image && a.bytes.len() <= MAX_IMAGE_BYTES {
             d.images.push(Image {
                 mime: a.mime.clone(),
                 data: base64::engine::general_purpose::STANDARD.encode(&a.bytes),
@@ -439,7 +443,7 @@ mod tests {
         assert!(err(json!({"content": "%%%"})).contains("not valid base64"));
         assert!(err(json!({"content": "data:text/plain,hello"})).contains("must be base64"));
         let big = b64(&vec![b'a'; MAX_TOTAL_BYTES + 1]);
-        assert!(err(json!({"content": big})).contains("larger than 5000000"));
+        assert!(err(json!({"content": big})).contains(&format!("larger than {MAX_TOTAL_BYTES}")));
         let half = b64(&vec![b'a'; MAX_TOTAL_BYTES / 2 + 1]);
         let two = [json!({"content": half}), json!({"content": half})];
         assert!(parse(Some(&two)).unwrap_err().contains("larger than"));
@@ -522,6 +526,20 @@ mod tests {
             again.note
         );
         assert!(!dir.path().join(DIR).join("pic-3.png").exists());
+        // An image too large for a model is saved, and said to be, but not sent.
+        let mut huge = PNG.to_vec();
+        huge.resize(MAX_IMAGE_BYTES + 1, 0);
+        let big = parse(Some(&[
+            json!({"fileName": "huge.png", "content": b64(&huge)}),
+        ]))
+        .unwrap();
+        let d = deliver(&ws, &big);
+        assert!(d.images.is_empty());
+        assert!(
+            d.note.contains("[Attached image (too large to show to the model) huge.png (image/png, 6.0 MiB), saved in the workspace at attachments/huge.png]"),
+            "{}",
+            d.note
+        );
     }
 
     #[cfg(unix)]

@@ -210,8 +210,8 @@ async fn bad_attachments_fail_the_call_and_start_nothing() {
         (json!({"content": "not base64 at all!"}), "not valid base64"),
         (json!({"fileName": "x"}), "has no content"),
         (
-            json!({"content": b64(&vec![b'a'; 5_000_001])}),
-            "larger than 5000000 bytes",
+            json!({"content": b64(&vec![b'a'; 19_464_192])}),
+            "larger than 19464192 bytes",
         ),
     ];
     for (i, (att, why)) in cases.into_iter().enumerate() {

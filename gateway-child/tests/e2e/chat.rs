@@ -356,11 +356,16 @@ async fn a_large_image_over_the_socket_reaches_the_model_and_the_workspace() -> 
             .map(str::len),
         Some("data:image/png;base64,".len() + data.len())
     );
-    // Too much in total is refused with the reason, and nothing runs.
-    let mut params = send_params(MAIN, "Again.", "huge");
-    let part = json!({"content": base64::engine::general_purpose::STANDARD.encode(&png)});
-    params["attachments"] = json!([part.clone(), part]);
+    // A bad one is refused with the reason, and nothing runs.
+    let mut params = send_params(MAIN, "Again.", "bad");
+    params["attachments"] = json!([{"fileName": "x.png", "content": "@@not base64@@"}]);
     let res = c.call("chat.send", params).await?;
+    assert!(
+        res.error
+            .as_ref()
+            .is_some_and(|e| e.message.contains("not valid base64")),
+        "{res:?}"
+    );
     assert_eq!(code(&res), "INVALID_REQUEST");
     assert_eq!(rig.mock.request_count(), 1);
     Ok(())
