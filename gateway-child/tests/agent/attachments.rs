@@ -5,8 +5,8 @@
 use base64::Engine as _;
 use serde_json::{json, Value};
 use tether_protocol::chat::ChatState;
-use tether_protocol::methods::{AgentParams, ChatHistoryParams, RunStatus};
-use tether_protocol::{ErrorCode, Map};
+use tether_protocol::methods::{AgentParams, RunStatus};
+use tether_protocol::ErrorCode;
 use tether_testkit::mock_anthropic;
 use tether_testkit::mock_openai::{self, MockToolCall, Reply};
 
@@ -131,18 +131,7 @@ async fn images_go_to_a_model_that_accepts_them_with_their_run_only() {
         .contains("attachments/dot.png"));
 
     // History shows what the model was told.
-    let h = e
-        .chat_history(
-            &caller(1),
-            ChatHistoryParams {
-                session_key: "main".into(),
-                limit: None,
-                max_chars: None,
-                extra: Map::new(),
-            },
-        )
-        .await
-        .unwrap();
+    let h = full_history(&e, &caller(1), "main").await;
     let first = serde_json::to_value(&h).unwrap()["messages"][0].to_string();
     assert!(
         first.contains("buy milk") && first.contains("attachments/dot.png"),
@@ -280,18 +269,7 @@ async fn a_workspace_that_cannot_be_opened_fails_the_run_but_keeps_the_message()
     let msg = end.error_message.clone().unwrap_or_default();
     assert!(msg.contains("could not open the workspace"), "{msg}");
     assert_eq!(mock.request_count(), 0);
-    let h = e
-        .chat_history(
-            &caller(1),
-            ChatHistoryParams {
-                session_key: "main".into(),
-                limit: None,
-                max_chars: None,
-                extra: Map::new(),
-            },
-        )
-        .await
-        .unwrap();
+    let h = full_history(&e, &caller(1), "main").await;
     let first = serde_json::to_value(&h).unwrap()["messages"][0].to_string();
     assert!(first.contains("keep me"), "{first}");
 }

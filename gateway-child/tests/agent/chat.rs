@@ -5,9 +5,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tether_protocol::agent::AgentStream;
 use tether_protocol::chat::ChatState;
-use tether_protocol::methods::{
-    AgentParams, AgentWaitParams, ChatAbortParams, ChatHistoryParams, RunStatus,
-};
+use tether_protocol::methods::{AgentParams, AgentWaitParams, ChatAbortParams, RunStatus};
 use tether_protocol::Map;
 use tether_testkit::mock_openai::{self, Reply};
 use tokio::sync::Semaphore;
@@ -95,18 +93,7 @@ async fn text_turn_has_upstream_order_and_contiguous_seq() {
         "Please just say hello."
     );
 
-    let h = e
-        .chat_history(
-            &c,
-            ChatHistoryParams {
-                session_key: "main".into(),
-                limit: None,
-                max_chars: None,
-                extra: Map::new(),
-            },
-        )
-        .await
-        .unwrap();
+    let h = full_history(&e, &c, "main").await;
     assert_eq!(h.session_key, "agent:main:main");
     assert_eq!(h.messages.len(), 2);
     assert_eq!(h.messages[0].role, "user");
@@ -301,18 +288,7 @@ async fn abort_mid_stream_cancels_the_provider_stream() {
     assert_eq!(end.data["aborted"], true);
     check_seqs(&rec, "a1");
     // The partial answer is in the transcript, marked.
-    let h = e
-        .chat_history(
-            &c,
-            ChatHistoryParams {
-                session_key: "main".into(),
-                limit: None,
-                max_chars: None,
-                extra: Map::new(),
-            },
-        )
-        .await
-        .unwrap();
+    let h = full_history(&e, &c, "main").await;
     assert_eq!(h.messages[1].text(), "Partial answer");
     assert_eq!(h.messages[1].extra["stopReason"], "rpc");
     // Nothing left to abort.

@@ -11,8 +11,6 @@ use std::sync::Arc;
 use serde_json::Value;
 use tether_gateway::agent::Engine;
 use tether_gateway::bus::{Audience, EventSink, OutEvent};
-use tether_protocol::methods::ChatHistoryParams;
-use tether_protocol::Map;
 use tether_testkit::mock_openai::{self, Reply};
 
 use crate::support::*;
@@ -133,18 +131,7 @@ fn kill_9_mid_stream_loses_nothing_that_was_streamed() {
             &openai_config("http://127.0.0.1:9/v1", Value::Null),
             dir.path(),
         );
-        let h = e
-            .chat_history(
-                &caller(1),
-                ChatHistoryParams {
-                    session_key: "main".into(),
-                    limit: None,
-                    max_chars: None,
-                    extra: Map::new(),
-                },
-            )
-            .await
-            .unwrap();
+        let h = full_history(&e, &caller(1), "main").await;
         assert_eq!(h.messages[0].text(), "stream a lot");
         let text = h.messages[1].text();
         assert!(

@@ -41,18 +41,7 @@ async fn non_streaming_completion() {
     assert_eq!(body["model"], "mock/mock-1");
     // It was an ordinary run: WebSocket clients saw it, the transcript has it.
     assert!(!rec.named("sessions.changed").is_empty());
-    let h = e
-        .chat_history(
-            &caller(1),
-            tether_protocol::methods::ChatHistoryParams {
-                session_key: "agent:main:api".into(),
-                limit: None,
-                max_chars: None,
-                extra: Default::default(),
-            },
-        )
-        .await
-        .unwrap();
+    let h = full_history(&e, &caller(1), "agent:main:api").await;
     assert_eq!(h.messages[0].text(), "Say hi");
 }
 

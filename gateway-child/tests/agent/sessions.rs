@@ -3,20 +3,11 @@
 
 use serde_json::{json, Value};
 use tether_protocol::chat::ChatState;
-use tether_protocol::methods::{ChatHistoryParams, SessionKeyParams, SessionsListParams};
+use tether_protocol::methods::{SessionKeyParams, SessionsListParams};
 use tether_protocol::{ErrorCode, Map};
 use tether_testkit::mock_openai::{self, Reply};
 
 use crate::support::*;
-
-fn history(key: &str, limit: Option<u32>, max_chars: Option<u32>) -> ChatHistoryParams {
-    ChatHistoryParams {
-        session_key: key.into(),
-        limit,
-        max_chars,
-        extra: Map::new(),
-    }
-}
 
 fn key_params(key: &str) -> SessionKeyParams {
     SessionKeyParams {

@@ -10,7 +10,7 @@ use tether_gateway::agent::{Caller, Engine, EngineOptions};
 use tether_gateway::bus::{Audience, EventSink, OutEvent};
 use tether_gateway::config::schema::Config;
 use tether_protocol::agent::AgentStream;
-use tether_protocol::methods::ChatSendParams;
+use tether_protocol::methods::{ChatHistory, ChatHistoryParams, ChatSendParams};
 use tether_protocol::{AgentEvent, ChatEvent, Map, Scope};
 use tokio::sync::Notify;
 
@@ -225,4 +225,19 @@ pub fn shape(rec: &Recorder, run: &str) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// `chat.history` params.
+pub fn history(key: &str, limit: Option<u32>, max_chars: Option<u32>) -> ChatHistoryParams {
+    ChatHistoryParams {
+        session_key: key.into(),
+        limit,
+        max_chars,
+        extra: Map::new(),
+    }
+}
+
+/// The whole `chat.history` of a session.
+pub async fn full_history(e: &Engine, c: &Caller, key: &str) -> ChatHistory {
+    e.chat_history(c, history(key, None, None)).await.unwrap()
 }

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 use tether_gateway::bus::{Audience, OutEvent};
 use tether_protocol::agent::AgentStream;
 use tether_protocol::chat::ChatState;
-use tether_protocol::methods::{ChatAbortParams, ChatHistoryParams};
+use tether_protocol::methods::ChatAbortParams;
 use tether_protocol::Map;
 use tether_testkit::mock_openai::{self, MockToolCall, Reply};
 
@@ -98,18 +98,7 @@ async fn file_tools_round_trip_with_upstream_event_order() {
     assert!(!rec.named("session.tool").is_empty());
 
     // History: user, assistant tool call, tool result, assistant text.
-    let h = e
-        .chat_history(
-            &c,
-            ChatHistoryParams {
-                session_key: "main".into(),
-                limit: None,
-                max_chars: None,
-                extra: Map::new(),
-            },
-        )
-        .await
-        .unwrap();
+    let h = full_history(&e, &c, "main").await;
     let roles: Vec<&str> = h.messages.iter().map(|m| m.role.as_str()).collect();
     assert_eq!(roles, ["user", "assistant", "toolResult", "assistant"]);
 }
