@@ -19,7 +19,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::listen::Listeners;
 use serde_json::json;
 use tether_protocol::events::names;
 use tether_protocol::{close, Maybe};
@@ -34,6 +33,7 @@ use crate::config::schema::{Config, ReloadMode};
 use crate::connection::now_ms;
 use crate::drain::{ActiveWork, DrainHooks};
 use crate::hub::Hub;
+use crate::listen::Listeners;
 use crate::logging::LogSink;
 use crate::methods::system;
 use crate::preauth::PreauthBudget;
