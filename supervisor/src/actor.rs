@@ -34,6 +34,7 @@ use crate::journal::Journal;
 use crate::launcher::{ChildControl, ChildEvent, Launched, Launcher};
 use crate::ledger::{self, Ledger};
 use crate::machine::{Command, Counters, Effect, Input, LinkInfo, Machine, MachineConfig, Outcome};
+use crate::metrics::{LatencySummary, LatencyWindow};
 use crate::normalize::Normalizer;
 use crate::output::{Fed, OutputLog, Stream};
 use crate::rpc::Pending;
@@ -154,8 +155,25 @@ enum Request_ {
         reply: oneshot::Sender<Result<Value, CallError>>,
     },
     Status(oneshot::Sender<Snapshot>),
+    Metrics(oneshot::Sender<Metrics>),
     Diagnostics(oneshot::Sender<Value>),
     Shutdown(oneshot::Sender<()>),
+}
+
+/// `metrics()`: what a diagnostics view samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metrics {
+    /// The gateway's pid, when one is known (to sample its memory and CPU).
+    pub pid: Option<u32>,
+    /// Latency of the gateway calls answered since the previous `metrics()`.
+    pub latency: Option<LatencySummary>,
+    /// Restarts the governor let through since the supervisor started.
+    pub restarts_total: u64,
+    /// Successful handshakes since the supervisor started (the first connect included).
+    pub connects_total: u64,
+    /// Children spawned since the supervisor started.
+    pub spawns_total: u64,
 }
 
 /// The handle: cheap to clone, async verbs.
@@ -247,6 +265,13 @@ impl SupervisorHandle {
         rx.await.ok()
     }
 
+    /// Call latency since the previous call of this, the gateway's pid and lifetime counters.
+    pub async fn metrics(&self) -> Option<Metrics> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Request_::Metrics(tx)).await.ok()?;
+        rx.await.ok()
+    }
+
     /// The diagnostics export.
     pub async fn diagnostics(&self) -> Option<Value> {
         let (tx, rx) = oneshot::channel();
@@ -299,6 +324,7 @@ struct Actor {
     child: Option<ChildSlot>,
     link: Option<LinkSlot>,
     pending: Pending<ReplyTo>,
+    latency: LatencyWindow,
     normalizer: Normalizer,
     output: OutputLog,
     journal: Journal,
@@ -381,6 +407,7 @@ pub fn spawn(config: SupervisorConfig, deps: Deps) -> (SupervisorHandle, JoinHan
         child: None,
         link: None,
         pending: Pending::default(),
+        latency: LatencyWindow::default(),
         normalizer: Normalizer::new(),
         journal: Journal::new(),
         events: events.clone(),
@@ -494,7 +521,19 @@ impl Actor {
         }
     }
 
-    fn publish(&mut self, ev: SupervisorEvent) {
+    /// Wall-clock epoch ms of the current phase's start.
+    fn phase_since_ms(&self) -> u64 {
+        let Some(entered) = self.machine.phase_entered() else {
+            return 0;
+        };
+        let ago = u64::try_from(now().saturating_duration_since(entered).as_millis()).unwrap_or(0);
+        wall_ms().saturating_sub(ago)
+    }
+
+    fn publish(&mut self, mut ev: SupervisorEvent) {
+        if let SupervisorEvent::Status(s) = &mut ev {
+            s.since_ms = self.phase_since_ms();
+        }
         let span = match &ev {
             SupervisorEvent::Chat(c) => {
                 self.spans
@@ -556,6 +595,17 @@ impl Actor {
             Request_::Status(reply) => {
                 let _ = reply.send(self.snapshot());
             }
+            Request_::Metrics(reply) => {
+                let snap = self.snapshot();
+                let counters = self.machine.counters();
+                let _ = reply.send(Metrics {
+                    pid: snap.status.pid,
+                    latency: self.latency.drain(),
+                    restarts_total: snap.governor.executed_total,
+                    connects_total: counters.connects,
+                    spawns_total: counters.spawns,
+                });
+            }
             Request_::Diagnostics(reply) => {
                 let _ = reply.send(self.export());
             }
@@ -566,6 +616,7 @@ impl Actor {
     fn snapshot(&self) -> Snapshot {
         let t = now();
         let mut status = self.machine.status("", t);
+        status.since_ms = self.phase_since_ms();
         if status.server.is_none() && status.phase == crate::events::PhaseName::Running {
             status.server = self.server.clone();
         }
@@ -610,7 +661,10 @@ impl Actor {
         let id = format!("t{}", self.next_id);
         let frame = Frame::Req(Request::new(id.clone(), method.clone(), params));
         match link.outbound.try_send(Outbound::Text(frame.to_json())) {
-            Ok(()) => self.pending.insert(id, method, now() + timeout, reply),
+            Ok(()) => {
+                let sent = now();
+                self.pending.insert(id, method, sent, sent + timeout, reply);
+            }
             Err(_) => self.fail_call(reply, CallError::Busy),
         }
     }
@@ -797,7 +851,8 @@ impl Actor {
             }
             Inbound::Frame(Frame::Res(r)) => {
                 let _ = self.machine.step(Input::Frame { conn }, t);
-                if let Some(reply) = self.pending.take(&r.id) {
+                if let Some((reply, latency)) = self.pending.take_timed(&r.id, t) {
+                    self.latency.record(latency);
                     let result = if r.ok {
                         Ok(r.payload.unwrap_or(Value::Null))
                     } else {

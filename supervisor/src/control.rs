@@ -9,7 +9,8 @@
 //! - The client sends requests `{"id":ID,"op":OP,…}` where `ID` is any JSON value echoed back and
 //!   `OP` is one of `status`, `start`, `stop`, `restart` (`"force":true` overrides an open
 //!   breaker), `reload`, `call` (`"method":"…","params":{…},"timeoutMs":N?`), `diagnostics`,
-//!   `subscribe`, `unsubscribe`.
+//!   `subscribe`, `unsubscribe`, `focus` (the desktop app shows its window; `tether run`
+//!   answers `unsupported`).
 //! - Each request gets exactly one response `{"kind":"res","id":ID,"ok":true,"result":…}` or
 //!   `{"kind":"res","id":ID,"ok":false,"error":{"code":"…","message":"…"}}` (codes: the
 //!   supervisor's refusal codes, `not_connected`, `timeout`, `disconnected`, `gateway` with the
@@ -178,8 +179,42 @@ impl Drop for ControlServer {
     }
 }
 
-/// Binds the socket (replacing a stale one) and serves `handle` on it.
+/// Who serves the socket: its name in `hello`, and what it can do beyond the supervisor's ops.
+#[derive(Debug, Clone)]
+pub struct Host {
+    /// `hello.server`: `tether-supervisor` for `tether run`, `tether-desktop` for the app.
+    pub name: String,
+    /// Where a `focus` request goes (the app shows and raises its window); `None`: `focus` is
+    /// answered `unsupported`.
+    pub focus: Option<mpsc::Sender<()>>,
+}
+
+impl Host {
+    /// `tether run`: no window.
+    pub fn headless() -> Self {
+        Host {
+            name: SERVER_HEADLESS.into(),
+            focus: None,
+        }
+    }
+}
+
+/// `hello.server` of `tether run`.
+pub const SERVER_HEADLESS: &str = "tether-supervisor";
+/// `hello.server` of the desktop app.
+pub const SERVER_DESKTOP: &str = "tether-desktop";
+
+/// Binds the socket (replacing a stale one) and serves `handle` on it, as `tether run`.
 pub async fn serve(path: &Path, handle: SupervisorHandle) -> std::io::Result<ControlServer> {
+    serve_as(path, handle, Host::headless()).await
+}
+
+/// Binds the socket (replacing a stale one) and serves `handle` on it as `host`.
+pub async fn serve_as(
+    path: &Path,
+    handle: SupervisorHandle,
+    host: Host,
+) -> std::io::Result<ControlServer> {
     if let Some(dir) = path.parent() {
         crate::profile::create_private_dir(dir)?;
     }
@@ -212,7 +247,7 @@ pub async fn serve(path: &Path, handle: SupervisorHandle) -> std::io::Result<Con
             if !same_user {
                 continue;
             }
-            tokio::spawn(connection(stream, handle.clone()));
+            tokio::spawn(connection(stream, handle.clone(), host.clone()));
         }
     });
     Ok(ControlServer {
@@ -221,7 +256,7 @@ pub async fn serve(path: &Path, handle: SupervisorHandle) -> std::io::Result<Con
     })
 }
 
-async fn connection(stream: UnixStream, handle: SupervisorHandle) {
+async fn connection(stream: UnixStream, handle: SupervisorHandle, host: Host) {
     let (read, mut write) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<ServerLine>(256);
     let writer = tokio::spawn(async move {
@@ -236,7 +271,7 @@ async fn connection(stream: UnixStream, handle: SupervisorHandle) {
     let _ = tx
         .send(ServerLine::Hello {
             protocol: PROTOCOL,
-            server: "tether-supervisor".into(),
+            server: host.name.clone(),
             version: env!("CARGO_PKG_VERSION").into(),
             pid: std::process::id(),
         })
@@ -266,6 +301,24 @@ async fn connection(stream: UnixStream, handle: SupervisorHandle) {
                     subscription = Some(tokio::spawn(forward(events, tx.clone())));
                 }
                 let _ = tx.send(res(req.id, Ok(json!({"subscribed": true})))).await;
+            }
+            "focus" => {
+                let r = match &host.focus {
+                    Some(f) => match f.try_send(()) {
+                        // A full queue means a focus is already on its way: that is success.
+                        Ok(()) | Err(mpsc::error::TrySendError::Full(())) => {
+                            Ok(json!({"focused": true}))
+                        }
+                        Err(mpsc::error::TrySendError::Closed(())) => {
+                            Err(ControlError::new("gone", "the window has closed"))
+                        }
+                    },
+                    None => Err(ControlError::new(
+                        "unsupported",
+                        format!("{} has no window to focus", host.name),
+                    )),
+                };
+                let _ = tx.send(res(req.id, r)).await;
             }
             "unsubscribe" => {
                 if let Some(s) = subscription.take() {
@@ -486,9 +539,53 @@ mod tests {
             serde_json::from_str(r#"{"id":7,"op":"restart","force":true}"#).unwrap();
         assert!(r.force);
         let line = res(json!(7), Err(ControlError::new("breaker_open", "no")));
+
         assert_eq!(
             serde_json::to_value(&line).unwrap(),
             json!({"kind":"res","id":7,"ok":false,"error":{"code":"breaker_open","message":"no"}})
         );
+    }
+
+    /// `focus` reaches the app's window when there is one, and says `unsupported` otherwise;
+    /// `hello.server` names who serves.
+    #[tokio::test]
+    async fn focus_goes_to_the_host_window() {
+        let world = crate::testing::World::new();
+        let (handle, _join) = crate::spawn(
+            crate::SupervisorConfig::new(crate::machine::MachineConfig::for_family(
+                crate::exit::Family::Tether,
+                "tether",
+            )),
+            world.deps(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let (focus_tx, mut focus_rx) = mpsc::channel(1);
+        let app = dir.path().join("app.sock");
+        let _app = serve_as(
+            &app,
+            handle.clone(),
+            Host {
+                name: SERVER_DESKTOP.into(),
+                focus: Some(focus_tx),
+            },
+        )
+        .await
+        .unwrap();
+        let mut c = ControlClient::connect(&app).await.unwrap();
+        assert!(matches!(&c.hello, ServerLine::Hello { server, .. } if server == SERVER_DESKTOP));
+        assert_eq!(c.op("focus").await.unwrap(), json!({"focused": true}));
+        assert_eq!(focus_rx.recv().await, Some(()));
+        // A second focus while the first is still queued is still a success.
+        assert_eq!(c.op("focus").await.unwrap(), json!({"focused": true}));
+        assert_eq!(c.op("focus").await.unwrap(), json!({"focused": true}));
+
+        let headless = dir.path().join("run.sock");
+        let _run = serve(&headless, handle).await.unwrap();
+        let mut c = ControlClient::connect(&headless).await.unwrap();
+        assert!(matches!(&c.hello, ServerLine::Hello { server, .. } if server == SERVER_HEADLESS));
+        match c.op("focus").await {
+            Err(ClientError::Failed(e)) => assert_eq!(e.code, "unsupported"),
+            other => panic!("expected unsupported, got {other:?}"),
+        }
     }
 }

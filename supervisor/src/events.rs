@@ -76,6 +76,30 @@ pub enum PhaseName {
     Failed,
 }
 
+/// The phase in one word, as a person would say it: what the tray, the window and notifications
+/// show. `starting`/`stopping` read `restarting` when the supervisor is on its way back to a
+/// running gateway (a restart, a respawn after a crash, an in-process restart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Headline {
+    /// Link up.
+    Running,
+    /// Probing or starting, for the first time since a start.
+    Starting,
+    /// On the way back: stopping for a restart, waiting to respawn, starting again.
+    Restarting,
+    /// The link was lost; the gateway may still be there.
+    Reconnecting,
+    /// Stopping for good.
+    Stopping,
+    /// Nothing running.
+    Stopped,
+    /// Needs the user (credentials, pairing).
+    Paused,
+    /// Gave up until the user acts.
+    Failed,
+}
+
 /// What kind of problem a `failed`/`paused` status reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -102,6 +126,12 @@ pub enum ProblemCode {
 pub struct StatusEvent {
     /// Phase.
     pub phase: PhaseName,
+    /// The phase in one word ([`Headline`]).
+    pub headline: Headline,
+    /// Wall-clock epoch ms when this phase began (uptime while running, elapsed time while
+    /// starting). Stamped by the actor; 0 when unknown.
+    #[serde(default)]
+    pub since_ms: u64,
     /// Child generation (bumped on every spawn or attach).
     pub generation: u64,
     /// Why the phase changed.
@@ -151,6 +181,51 @@ pub struct ServerSummary {
     pub main_session_key: Option<String>,
     /// Whether `gateway.restart.request` is advertised.
     pub restart_rpc: bool,
+}
+
+/// A status change that deserves the user's attention even when no window is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Alert {
+    /// The gateway died unexpectedly; the supervisor is bringing it back.
+    Crashed,
+    /// The gateway refused the supervisor's credentials; nothing retries until the user acts.
+    AuthPaused,
+    /// The restart governor's breaker opened after repeated crashes.
+    BreakerOpen,
+    /// Supervision gave up for another reason (config error, port in use, spawn failure, …).
+    Failed,
+}
+
+impl StatusEvent {
+    /// What, if anything, `self` (following `prev`) should tell a user who is not looking.
+    /// Only transitions alert: the same state reported again never does.
+    pub fn alert_after(&self, prev: Option<&StatusEvent>) -> Option<Alert> {
+        let was = |p: PhaseName| prev.is_some_and(|s| s.phase == p);
+        match self.phase {
+            PhaseName::Failed if self.problem == Some(ProblemCode::BreakerOpen) => {
+                let already = prev.is_some_and(|s| {
+                    s.phase == PhaseName::Failed && s.problem == Some(ProblemCode::BreakerOpen)
+                });
+                (!already).then_some(Alert::BreakerOpen)
+            }
+            PhaseName::Failed => (!was(PhaseName::Failed)).then_some(Alert::Failed),
+            PhaseName::Paused => (!was(PhaseName::Paused)).then_some(Alert::AuthPaused),
+            // A respawn after an exit nobody asked for: straight from a live phase (a restart
+            // the user or the machine chose goes through `stopping` first) to a backoff or a
+            // new generation starting.
+            PhaseName::Backoff | PhaseName::Starting if self.headline == Headline::Restarting => {
+                let from_live = prev.is_some_and(|p| {
+                    matches!(
+                        p.phase,
+                        PhaseName::Running | PhaseName::Reconnecting | PhaseName::Starting
+                    ) && (self.phase == PhaseName::Backoff || p.generation != self.generation)
+                });
+                from_live.then_some(Alert::Crashed)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// `chat.state` as Tether reports it: the gateway's states plus `interrupted`.
@@ -248,6 +323,41 @@ pub struct ToolUpdate {
     /// First two non-empty output lines, joined by " / ", at most 160 chars.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    /// Epoch ms when the call started (from the gateway's event time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at_ms: Option<u64>,
+    /// The arguments as pretty JSON, at most [`TOOL_ARGS_MAX`] bytes; sent once, with the
+    /// first update that knows them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<String>,
+    /// The result text, at most [`TOOL_OUTPUT_MAX`] bytes; sent once, when the call finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// `output` was cut at [`TOOL_OUTPUT_MAX`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub output_truncated: bool,
+    /// `error`: what went wrong (the start of the failed call's output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Longest tool arguments carried by a [`ToolUpdate`], in bytes.
+pub const TOOL_ARGS_MAX: usize = 16 << 10;
+/// Longest tool output carried by a [`ToolUpdate`], in bytes.
+pub const TOOL_OUTPUT_MAX: usize = 64 << 10;
+/// Longest tool error message carried by a [`ToolUpdate`], in bytes.
+pub const TOOL_ERROR_MAX: usize = 2 << 10;
+
+/// `s` cut to at most `max` bytes on a char boundary, and whether it was cut.
+pub fn truncate_on_char(s: &str, max: usize) -> (&str, bool) {
+    if s.len() <= max {
+        return (s, false);
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    (&s[..end], true)
 }
 
 /// Approval state.
@@ -322,6 +432,50 @@ pub struct GatewayEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn status(phase: PhaseName, problem: Option<ProblemCode>) -> StatusEvent {
+        StatusEvent {
+            phase,
+            headline: Headline::Stopped,
+            since_ms: 0,
+            generation: 1,
+            reason: String::new(),
+            pid: None,
+            port: None,
+            owned: true,
+            gateway: "tether".into(),
+            server: None,
+            retry_in_ms: None,
+            attempt: None,
+            last_exit: None,
+            problem,
+        }
+    }
+
+    #[test]
+    fn alerts_fire_on_the_transition_only() {
+        let running = status(PhaseName::Running, None);
+        let breaker = status(PhaseName::Failed, Some(ProblemCode::BreakerOpen));
+        assert_eq!(
+            breaker.alert_after(Some(&running)),
+            Some(Alert::BreakerOpen)
+        );
+        assert_eq!(breaker.alert_after(Some(&breaker)), None);
+        let config = status(PhaseName::Failed, Some(ProblemCode::ConfigError));
+        assert_eq!(config.alert_after(Some(&running)), Some(Alert::Failed));
+        assert_eq!(config.alert_after(None), Some(Alert::Failed));
+        assert_eq!(
+            breaker.alert_after(Some(&config)),
+            Some(Alert::BreakerOpen),
+            "a config failure that turns into an open breaker is news"
+        );
+        let paused = status(PhaseName::Paused, Some(ProblemCode::Auth));
+        assert_eq!(paused.alert_after(Some(&running)), Some(Alert::AuthPaused));
+        assert_eq!(paused.alert_after(Some(&paused)), None);
+        assert_eq!(running.alert_after(Some(&paused)), None);
+        let stopped = status(PhaseName::Stopped, None);
+        assert_eq!(stopped.alert_after(Some(&running)), None);
+    }
 
     #[test]
     fn type_field_comes_first_and_round_trips() {

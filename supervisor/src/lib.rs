@@ -24,6 +24,7 @@ pub mod journal;
 pub mod launcher;
 pub mod ledger;
 pub mod machine;
+pub mod metrics;
 pub mod normalize;
 pub mod options;
 pub mod output;
@@ -32,7 +33,9 @@ pub mod reload;
 pub mod rng;
 pub mod rpc;
 
-pub use actor::{spawn, CallError, Deps, Refused, Snapshot, SupervisorConfig, SupervisorHandle};
+pub use actor::{
+    spawn, CallError, Deps, Metrics, Refused, Snapshot, SupervisorConfig, SupervisorHandle,
+};
 pub use events::SupervisorEvent;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -19,7 +19,7 @@ use crate::backoff::{Backoff, BackoffPolicy, Decision, Failure};
 use crate::debounce::Debounce;
 use crate::deferral::{self, Deferred, Flush, Settled};
 use crate::events::{
-    Diagnostic, PhaseName, ProblemCode, ServerSummary, StatusEvent, SupervisorEvent,
+    Diagnostic, Headline, PhaseName, ProblemCode, ServerSummary, StatusEvent, SupervisorEvent,
 };
 use crate::exit::{self, ExitClass, ExitStatus, Family, Hints};
 use crate::governor::{GovernorPolicy, RestartCause, RestartGovernor, Verdict};
@@ -444,6 +444,11 @@ pub struct Machine {
     expect_restart: Option<Option<Duration>>,
     had_link: bool,
     respawned_since_link: bool,
+    /// On the way back to a running gateway (restart, respawn, in-process restart): what
+    /// [`Headline::Restarting`] reports. Kept by [`Machine::set`].
+    restarting: bool,
+    /// When the current phase (by name) began.
+    phase_entered: Option<Instant>,
     counters: Counters,
 }
 
@@ -467,6 +472,8 @@ impl Machine {
             expect_restart: None,
             had_link: false,
             respawned_since_link: false,
+            restarting: false,
+            phase_entered: None,
             counters: Counters::default(),
         }
     }
@@ -496,6 +503,30 @@ impl Machine {
         self.backoff.failures()
     }
 
+    /// When the current phase began (`None` before the first input).
+    pub fn phase_entered(&self) -> Option<Instant> {
+        self.phase_entered
+    }
+
+    /// The current phase in one word.
+    pub fn headline(&self) -> Headline {
+        match &self.phase {
+            Phase::Stopped => Headline::Stopped,
+            Phase::Running { .. } => Headline::Running,
+            Phase::Paused { .. } => Headline::Paused,
+            Phase::Failed { .. } => Headline::Failed,
+            Phase::Backoff { .. } => Headline::Restarting,
+            Phase::Reconnecting { .. } if self.expect_restart.is_some() => Headline::Restarting,
+            Phase::Reconnecting { .. } => Headline::Reconnecting,
+            Phase::Probing { .. } | Phase::Starting { .. } if self.restarting => {
+                Headline::Restarting
+            }
+            Phase::Probing { .. } | Phase::Starting { .. } => Headline::Starting,
+            Phase::Stopping { .. } if self.restarting => Headline::Restarting,
+            Phase::Stopping { .. } => Headline::Stopping,
+        }
+    }
+
     /// The current phase name.
     pub fn phase(&self) -> PhaseName {
         match self.phase {
@@ -515,6 +546,8 @@ impl Machine {
     pub fn status(&self, reason: &str, now: Instant) -> StatusEvent {
         let mut s = StatusEvent {
             phase: self.phase(),
+            headline: self.headline(),
+            since_ms: 0,
             generation: self.gen,
             reason: reason.to_owned(),
             pid: None,
@@ -688,6 +721,22 @@ impl Machine {
     // ----- transitions ---------------------------------------------------------------------
 
     fn set(&mut self, phase: Phase, reason: &str, now: Instant, fx: &mut Vec<Effect>) {
+        self.restarting = match &phase {
+            Phase::Stopping { then, .. } => matches!(then, After::Restart | After::Respawn(_)),
+            Phase::Backoff { .. } => true,
+            Phase::Probing { .. } | Phase::Starting { .. } | Phase::Reconnecting { .. } => {
+                self.restarting
+            }
+            Phase::Running { .. }
+            | Phase::Stopped
+            | Phase::Paused { .. }
+            | Phase::Failed { .. } => false,
+        };
+        if self.phase_entered.is_none()
+            || std::mem::discriminant(&phase) != std::mem::discriminant(&self.phase)
+        {
+            self.phase_entered = Some(now);
+        }
         self.phase = phase;
         fx.push(Effect::Emit(SupervisorEvent::Status(
             self.status(reason, now),
@@ -850,6 +899,7 @@ impl Machine {
     /// Respawn now, or after the backoff's delay, or pause, as the backoff decides (the governor
     /// has already allowed it).
     fn respawn_after_backoff(&mut self, why: &str, now: Instant, fx: &mut Vec<Effect>) {
+        self.restarting = true;
         match self.backoff.on_failure(
             &Failure::Transient { retry_after: None },
             now,
@@ -1522,6 +1572,7 @@ impl Machine {
                 }
                 After::Restart => {
                     self.respawned_since_link = true;
+                    self.restarting = true;
                     self.spawn(&format!("gateway stopped ({status}); restarting"), now, fx);
                 }
                 After::Respawn(cause) => {
@@ -1903,6 +1954,178 @@ mod tests {
         );
         assert!(has(&fx, |e| matches!(e, Effect::Spawn { gen: 2 })));
         running(&mut Machine::new(cfg()), t);
+    }
+
+    fn statuses(fx: &[Effect]) -> Vec<StatusEvent> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Emit(SupervisorEvent::Status(s)) => Some(s.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn headlines_say_starting_first_and_restarting_on_the_way_back() {
+        let t = Instant::now();
+        let mut m = Machine::new(cfg());
+        let fx = m.step(Input::Command(Command::Start), t);
+        assert_eq!(statuses(&fx)[0].headline, Headline::Starting);
+        m.step(
+            Input::Probed {
+                gen: 1,
+                found: None,
+            },
+            t,
+        );
+        assert_eq!(
+            m.headline(),
+            Headline::Starting,
+            "a first start is not a restart"
+        );
+        let mut m = Machine::new(cfg());
+        running(&mut m, t);
+        assert_eq!(m.headline(), Headline::Running);
+        // A crash: respawned at once, straight to starting, and that start is a restart.
+        let crash = m.step(
+            Input::Exited {
+                gen: 2,
+                status: ExitStatus::signal(9),
+                hints: Hints::default(),
+            },
+            t,
+        );
+        let s = statuses(&crash);
+        assert_eq!(s.last().unwrap().phase, PhaseName::Starting);
+        assert_eq!(s.last().unwrap().headline, Headline::Restarting);
+        // Back up: running again, and the flag is gone.
+        m.step(
+            Input::Spawned {
+                gen: 3,
+                pid: Some(101),
+                port: None,
+            },
+            t,
+        );
+        m.step(Input::Ready { gen: 3, port: 5000 }, t);
+        m.step(
+            Input::Connected {
+                conn: 2,
+                info: info("b2"),
+            },
+            t,
+        );
+        assert_eq!(m.headline(), Headline::Running);
+        // The user's restart: stopping (for a restart), then starting, both "restarting".
+        let fx = m.step(Input::Command(Command::Restart { force: false }), t);
+        assert_eq!(statuses(&fx).last().unwrap().headline, Headline::Restarting);
+        let fx = m.step(
+            Input::Exited {
+                gen: 3,
+                status: ExitStatus::signal(15),
+                hints: Hints::default(),
+            },
+            t,
+        );
+        assert_eq!(statuses(&fx).last().unwrap().headline, Headline::Restarting);
+        // The user's stop is "stopping", then "stopped"; a start after it is a plain start.
+        let mut m = Machine::new(cfg());
+        running(&mut m, t);
+        let fx = m.step(Input::Command(Command::Stop), t);
+        assert_eq!(statuses(&fx).last().unwrap().headline, Headline::Stopping);
+        let fx = m.step(
+            Input::Exited {
+                gen: 2,
+                status: ExitStatus::code(0),
+                hints: Hints::default(),
+            },
+            t,
+        );
+        assert_eq!(statuses(&fx).last().unwrap().headline, Headline::Stopped);
+        let fx = m.step(Input::Command(Command::Start), t);
+        assert_eq!(statuses(&fx).last().unwrap().headline, Headline::Starting);
+    }
+
+    #[test]
+    fn the_phase_start_moves_only_when_the_phase_changes() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(cfg());
+        assert_eq!(m.phase_entered(), None);
+        m.step(Input::Command(Command::Start), t0);
+        assert_eq!(m.phase_entered(), Some(t0));
+        let t1 = t0 + Duration::from_millis(5);
+        m.step(
+            Input::Probed {
+                gen: 1,
+                found: None,
+            },
+            t1,
+        );
+        assert_eq!(m.phase_entered(), Some(t1), "probing → starting");
+        let t2 = t1 + Duration::from_millis(5);
+        m.step(
+            Input::Spawned {
+                gen: 2,
+                pid: Some(7),
+                port: None,
+            },
+            t2,
+        );
+        assert_eq!(
+            m.phase_entered(),
+            Some(t1),
+            "still starting: the same phase"
+        );
+    }
+
+    #[test]
+    fn a_crash_alerts_and_a_requested_restart_does_not() {
+        use crate::events::Alert;
+        let t = Instant::now();
+        let mut m = Machine::new(cfg());
+        running(&mut m, t);
+        let before = m.status("", t);
+        let crash = statuses(&m.step(
+            Input::Exited {
+                gen: 2,
+                status: ExitStatus::signal(9),
+                hints: Hints::default(),
+            },
+            t,
+        ));
+        assert_eq!(crash[0].alert_after(Some(&before)), Some(Alert::Crashed));
+        // Reported again (same phase, same generation): no second alert.
+        assert_eq!(crash[0].alert_after(Some(&crash[0])), None);
+        m.step(
+            Input::Spawned {
+                gen: 3,
+                pid: Some(101),
+                port: None,
+            },
+            t,
+        );
+        m.step(Input::Ready { gen: 3, port: 5000 }, t);
+        m.step(
+            Input::Connected {
+                conn: 2,
+                info: info("b2"),
+            },
+            t,
+        );
+        let mut prev = m.status("", t);
+        let mut steps = statuses(&m.step(Input::Command(Command::Restart { force: false }), t));
+        steps.extend(statuses(&m.step(
+            Input::Exited {
+                gen: 3,
+                status: ExitStatus::signal(15),
+                hints: Hints::default(),
+            },
+            t,
+        )));
+        for s in steps {
+            assert_eq!(s.alert_after(Some(&prev)), None, "{s:?}");
+            prev = s;
+        }
     }
 
     #[test]

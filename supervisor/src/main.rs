@@ -6,7 +6,8 @@
 //! control socket of the state directory. Exit codes: 0 success; 1 error; 2 usage; 3 no
 //! supervisor running; 4 refused by the supervisor (e.g. breaker open); `chat`: 5 the run was
 //! aborted, 6 the run failed, 7 the run was interrupted by a gateway restart, 8 the gateway call
-//! failed. This file only parses, prints and maps exits: every decision lives in the library.
+//! failed; `run`: 9 another supervisor (the desktop app or another `tether run`) already
+//! supervises this state directory. This file only parses, prints and maps exits: every decision lives in the library.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ const EXIT_ABORTED: i32 = 5;
 const EXIT_RUN_ERROR: i32 = 6;
 const EXIT_INTERRUPTED: i32 = 7;
 const EXIT_CALL_FAILED: i32 = 8;
+const EXIT_ALREADY_SUPERVISED: i32 = 9;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -172,6 +174,10 @@ fn main() {
 async fn run(opts: Options, ndjson: bool) -> i32 {
     let _lock = match options::lock_instance(&opts.state_dir) {
         Ok(l) => l,
+        Err(options::InstanceError::Held { dir, pid }) => {
+            eprintln!("tether: {}", who_supervises(&dir, &pid).await);
+            return EXIT_ALREADY_SUPERVISED;
+        }
         Err(e) => {
             eprintln!("tether: {e}");
             return EXIT_ERROR;
@@ -236,6 +242,27 @@ async fn run(opts: Options, ndjson: bool) -> i32 {
     drop(handle);
     let _ = tokio::time::timeout(Duration::from_secs(1), printer).await;
     code
+}
+
+/// Says who holds the state directory, asking its control socket (the lock file has the pid).
+async fn who_supervises(dir: &std::path::Path, lock_pid: &str) -> String {
+    let hello = match ControlClient::connect(&options::socket_path(dir)).await {
+        Ok(c) => Some(c.hello),
+        Err(_) => None,
+    };
+    let (server, pid) = match hello {
+        Some(ServerLine::Hello { server, pid, .. }) => (Some(server), pid.to_string()),
+        _ => (None, lock_pid.to_owned()),
+    };
+    let who = match server.as_deref() {
+        Some(control::SERVER_DESKTOP) => format!("the Tether desktop app (pid {pid})"),
+        Some(_) => format!("another `tether run` (pid {pid})"),
+        None => format!("another tether supervisor (pid {pid})"),
+    };
+    format!(
+        "{who} already supervises {}; drive it with `tether status`, `tether chat`, `tether restart`, or stop it first",
+        dir.display()
+    )
 }
 
 fn print_event(ev: &SupervisorEvent, ndjson: bool) {

@@ -21,8 +21,8 @@ use tether_protocol::methods::ChatHistory;
 use tether_protocol::{AgentEvent, ChatEvent, ChatState, Event};
 
 use crate::events::{
-    ApprovalState, ApprovalUpdate, ChatPhase, ChatUpdate, GatewayEvent, SupervisorEvent,
-    ToolStatus, ToolUpdate,
+    truncate_on_char, ApprovalState, ApprovalUpdate, ChatPhase, ChatUpdate, GatewayEvent,
+    SupervisorEvent, ToolStatus, ToolUpdate, TOOL_ARGS_MAX, TOOL_ERROR_MAX, TOOL_OUTPUT_MAX,
 };
 
 /// Finished runs remembered for deduplication.
@@ -212,7 +212,7 @@ impl Normalizer {
 
     fn on_agent(&mut self, a: &AgentEvent, now_ms: u64) -> Option<SupervisorEvent> {
         let ts = a.ts.unwrap_or(now_ms);
-        let (call_id, name, status, output, duration) = match a.data().ok()? {
+        let (call_id, name, status, output, duration, args) = match a.data().ok()? {
             AgentData::Tool(t) => {
                 let status = match t.phase {
                     ToolPhase::Start | ToolPhase::Update => ToolStatus::Running,
@@ -228,7 +228,8 @@ impl Normalizer {
                     })
                     .and_then(Value::as_u64);
                 let output = source.map(result_text).or(t.meta.clone());
-                (t.tool_call_id, t.name, status, output, duration)
+                let args = t.args.as_ref().map(pretty_args);
+                (t.tool_call_id, t.name, status, output, duration, args)
             }
             AgentData::Item(i) if matches!(i.kind.as_deref(), Some("tool" | "command")) => {
                 let call_id = i.tool_call_id.clone()?;
@@ -248,7 +249,7 @@ impl Normalizer {
                     .clone()
                     .or(i.title.clone())
                     .unwrap_or_else(|| "tool".into());
-                (call_id, name, status, i.summary.or(i.error), duration)
+                (call_id, name, status, i.summary.or(i.error), duration, None)
             }
             _ => return None,
         };
@@ -291,18 +292,31 @@ impl Normalizer {
         if summary.is_some() {
             tool.summary = summary;
         }
+        let finished = tool.status != ToolStatus::Running;
+        let (output, output_truncated) = match output.as_deref().filter(|_| finished) {
+            Some(o) => {
+                let (cut, truncated) = truncate_on_char(o, TOOL_OUTPUT_MAX);
+                (Some(cut.to_owned()), truncated)
+            }
+            None => (None, false),
+        };
+        let error = match (&output, tool.status) {
+            (Some(o), ToolStatus::Error) => Some(truncate_on_char(o, TOOL_ERROR_MAX).0.to_owned()),
+            _ => None,
+        };
         Some(SupervisorEvent::Tool(ToolUpdate {
             run_id: a.run_id.clone(),
             tool_call_id: call_id,
             name: tool.name.clone(),
             status: tool.status,
             session_key,
-            duration_ms: if tool.status == ToolStatus::Running {
-                None
-            } else {
-                tool.duration_ms
-            },
+            duration_ms: if finished { tool.duration_ms } else { None },
             summary: tool.summary.clone(),
+            started_at_ms: tool.started_ms,
+            args,
+            output,
+            output_truncated,
+            error,
         }))
     }
 
@@ -395,6 +409,12 @@ impl Normalizer {
         }
         out
     }
+}
+
+/// Tool arguments as pretty JSON, cut to [`TOOL_ARGS_MAX`] bytes.
+fn pretty_args(args: &Value) -> String {
+    let text = serde_json::to_string_pretty(args).unwrap_or_default();
+    truncate_on_char(&text, TOOL_ARGS_MAX).0.to_owned()
 }
 
 /// The text of a tool result: `content[].text` joined, or a string result.

@@ -222,14 +222,30 @@ pub fn build(opts: &Options) -> Result<(SupervisorConfig, Deps), String> {
     ))
 }
 
+/// Why [`lock_instance`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstanceError {
+    /// Another supervisor (`tether run` or the desktop app) holds the lock.
+    #[error("another tether supervisor already runs for {} (pid {pid}); use `tether status`", dir.display())]
+    Held {
+        /// The state directory.
+        dir: PathBuf,
+        /// What the lock file says (the holder's pid), possibly empty.
+        pid: String,
+    },
+    /// The state directory or the lock file could not be made or opened.
+    #[error("{0}")]
+    Io(String),
+}
+
 /// Holds `<state>/supervisor.lock` (a kernel `flock`, released when the process dies) so only one
 /// supervisor runs per state directory.
-pub fn lock_instance(state_dir: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, String> {
+pub fn lock_instance(state_dir: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, InstanceError> {
     use nix::fcntl::{Flock, FlockArg};
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     crate::profile::create_private_dir(state_dir)
-        .map_err(|e| format!("cannot create {}: {e}", state_dir.display()))?;
+        .map_err(|e| InstanceError::Io(format!("cannot create {}: {e}", state_dir.display())))?;
     let path = state_dir.join("supervisor.lock");
     let file = std::fs::OpenOptions::new()
         .read(true)
@@ -238,7 +254,7 @@ pub fn lock_instance(state_dir: &Path) -> Result<nix::fcntl::Flock<std::fs::File
         .truncate(false)
         .mode(0o600)
         .open(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| InstanceError::Io(format!("{}: {e}", path.display())))?;
     match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
         Ok(mut lock) => {
             let _ = lock.set_len(0);
@@ -247,11 +263,10 @@ pub fn lock_instance(state_dir: &Path) -> Result<nix::fcntl::Flock<std::fs::File
         }
         Err((_, _)) => {
             let pid = std::fs::read_to_string(&path).unwrap_or_default();
-            Err(format!(
-                "another tether supervisor already runs for {} (pid {}); use `tether status`",
-                state_dir.display(),
-                pid.trim()
-            ))
+            Err(InstanceError::Held {
+                dir: state_dir.to_owned(),
+                pid: pid.trim().to_owned(),
+            })
         }
     }
 }

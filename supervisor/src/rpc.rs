@@ -7,12 +7,12 @@
 //! learns immediately. It never touches the socket and never reads a clock.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Pending calls of type `R` (the reply target).
 #[derive(Debug)]
 pub struct Pending<R> {
-    map: HashMap<String, (Instant, String, R)>,
+    map: HashMap<String, (Instant, String, R, Instant)>,
 }
 
 impl<R> Default for Pending<R> {
@@ -24,14 +24,28 @@ impl<R> Default for Pending<R> {
 }
 
 impl<R> Pending<R> {
-    /// Registers a call.
-    pub fn insert(&mut self, id: String, method: String, deadline: Instant, reply: R) {
-        self.map.insert(id, (deadline, method, reply));
+    /// Registers a call sent at `sent`.
+    pub fn insert(
+        &mut self,
+        id: String,
+        method: String,
+        sent: Instant,
+        deadline: Instant,
+        reply: R,
+    ) {
+        self.map.insert(id, (deadline, method, reply, sent));
     }
 
     /// The waiter for a response id, removed.
     pub fn take(&mut self, id: &str) -> Option<R> {
-        self.map.remove(id).map(|(_, _, r)| r)
+        self.map.remove(id).map(|(_, _, r, _)| r)
+    }
+
+    /// The waiter for a response id that arrived at `now`, removed, with the call's latency.
+    pub fn take_timed(&mut self, id: &str, now: Instant) -> Option<(R, Duration)> {
+        self.map
+            .remove(id)
+            .map(|(_, _, r, sent)| (r, now.saturating_duration_since(sent)))
     }
 
     /// Removes and returns calls whose deadline passed, with their method names.
@@ -39,22 +53,22 @@ impl<R> Pending<R> {
         let ids: Vec<String> = self
             .map
             .iter()
-            .filter(|(_, (d, _, _))| *d <= now)
+            .filter(|(_, (d, _, _, _))| *d <= now)
             .map(|(id, _)| id.clone())
             .collect();
         ids.into_iter()
-            .filter_map(|id| self.map.remove(&id).map(|(_, m, r)| (m, r)))
+            .filter_map(|id| self.map.remove(&id).map(|(_, m, r, _)| (m, r)))
             .collect()
     }
 
     /// Removes and returns every call (the link is gone).
     pub fn drain(&mut self) -> Vec<(String, R)> {
-        self.map.drain().map(|(_, (_, m, r))| (m, r)).collect()
+        self.map.drain().map(|(_, (_, m, r, _))| (m, r)).collect()
     }
 
     /// The earliest deadline.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.map.values().map(|(d, _, _)| *d).min()
+        self.map.values().map(|(d, _, _, _)| *d).min()
     }
 
     /// How many calls wait.
@@ -77,17 +91,41 @@ mod tests {
     fn resolve_expire_drain() {
         let t0 = Instant::now();
         let mut p = Pending::default();
-        p.insert("a".into(), "health".into(), t0 + Duration::from_secs(1), 1);
-        p.insert("b".into(), "status".into(), t0 + Duration::from_secs(5), 2);
+        p.insert(
+            "a".into(),
+            "health".into(),
+            t0,
+            t0 + Duration::from_secs(1),
+            1,
+        );
+        p.insert(
+            "b".into(),
+            "status".into(),
+            t0,
+            t0 + Duration::from_secs(5),
+            2,
+        );
         p.insert(
             "c".into(),
             "chat.send".into(),
+            t0,
             t0 + Duration::from_secs(9),
             3,
+        );
+        p.insert(
+            "d".into(),
+            "health".into(),
+            t0,
+            t0 + Duration::from_secs(9),
+            4,
         );
         assert_eq!(p.next_deadline(), Some(t0 + Duration::from_secs(1)));
         assert_eq!(p.take("a"), Some(1));
         assert_eq!(p.take("a"), None, "a second response is ignored");
+        assert_eq!(
+            p.take_timed("d", t0 + Duration::from_millis(7)),
+            Some((4, Duration::from_millis(7)))
+        );
         assert_eq!(
             p.expired(t0 + Duration::from_secs(5)),
             vec![("status".to_string(), 2)]
