@@ -227,6 +227,12 @@ pub struct AgentParams {
     /// Extra system prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra_system_prompt: Option<String>,
+    /// Model provider for this run only (with `model`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Model for this run only: `<model>` with `provider`, or `<provider>/<model>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     /// Fields this version does not model.
     #[serde(flatten)]
     pub extra: Map,

@@ -356,6 +356,34 @@ impl Inner {
     }
 }
 
+/// `agent {provider?, model?}`: the run's own model, checked before the run is accepted.
+fn run_model(settings: &Settings, p: &AgentParams) -> Result<Option<(String, String)>, ErrorShape> {
+    let (provider, model) = match (p.provider.as_deref(), p.model.as_deref()) {
+        (None, None) => return Ok(None),
+        (Some(pr), Some(m)) => (pr.to_owned(), m.to_owned()),
+        (None, Some(m)) => match m.split_once('/') {
+            Some((pr, m)) => (pr.to_owned(), m.to_owned()),
+            None => {
+                return Err(ErrorShape::invalid_request(format!(
+                    "model {m:?} needs a provider: pass provider, or model as <provider>/<model>"
+                )))
+            }
+        },
+        (Some(_), None) => {
+            return Err(ErrorShape::invalid_request("provider needs a model"));
+        }
+    };
+    if provider.is_empty() || model.is_empty() || provider.len() > 128 || model.len() > 256 {
+        return Err(ErrorShape::invalid_request(
+            "provider and model must be 1..128 and 1..256 characters",
+        ));
+    }
+    settings
+        .model_by_ref(&provider, &model)
+        .map_err(ErrorShape::invalid_request)?;
+    Ok(Some((provider, model)))
+}
+
 impl Engine {
     /// Builds an engine over `state_dir` (created if missing) emitting into `sink`.
     pub fn new(
@@ -650,6 +678,7 @@ impl Engine {
             timeout,
             extra_system_prompt: None,
             observer: None,
+            model: None,
         };
         match self.start(caller, spec) {
             Ok((_, release)) => Ok(Ack::new(ack(RunStatus::Started), Some(release))),
@@ -1004,6 +1033,7 @@ impl Engine {
                     .filter(|t| *t > 0)
                     .map(Duration::from_secs)
                     .unwrap_or(self.inner.settings().run_timeout);
+                let model = run_model(&self.inner.settings(), &params)?;
                 let spec = RunSpec {
                     run_id: run_id.clone(),
                     key: key.clone(),
@@ -1013,6 +1043,7 @@ impl Engine {
                     timeout,
                     extra_system_prompt: params.extra_system_prompt.clone(),
                     observer: None,
+                    model,
                 };
                 match self.start(caller, spec) {
                     Ok((a, release)) => (
@@ -1357,6 +1388,7 @@ impl Engine {
             timeout: self.inner.settings().run_timeout,
             extra_system_prompt: None,
             observer: Some(observer),
+            model: None,
         };
         let caller = Caller {
             conn: None,

@@ -65,6 +65,8 @@ pub struct RunSpec {
     pub extra_system_prompt: Option<String>,
     /// HTTP endpoint observer.
     pub observer: Option<mpsc::UnboundedSender<Observed>>,
+    /// This run's model instead of the configured default: `(provider, model)`.
+    pub model: Option<(String, String)>,
 }
 
 /// Drives a run to its end and publishes the outcome.
@@ -354,7 +356,11 @@ async fn body(
         l.started_at = Some(started_at);
         emitter.agent(AgentData::Lifecycle(l));
 
-        let choice = match inner.resolve_model(settings).await {
+        let chosen = match &spec.model {
+            Some((provider, model)) => settings.model_by_ref(provider, model),
+            None => inner.resolve_model(settings).await,
+        };
+        let choice = match chosen {
             Ok(m) => m,
             Err(msg) => break 'run End::Error(msg, ErrorKind::Unknown),
         };

@@ -103,6 +103,27 @@ impl Settings {
         }
     }
 
+    /// A model named by the caller for one run (`agent {provider, model}`): a configured
+    /// provider (its model list is only a catalogue: any id the provider serves is accepted) or
+    /// the offline model; `Err` names what is missing.
+    pub fn model_by_ref(&self, provider: &str, model: &str) -> Result<ModelChoice, String> {
+        if provider == OFFLINE_PROVIDER && model == OFFLINE_MODEL {
+            return Ok(ModelChoice::offline());
+        }
+        let p = self
+            .providers
+            .get(provider)
+            .ok_or_else(|| format!("model provider {provider:?} is not in models.providers"))?;
+        let m = p.models.iter().find(|m| m.id == model);
+        Ok(ModelChoice::from_provider(
+            provider,
+            p,
+            model,
+            m,
+            ModelSource::Configured,
+        ))
+    }
+
     /// The configured model selection, without probing anything:
     /// `Ok(Some)` for a configured model, `Ok(None)` when nothing is configured (discovery or
     /// the offline model apply), `Err` for a selection that names something that is not there.

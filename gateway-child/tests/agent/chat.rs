@@ -448,3 +448,73 @@ async fn hot_reload_applies_to_new_runs_only() {
     assert_eq!(rec.terminal("h1").await.text().unwrap(), "from A");
     assert_eq!((a.request_count(), b.request_count()), (1, 1));
 }
+
+#[tokio::test]
+async fn agent_method_runs_the_model_it_names() {
+    // Two providers: the default points at a mock that is never asked; the run names the other.
+    let unused = mock_openai::start().await.unwrap();
+    let named = mock_openai::start().await.unwrap();
+    named.push(Reply::Text(vec!["ok".into()]));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(serde_json::json!({
+        "models": {"providers": {
+            "main": {"baseUrl": unused.base_url(), "apiKey": "k", "models": [{"id": "m1"}]},
+            "probe": {"baseUrl": named.base_url(), "apiKey": "k", "models": [{"id": "p1"}]}
+        }},
+        "agents": {"defaults": {"model": {"primary": "main/m1"}}}
+    }));
+    let (e, _rec) = engine(&cfg, dir.path());
+    let run = |id: &str, extra: Value| {
+        let mut v = serde_json::json!({"message": "say ok", "idempotencyKey": id,
+            "sessionKey": "agent:main:probe"});
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        serde_json::from_value::<AgentParams>(v).unwrap()
+    };
+    let (ack, done) = e
+        .agent(
+            &caller(1),
+            run(
+                "m1",
+                serde_json::json!({"provider": "probe", "model": "p1"}),
+            ),
+        )
+        .await
+        .unwrap();
+    drop(ack);
+    let fin = done.await.unwrap();
+    assert_eq!(
+        fin.result.unwrap()["meta"]["agentMeta"]["provider"],
+        "probe"
+    );
+    assert_eq!((named.request_count(), unused.request_count()), (1, 0));
+    // `<provider>/<model>` in `model` alone works too; an unknown provider is refused up front.
+    named.push(Reply::Text(vec!["ok".into()]));
+    let (ack, done) = e
+        .agent(
+            &caller(1),
+            run("m2", serde_json::json!({"model": "probe/p1"})),
+        )
+        .await
+        .unwrap();
+    drop(ack);
+    done.await.unwrap();
+    assert_eq!(named.request_count(), 2);
+    let err = e
+        .agent(
+            &caller(1),
+            run("m3", serde_json::json!({"model": "nope/x"})),
+        )
+        .await
+        .err()
+        .unwrap();
+    assert!(err.message.contains("\"nope\""), "{err:?}");
+    let err = e
+        .agent(&caller(1), run("m4", serde_json::json!({"model": "p1"})))
+        .await
+        .err()
+        .unwrap();
+    assert!(err.message.contains("needs a provider"), "{err:?}");
+    assert_eq!(unused.request_count(), 0);
+}
