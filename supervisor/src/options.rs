@@ -83,7 +83,10 @@ pub fn find_tether_gateway() -> Option<PathBuf> {
     sibling.or_else(|| on_path("tether-gateway"))
 }
 
-/// Finds the `tether` binary that runs the guardian ([`crate::guard`]): `TETHER_GUARD_BIN`,
+/// Finds the `tether` binary that runs the guardian ([`crate::guard`]). The guardian must be a
+/// process whose every thread blocks its signals (it waits for `SIGCHLD` with `sigwait`): the
+/// desktop app links WebKitGTK, whose JavaScriptCore starts a thread before `main`, so the app
+/// always uses `tether`, never itself. `TETHER_GUARD_BIN`,
 /// else this executable when it is `tether`, else a `tether` next to it (or one directory up,
 /// from a test or bench executable in `target/<profile>/deps`). `None`: gateways are spawned
 /// directly, with `PR_SET_PDEATHSIG` only.

@@ -1,0 +1,5 @@
+//! `tether-desktop`: see the library.
+
+fn main() {
+    std::process::exit(tether_desktop::app::main());
+}
