@@ -85,6 +85,18 @@ pub fn duration(lang: Lang, ms: u64) -> String {
     }
 }
 
+/// How long a gateway has been up, in whole minutes or more (the tray redraws once a minute).
+pub fn uptime(lang: Lang, ms: u64) -> String {
+    if ms >= 60_000 {
+        return duration(lang, ms);
+    }
+    match lang {
+        Lang::En => "<1 min".into(),
+        Lang::ZhCn => "不到 1 分钟".into(),
+        Lang::Th => "ไม่ถึง 1 นาที".into(),
+    }
+}
+
 /// Tray menu items and fixed phrases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Label {
@@ -229,6 +241,8 @@ mod tests {
         assert_eq!(duration(Lang::En, 7_200_000), "2 h");
         assert_eq!(duration(Lang::ZhCn, 180_000), "3 分钟");
         assert_eq!(duration(Lang::Th, 90_000_000), "1 วัน");
+        assert_eq!(uptime(Lang::En, 59_000), "<1 min");
+        assert_eq!(uptime(Lang::En, 61_000), "1 min");
     }
 
     #[test]

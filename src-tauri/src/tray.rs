@@ -155,7 +155,7 @@ pub fn view(
                 s.push_str(&format!(" · pid {pid}"));
             }
             if status.since_ms > 0 {
-                let up = i18n::duration(lang, now_ms.saturating_sub(status.since_ms));
+                let up = i18n::uptime(lang, now_ms.saturating_sub(status.since_ms));
                 s.push_str(&format!(" · {} {up}", t(Label::Up)));
             }
             s

@@ -1,0 +1,564 @@
+//! The desktop app end to end: the real `tether-desktop` in real WebKitGTK under Xvfb with a
+//! session bus, driven through WebKitWebDriver by role and accessible name, with the real
+//! gateway, the `tether` CLI on the same state directory, a real XEmbed tray (`trayer`) clicked
+//! with `xdotool`, and the processes checked in `/proc`.
+//!
+//! Screenshots of what a user sees land in `target/desktop-shots/` for a person to look at.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tether_e2e::{alive, binary, cmdlines_containing, gateway_bin, tether_bin};
+use tether_supervisor::control::{ControlClient, ServerLine};
+use tether_testkit::desktop::{self, Display, Session, SessionBus, TrayHost, WebDriver};
+
+const LONG: Duration = Duration::from_secs(60);
+
+fn desktop_bin() -> PathBuf {
+    // The app finds the gateway and `tether` (its guardian) beside itself: build them too.
+    gateway_bin();
+    tether_bin();
+    binary("tether-desktop", "tether-desktop")
+}
+
+/// One app run: its directories, display, bus, optional tray host and WebDriver.
+struct Desk {
+    dir: tempfile::TempDir,
+    display: Display,
+    _bus: SessionBus,
+    tray: Option<TrayHost>,
+    driver: WebDriver,
+    env: Vec<(String, String)>,
+    app: PathBuf,
+}
+
+#[derive(Default)]
+struct Opts {
+    tray: bool,
+    lang: Option<&'static str>,
+    gateway_config: Option<String>,
+    extra_env: Vec<(String, String)>,
+}
+
+impl Desk {
+    async fn start(opts: Opts) -> Desk {
+        desktop::tools_present().unwrap();
+        let app = desktop_bin();
+        let dir = tempfile::tempdir().unwrap();
+        let display = Display::start(1280, 800).await.unwrap();
+        let bus = SessionBus::start().await.unwrap();
+        let tray = if opts.tray {
+            Some(TrayHost::start(&display).await.unwrap())
+        } else {
+            None
+        };
+        let state = dir.path().join("state");
+        if let Some(cfg) = &opts.gateway_config {
+            std::fs::create_dir_all(state.join("gateway")).unwrap();
+            std::fs::write(state.join("gateway/gateway.json"), cfg).unwrap();
+        }
+        let p = |sub: &str| dir.path().join(sub).display().to_string();
+        let mut env: Vec<(String, String)> = vec![
+            ("DISPLAY".into(), display.name.clone()),
+            ("DBUS_SESSION_BUS_ADDRESS".into(), bus.address.clone()),
+            ("HOME".into(), p("home")),
+            ("TETHER_STATE_DIR".into(), p("state")),
+            ("XDG_CONFIG_HOME".into(), p("config")),
+            ("XDG_STATE_HOME".into(), p("xstate")),
+            ("XDG_DATA_HOME".into(), p("data")),
+            ("XDG_RUNTIME_DIR".into(), p("run")),
+            ("TETHER_DESKTOP_IPC_TAP".into(), p("ipc-tap.jsonl")),
+            ("LANG".into(), opts.lang.unwrap_or("en_US.UTF-8").into()),
+            ("NO_AT_BRIDGE".into(), "1".into()),
+        ];
+        std::fs::create_dir_all(dir.path().join("run")).unwrap();
+        env.extend(opts.extra_env);
+        let driver = WebDriver::start(&env).await.unwrap();
+        Desk {
+            dir,
+            display,
+            _bus: bus,
+            tray,
+            driver,
+            env,
+            app,
+        }
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn app_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("xstate/tether/logs/app.log"))
+            .unwrap_or_default()
+    }
+
+    fn tap(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("ipc-tap.jsonl")).unwrap_or_default()
+    }
+
+    fn command(&self, program: &Path) -> std::process::Command {
+        let mut c = std::process::Command::new(program);
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    fn tether(&self, args: &[&str]) -> Output {
+        self.command(&tether_bin()).args(args).output().unwrap()
+    }
+
+    /// `tether status --json`.
+    fn status(&self) -> Value {
+        let out = self.tether(&["status", "--json"]);
+        assert!(
+            out.status.success(),
+            "tether status: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// The app's pid and name, from its control socket's hello.
+    async fn hello(&self) -> (String, u32) {
+        let c = ControlClient::connect(&self.state_dir().join("control.sock"))
+            .await
+            .unwrap();
+        match c.hello {
+            ServerLine::Hello { server, pid, .. } => (server, pid),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    async fn session(&self) -> Session<'_> {
+        self.driver.session(&self.app, &[]).await.unwrap()
+    }
+
+    fn shot(&self, name: &str) -> PathBuf {
+        desktop::shots_dir().join(name)
+    }
+}
+
+/// Waits for the status bar to read `phase…`; returns its text.
+async fn status_bar(s: &Session<'_>, phase: &str) -> String {
+    s.wait_text("status", "Gateway status", LONG, |t| {
+        t.trim_start().starts_with(phase)
+    })
+    .await
+    .unwrap()
+}
+
+/// The gateway pid `tether status` reports once it is running.
+async fn running_pid(d: &Desk, not: Option<u64>) -> u64 {
+    let deadline = Instant::now() + LONG;
+    loop {
+        let st = d.status();
+        if st["status"]["phase"] == "running" {
+            if let Some(pid) = st["status"]["pid"].as_u64() {
+                if Some(pid) != not {
+                    return pid;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "the gateway did not run: {st}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every process of this app run: the app's descendants and gateways of its state directory.
+fn leftovers(d: &Desk, app_pid: u32) -> Vec<u32> {
+    let state = d.state_dir().display().to_string();
+    let mut pids: Vec<u32> = cmdlines_containing(&state)
+        .into_iter()
+        .filter(|p| alive(*p))
+        .collect();
+    if alive(app_pid) {
+        pids.push(app_pid);
+    }
+    pids.extend(tether_supervisor::guard::descendants(app_pid));
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
+async fn wait_no_leftovers(d: &Desk, app_pid: u32, within: Duration) -> Vec<u32> {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = leftovers(d, app_pid);
+        if left.is_empty() || Instant::now() > deadline {
+            return left;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launch_shows_running_cli_agrees_restart_from_the_window_and_quit_leaves_nothing() {
+    let d = Desk::start(Opts::default()).await;
+    let s = d.session().await;
+    let text = status_bar(&s, "Running").await;
+    let pid = running_pid(&d, None).await;
+    assert!(
+        text.contains(&pid.to_string()),
+        "the window shows the pid `tether status` reports: {text}"
+    );
+    let (server, app_pid) = d.hello().await;
+    assert_eq!(
+        server, "tether-desktop",
+        "the app serves the control socket"
+    );
+    s.screenshot(&d.shot("window-running-en.png"))
+        .await
+        .unwrap();
+
+    // `tether run` on the same state refuses while the app supervises it.
+    let out = d.tether(&["run"]);
+    assert_eq!(
+        out.status.code(),
+        Some(9),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("desktop app"));
+
+    // Restart from the window: a new gateway process, running again.
+    let restart = s.by_role("button", "Restart gateway", LONG).await.unwrap();
+    s.click(&restart).await.unwrap();
+    let new_pid = running_pid(&d, Some(pid)).await;
+    assert!(
+        !alive(u32::try_from(pid).unwrap()),
+        "the old gateway is gone"
+    );
+    status_bar(&s, "Running").await;
+    s.wait_text("status", "Gateway status", LONG, |t| {
+        t.contains(&new_pid.to_string())
+    })
+    .await
+    .unwrap();
+
+    // `tether restart` from the CLI drives the app too.
+    let out = d.tether(&["restart"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    running_pid(&d, Some(new_pid)).await;
+
+    // Quit (the command the window's Quit uses): the gateway stops, nothing is left.
+    let _ = s
+        .script(
+            "window.__TAURI_INTERNALS__.invoke('quit_app'); return true;",
+            json!([]),
+        )
+        .await;
+    let left = wait_no_leftovers(&d, app_pid, Duration::from_secs(15)).await;
+    assert!(left.is_empty(), "left behind after Quit: {left:?}");
+    assert!(
+        d.app_log().contains("gateway stopped; bye"),
+        "{}",
+        d.app_log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_the_app_leaves_no_gateway_within_2_s_and_a_new_launch_starts_clean() {
+    let d = Desk::start(Opts::default()).await;
+    let s = d.session().await;
+    status_bar(&s, "Running").await;
+    let gw = running_pid(&d, None).await;
+    let (_, app_pid) = d.hello().await;
+    let mut tree = tether_supervisor::guard::descendants(app_pid);
+    tree.retain(|p| *p != app_pid);
+    assert!(
+        tree.contains(&u32::try_from(gw).unwrap()),
+        "the gateway descends from the app"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(app_pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let t0 = Instant::now();
+    // The requirement itself is a bound: nothing of the gateway's tree within 2 s.
+    let deadline = t0 + Duration::from_secs(2);
+    let mut left: Vec<u32> = tree.clone();
+    while Instant::now() < deadline {
+        left = tree.iter().copied().filter(|p| alive(*p)).collect();
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        left.is_empty(),
+        "still alive {:?} after kill -9 of the app: {left:?}",
+        t0.elapsed()
+    );
+    // The driver's session points at a dead app: end it before the next launch.
+    let _ = s.close().await;
+
+    // The next launch adopts or cleans up per the ledger and runs a gateway of its own.
+    let s2 = d.session().await;
+    status_bar(&s2, "Running").await;
+    let gw2 = running_pid(&d, Some(gw)).await;
+    assert_ne!(gw2, gw);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_launch_focuses_the_first_and_exits_0() {
+    let d = Desk::start(Opts::default()).await;
+    let s = d.session().await;
+    status_bar(&s, "Running").await;
+    let (_, first) = d.hello().await;
+    let out = d.command(&d.app).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, still) = d.hello().await;
+    assert_eq!(still, first, "the first app keeps supervising");
+    let deadline = Instant::now() + LONG;
+    while !d.app_log().contains("another launch asked for the window") {
+        assert!(
+            Instant::now() < deadline,
+            "the first app was not asked to focus"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Geometry `(x, y, width, height)` of an X window.
+async fn geometry(d: &Desk, id: &str) -> (i64, i64, i64, i64) {
+    let geo = desktop::xdotool(&d.display, &["getwindowgeometry", "--shell", id])
+        .await
+        .unwrap();
+    let get = |k: &str| -> i64 {
+        geo.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (get("X"), get("Y"), get("WIDTH"), get("HEIGHT"))
+}
+
+/// Clicks the icon docked in trayer's panel (the panel holds only ours).
+async fn click_tray(d: &Desk) {
+    let ids = desktop::xdotool(&d.display, &["search", "--name", "^panel$"])
+        .await
+        .unwrap();
+    let id = ids.lines().next().unwrap().trim().to_owned();
+    let (x, y, w, h) = geometry(d, &id).await;
+    let (cx, cy) = ((x + w / 2).to_string(), (y + h / 2).to_string());
+    desktop::xdotool(&d.display, &["mousemove", &cx, &cy, "click", "1"])
+        .await
+        .unwrap();
+}
+
+/// Waits for the tray's menu: a mapped window of the app taller than an icon.
+async fn tray_menu_open(d: &Desk, s: &Session<'_>) {
+    s.wait("the tray menu", LONG, || async {
+        let ids = desktop::xdotool(
+            &d.display,
+            &["search", "--onlyvisible", "--name", "^tether-desktop$"],
+        )
+        .await
+        .unwrap_or_default();
+        for id in ids.lines() {
+            let (_, _, w, h) = geometry(d, id.trim()).await;
+            if h > 60 && w > 60 {
+                return Ok(Some(()));
+            }
+        }
+        Ok(None)
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tray_shows_the_state_and_its_restart_and_quit_work() {
+    let d = Desk::start(Opts {
+        tray: true,
+        ..Opts::default()
+    })
+    .await;
+    assert!(d.tray.is_some());
+    let s = d.session().await;
+    status_bar(&s, "Running").await;
+    let pid = running_pid(&d, None).await;
+    let (_, app_pid) = d.hello().await;
+    // The icon is docked once the app's tray item exists: the panel grows around it.
+    s.wait("the tray icon", LONG, || async {
+        let ids = desktop::xdotool(&d.display, &["search", "--name", "^panel$"]).await?;
+        let id = ids.lines().next().unwrap_or_default().trim().to_owned();
+        Ok((geometry(&d, &id).await.2 >= 24).then_some(()))
+    })
+    .await
+    .unwrap();
+    click_tray(&d).await;
+    tray_menu_open(&d, &s).await;
+    d.display
+        .screenshot(&d.shot("tray-menu-running-en.png"))
+        .await
+        .unwrap();
+    // Enabled items while running: Stop, Restart, Open Tether, Quit Tether (the status lines
+    // are disabled and skipped by the keyboard). Down, Down = Restart.
+    desktop::xdotool(&d.display, &["key", "Down", "Down", "Return"])
+        .await
+        .unwrap();
+    let new_pid = running_pid(&d, Some(pid)).await;
+    assert_ne!(new_pid, pid, "the tray's Restart restarted the gateway");
+    assert!(d.app_log().contains("tray"), "{}", d.app_log());
+
+    // Quit from the tray: Up wraps to the last item.
+    click_tray(&d).await;
+    tray_menu_open(&d, &s).await;
+    desktop::xdotool(&d.display, &["key", "Up", "Return"])
+        .await
+        .unwrap();
+    let left = wait_no_leftovers(&d, app_pid, Duration::from_secs(15)).await;
+    assert!(
+        left.is_empty(),
+        "left behind after the tray's Quit: {left:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_tray_library_the_app_runs_from_its_window() {
+    // Hide the appindicator library the way a system without it looks: /dev/null bound over it
+    // in a private mount namespace (needs root, as CI runs).
+    if !nix::unistd::geteuid().is_root() {
+        panic!("this test hides a system library in a mount namespace: run it as root (CI does)");
+    }
+    let lib = [
+        "/usr/lib/x86_64-linux-gnu/libayatana-appindicator3.so.1",
+        "/usr/lib/x86_64-linux-gnu/libappindicator3.so.1",
+    ];
+    let mut script = String::from("set -e\n");
+    for l in lib {
+        script.push_str(&format!("[ -e {l} ] && mount --bind /dev/null {l}\n"));
+    }
+    let d = Desk::start(Opts {
+        tray: true,
+        ..Opts::default()
+    })
+    .await;
+    script.push_str(&format!("exec {} \"$@\"\n", d.app.display()));
+    let wrapper = d.dir.path().join("no-indicator.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec unshare -m --propagation private sh -c '{}' sh \"$@\"\n",
+            script.replace('\'', "'\\''")
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let s = d.driver.session(&wrapper, &[]).await.unwrap();
+    status_bar(&s, "Running").await;
+    assert!(d.app_log().contains("no tray icon"), "{}", d.app_log());
+    let info = s
+        .script(
+            "return window.__TAURI_INTERNALS__.invoke('app_info');",
+            json!([]),
+        )
+        .await;
+    if let Ok(info) = info {
+        assert_eq!(info["trayAvailable"], false, "{info}");
+        assert_eq!(info["closeToTray"], false, "{info}");
+    }
+    s.screenshot(&d.shot("window-without-tray-library.png"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_token_or_provider_key_ever_crosses_to_the_webview() {
+    let mock = tether_testkit::mock_openai::start().await.unwrap();
+    let key = "sk-desktop-e2e-0123456789abcdef";
+    let cfg = json!({
+        "models": {"providers": {"mock": {"baseUrl": mock.base_url(), "apiKey": key,
+            "api": "openai-completions", "models": [{"id": "mock-1"}]}}},
+        "agents": {"defaults": {"model": {"primary": "mock/mock-1"}}}
+    });
+    mock.push(tether_testkit::mock_provider::Reply::Text(vec![
+        "Hello ".into(),
+        "from the mock.".into(),
+    ]));
+    let d = Desk::start(Opts {
+        gateway_config: Some(cfg.to_string()),
+        ..Opts::default()
+    })
+    .await;
+    let s = d.session().await;
+    status_bar(&s, "Running").await;
+    // Use the app as a person would: chat, then open settings and diagnostics.
+    let input = s.by_role("textbox", "Message", LONG).await.unwrap();
+    s.type_text(&input, "Say hello").await.unwrap();
+    let send = s.by_role("button", "Send", LONG).await.unwrap();
+    s.click(&send).await.unwrap();
+    s.wait_text("article", "Assistant message", LONG, |t| {
+        t.contains("from the mock")
+    })
+    .await
+    .unwrap();
+    for cmd in [
+        "models_get",
+        "diagnostics_get",
+        "settings_get",
+        "sessions_list",
+        "app_info",
+        "status_get",
+    ] {
+        let _ = s
+            .script(
+                &format!("return window.__TAURI_INTERNALS__.invoke('{cmd}');"),
+                json!([]),
+            )
+            .await;
+    }
+    let token = std::fs::read_to_string(d.state_dir().join("gateway/gateway-token")).unwrap();
+    let token = token.trim();
+    assert!(token.len() >= 32);
+    let tap = d.tap();
+    assert!(
+        tap.lines().count() > 10,
+        "the tap recorded the session: {} lines",
+        tap.lines().count()
+    );
+    for kind in [
+        "\"kind\":\"result\"",
+        "\"kind\":\"event\"",
+        "\"kind\":\"channel\"",
+    ] {
+        assert!(tap.contains(kind), "the tap saw no {kind}");
+    }
+    assert!(
+        tap.contains("\"name\":\"models_get\""),
+        "settings were read"
+    );
+    assert!(
+        !tap.contains(token),
+        "the gateway token crossed to the webview"
+    );
+    assert!(
+        !tap.contains(key),
+        "the provider key crossed to the webview"
+    );
+    assert!(
+        tap.contains("\"apiKeySet\":true"),
+        "the view says a key is set"
+    );
+}
