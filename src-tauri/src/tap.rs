@@ -1,7 +1,8 @@
 //! The IPC tap: an optional record of every payload Rust sends to the webview.
 //!
 //! With `TETHER_DESKTOP_IPC_TAP=<file>` set, command results and errors, events and chat-stream
-//! envelopes are appended to `<file>` as JSON lines `{"dir":"out","kind":…,"name":…,"payload":…}`.
+//! envelopes are appended to `<file>` as JSON lines
+//! `{"dir":"out","kind":…,"name":…,"atMs":…,"payload":…}`.
 //! It exists so a test can prove that no secret ever crosses to the webview (IPC.md); without
 //! the variable it does nothing and costs one branch. It never records what the webview sends
 //! in (a provider key typed into the settings goes that way, by design).
@@ -46,7 +47,11 @@ impl Tap {
     /// Records one outgoing payload.
     pub fn record(&self, kind: &str, name: &str, payload: &impl Serialize) {
         let Some(file) = &self.file else { return };
-        let line = json!({"dir": "out", "kind": kind, "name": name, "payload": payload});
+        let at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let line =
+            json!({"dir": "out", "kind": kind, "name": name, "atMs": at_ms, "payload": payload});
         if let Ok(mut f) = file.lock() {
             let _ = writeln!(f, "{line}");
         }

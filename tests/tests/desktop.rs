@@ -562,3 +562,126 @@ async fn no_token_or_provider_key_ever_crosses_to_the_webview() {
         "the view says a key is set"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_streams_a_tool_turn_survives_a_restart_and_asks_before_exec() {
+    // The first part runs on the gateway's offline model (no provider): it answers a question
+    // about files with a real `ls` call.
+    let d = Desk::start(Opts::default()).await;
+    let s = d.session().await;
+    status_bar(&s, "Running").await;
+    let input = s.by_role("textbox", "Message", LONG).await.unwrap();
+    s.type_text(&input, "What files are in my workspace?")
+        .await
+        .unwrap();
+    s.click(&s.by_role("button", "Send", LONG).await.unwrap())
+        .await
+        .unwrap();
+    s.by_role("article", "Your message", LONG).await.unwrap();
+    s.wait("the completed ls card", LONG, || async {
+        Ok(s.xpath("//*[@aria-label='Tool ls: completed']")
+            .await?
+            .into_iter()
+            .next())
+    })
+    .await
+    .unwrap();
+    let reply = s
+        .wait_text("article", "Assistant message", LONG, |t| t.contains("ls"))
+        .await
+        .unwrap();
+    assert!(reply.contains("workspace"), "{reply}");
+    s.screenshot(&d.shot("chat-tool-turn-en.png"))
+        .await
+        .unwrap();
+
+    // Restart from the window: the session's history comes back.
+    let pid = running_pid(&d, None).await;
+    s.click(&s.by_role("button", "Restart gateway", LONG).await.unwrap())
+        .await
+        .unwrap();
+    running_pid(&d, Some(pid)).await;
+    status_bar(&s, "Running").await;
+    s.wait_text("article", "Your message", LONG, |t| {
+        t.contains("What files are in my workspace?")
+    })
+    .await
+    .unwrap();
+    s.wait("the ls card after the restart", LONG, || async {
+        Ok(s.xpath("//*[@aria-label='Tool ls: completed']")
+            .await?
+            .into_iter()
+            .next())
+    })
+    .await
+    .unwrap();
+    let _ = s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exec_approval_is_asked_in_a_dialog_and_allowed_once() {
+    use tether_testkit::mock_provider::{MockToolCall, Reply};
+    let mock = tether_testkit::mock_openai::start().await.unwrap();
+    mock.push(Reply::ToolCalls(vec![MockToolCall::new(
+        "call_exec_1",
+        "exec",
+        json!({"command": "echo approved-and-ran"}),
+    )]));
+    mock.push(Reply::Text(vec!["The command ".into(), "ran.".into()]));
+    let cfg = json!({
+        "models": {"providers": {"mock": {"baseUrl": mock.base_url(), "apiKey": "k",
+            "api": "openai-completions", "models": [{"id": "mock-1"}]}}},
+        "agents": {"defaults": {"model": {"primary": "mock/mock-1"}}}
+    });
+    let d = Desk::start(Opts {
+        gateway_config: Some(cfg.to_string()),
+        ..Opts::default()
+    })
+    .await;
+    let s = d.session().await;
+    status_bar(&s, "Running").await;
+    let input = s.by_role("textbox", "Message", LONG).await.unwrap();
+    s.type_text(&input, "Run the echo command").await.unwrap();
+    s.click(&s.by_role("button", "Send", LONG).await.unwrap())
+        .await
+        .unwrap();
+    let dialog = s
+        .wait("the approval dialog", LONG, || async {
+            Ok(s.all_by_role("dialog", |_| true).await?.into_iter().next())
+        })
+        .await
+        .unwrap();
+    let text = s.text(&dialog).await.unwrap();
+    assert!(
+        text.contains("echo approved-and-ran"),
+        "the dialog shows the command: {text}"
+    );
+    s.screenshot(&d.shot("approval-dialog-en.png"))
+        .await
+        .unwrap();
+    s.click(&s.by_role("button", "Allow once", LONG).await.unwrap())
+        .await
+        .unwrap();
+    s.wait_text("article", "Assistant message", LONG, |t| {
+        t.contains("The command ran.")
+    })
+    .await
+    .unwrap();
+    s.wait("the completed exec card", LONG, || async {
+        Ok(s.xpath("//*[@aria-label='Tool exec: completed']")
+            .await?
+            .into_iter()
+            .next())
+    })
+    .await
+    .unwrap();
+    let (_, app_pid) = d.hello().await;
+    let _ = s
+        .script(
+            "window.__TAURI_INTERNALS__.invoke('quit_app'); return true;",
+            json!([]),
+        )
+        .await;
+    let left = wait_no_leftovers(&d, app_pid, Duration::from_secs(15)).await;
+    assert!(left.is_empty(), "left behind after Quit: {left:?}");
+}
