@@ -421,7 +421,25 @@ impl Session<'_> {
         .await
     }
 
-    /// Waits until `probe` yields something.
+    /// Waits until the page's DOM changes (a `MutationObserver` in the page), at most `at_most`;
+    /// whether it did.
+    pub async fn dom_changed(&self, at_most: Duration) -> bool {
+        let script = "const done = arguments[arguments.length - 1];\
+            const obs = new MutationObserver(() => { obs.disconnect(); clearTimeout(t); done(true); });\
+            obs.observe(document, {subtree: true, childList: true, characterData: true, attributes: true});\
+            const t = setTimeout(() => { obs.disconnect(); done(false); }, arguments[0]);";
+        let ms = u64::try_from(at_most.as_millis()).unwrap_or(1000);
+        self.cmd(
+            "POST",
+            "/execute/async",
+            Some(json!({"script": script, "args": [ms]})),
+        )
+        .await
+        .is_ok_and(|v| v == true)
+    }
+
+    /// Waits until `probe` yields something: probe, then wait for the page to change (or half a
+    /// second, for what is not in the DOM), probe again — until `within` has passed.
     pub async fn wait<T, F, Fut>(&self, what: &str, within: Duration, probe: F) -> Result<T>
     where
         F: Fn() -> Fut,
@@ -443,7 +461,7 @@ impl Session<'_> {
                         .unwrap_or_default()
                 ));
             }
-            tokio::time::sleep(Duration::from_millis(40)).await;
+            self.dom_changed(Duration::from_millis(500)).await;
         }
     }
 

@@ -154,21 +154,33 @@ async fn status_bar(s: &Session<'_>, phase: &str) -> String {
     .unwrap()
 }
 
-/// The gateway pid `tether status` reports once it is running.
+/// The gateway pid once the supervisor reports it running (other than `not`): the current
+/// status first, then the supervisor's status events over the control socket.
 async fn running_pid(d: &Desk, not: Option<u64>) -> u64 {
-    let deadline = Instant::now() + LONG;
-    loop {
-        let st = d.status();
-        if st["status"]["phase"] == "running" {
-            if let Some(pid) = st["status"]["pid"].as_u64() {
-                if Some(pid) != not {
+    let ok = |st: &Value| -> Option<u64> {
+        let pid = st["pid"].as_u64()?;
+        (st["phase"] == "running" && Some(pid) != not).then_some(pid)
+    };
+    let mut c = ControlClient::connect(&d.state_dir().join("control.sock"))
+        .await
+        .unwrap();
+    c.op("subscribe").await.unwrap();
+    let now = c.op("status").await.unwrap();
+    if let Some(pid) = ok(&now["status"]) {
+        return pid;
+    }
+    let wait = async {
+        loop {
+            if let ServerLine::Event { event } = c.next().await.unwrap() {
+                if let Some(pid) = ok(&serde_json::to_value(&event).unwrap()) {
                     return pid;
                 }
             }
         }
-        assert!(Instant::now() < deadline, "the gateway did not run: {st}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    };
+    tokio::time::timeout(LONG, wait)
+        .await
+        .expect("the gateway did not run")
 }
 
 /// Every process of this app run: the app's descendants and gateways of its state directory.
@@ -564,7 +576,7 @@ async fn no_token_or_provider_key_ever_crosses_to_the_webview() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chat_streams_a_tool_turn_survives_a_restart_and_asks_before_exec() {
+async fn chat_streams_a_tool_turn_and_its_history_survives_a_restart() {
     // The first part runs on the gateway's offline model (no provider): it answers a question
     // about files with a real `ls` call.
     let d = Desk::start(Opts::default()).await;
