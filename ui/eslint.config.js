@@ -35,7 +35,19 @@ export default ts.config(
     },
   },
   {
+    rules: {
+      // The stores keep plain collections on purpose: envelopes land in them as they arrive and
+      // reach the page only when a frame publishes them (see src/lib/stores/chat.svelte.ts).
+      'svelte/prefer-svelte-reactivity': 'off',
+    },
+  },
+  {
     files: ['src/api.ts', 'src/testing/**', 'test/**'],
     rules: { 'no-restricted-imports': 'off' },
+  },
+  {
+    // The IPC contract is fixed; its `call<void>` stays as written.
+    files: ['src/api.ts'],
+    rules: { '@typescript-eslint/no-invalid-void-type': 'off' },
   },
 );
