@@ -24,11 +24,17 @@ export interface ToolView {
 }
 
 export type PartView =
-  | { kind: 'text'; key: string; text: string; streaming: boolean }
-  | { kind: 'tools'; key: string; tools: ToolView[] };
+  | { kind: 'text'; key: string; text: string; streaming: boolean; settled?: boolean }
+  | { kind: 'tools'; key: string; tools: ToolView[]; settled?: boolean };
+
+// A published tool call keeps its object until it changes (the store copies only changed
+// calls), so its view is cached by identity: an unchanged card gets the very same props.
+const viewCache = new WeakMap<ToolModel, ToolView>();
 
 export function toolFromModel(t: ToolModel): ToolView {
-  return {
+  const hit = viewCache.get(t);
+  if (hit) return hit;
+  const view: ToolView = {
     toolCallId: t.toolCallId,
     name: t.name,
     status: t.status,
@@ -43,6 +49,8 @@ export function toolFromModel(t: ToolModel): ToolView {
     cutShort: t.cutShort,
     live: true,
   };
+  viewCache.set(t, view);
+  return view;
 }
 
 /** The parts of a live run: its text cut where each tool call first appeared. */
@@ -71,6 +79,14 @@ export function liveParts(text: string, tools: readonly ToolModel[], streaming: 
   if (rest.trim() !== '' || (streaming && parts.length === 0)) {
     parts.push({ kind: 'text', key: `text:${at}`, text: rest, streaming });
   }
+  // Every part but the last that can no longer change is settled: it may skip layout and paint
+  // while off screen. The flag does not flip for them when the run ends (that would touch every
+  // part at once).
+  parts.forEach((p, i) => {
+    if (i < parts.length - 1) {
+      p.settled = p.kind === 'text' ? true : p.tools.every((x) => x.status !== 'running');
+    }
+  });
   return parts;
 }
 

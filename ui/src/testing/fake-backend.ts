@@ -101,6 +101,8 @@ export class FakeBackend {
   opened: string[] = [];
   /** Paths passed to `reveal_path`. */
   revealed: string[] = [];
+  /** Session keys handed out by `session_new`, oldest first. */
+  created: string[] = [];
   /** Envelopes delivered on the stream. */
   delivered = 0;
   /** Whether the gateway answers (chat calls fail with `not_connected` when it does not). */
@@ -330,7 +332,9 @@ export class FakeBackend {
         return this.#history(String(args['sessionKey']), Number(args['limit']));
       case 'session_new': {
         const hex = Array.from({ length: 12 }, () => Math.floor(Math.random() * 16).toString(16)).join('');
-        return { sessionKey: `agent:main:desktop-${hex}` };
+        const sessionKey = `agent:main:desktop-${hex}`;
+        this.created.push(sessionKey);
+        return { sessionKey };
       }
       case 'session_delete': {
         this.#needGateway();

@@ -370,7 +370,11 @@ export function sessionsFixture(now: number): SessionFixture[] {
       key,
       title,
       updatedAtMs: last?.atMs,
-      preview: text.replace(/\s+/g, ' ').slice(0, 80),
+      preview: text
+        .replace(/[*`#>|]/g, '')
+        .replace(/\s+/g, ' ')
+        .trim()
+        .slice(0, 80),
       active: false,
     };
   };

@@ -4,7 +4,7 @@
 // for the XSS positive control.
 
 import { createPipeline } from '../lib/markdown/pipeline';
-import { RICH_MARKDOWN } from './corpus';
+import { RICH_MARKDOWN, XSS_FLAGS, XSS_MARKDOWN } from './corpus';
 import type { FakeBackend, FakeOptions } from './fake-backend';
 import { installFake } from './install';
 
@@ -34,6 +34,8 @@ interface StressResult {
 }
 
 interface FrameStats {
+  /** Gaps over 50 ms: [ms since the monitor started, gap ms]. */
+  long: [number, number][];
   frames: number;
   p50: number;
   p95: number;
@@ -42,6 +44,9 @@ interface FrameStats {
 }
 
 class Harness {
+  readonly corpus = { rich: RICH_MARKDOWN, xss: XSS_MARKDOWN, flags: XSS_FLAGS };
+  /** CSP violations the page reported. */
+  readonly violations: string[] = [];
   #frames: number[] = [];
   #monitoring = false;
 
@@ -59,11 +64,18 @@ class Harness {
   stopFrames(): FrameStats {
     this.#monitoring = false;
     const gaps: number[] = [];
-    for (let i = 1; i < this.#frames.length; i++)
-      gaps.push((this.#frames[i] as number) - (this.#frames[i - 1] as number));
+    const long: [number, number][] = [];
+    const t0 = this.#frames[0] ?? 0;
+    for (let i = 1; i < this.#frames.length; i++) {
+      const at = this.#frames[i - 1] as number;
+      const gap = (this.#frames[i] as number) - at;
+      gaps.push(gap);
+      if (gap > 50) long.push([Math.round(at - t0), Math.round(gap)]);
+    }
     gaps.sort((a, b) => a - b);
     const q = (p: number): number => gaps[Math.min(gaps.length - 1, Math.floor(p * gaps.length))] ?? 0;
     return {
+      long,
       frames: gaps.length,
       p50: q(0.5),
       p95: q(0.95),
@@ -177,3 +189,6 @@ class Harness {
 
 window.__fake = installFake(window.__HARNESS__ ?? {});
 window.__harness = new Harness();
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__harness.violations.push(`${e.violatedDirective} ${e.blockedURI}`);
+});

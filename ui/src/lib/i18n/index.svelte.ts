@@ -36,6 +36,8 @@ class I18n {
   locale = $state<Locale>('en');
   #plural = new Map<Locale, Intl.PluralRules>();
   #numbers = new Map<string, Intl.NumberFormat>();
+  #relative = new Map<Locale, Intl.RelativeTimeFormat>();
+  #times = new Map<string, Intl.DateTimeFormat>();
 
   /** The message for `key` in the current locale, with `{param}`s filled in. */
   t = (key: MessageKey, params?: Params): string => {
@@ -58,7 +60,8 @@ class I18n {
   };
 
   number(n: number, options?: Intl.NumberFormatOptions): string {
-    const key = `${this.locale}|${JSON.stringify(options ?? {})}`;
+    const o = options ?? {};
+    const key = `${this.locale}|${o.style}|${o.unit}|${o.unitDisplay}|${o.maximumFractionDigits}`;
     let format = this.#numbers.get(key);
     if (!format) {
       format = new Intl.NumberFormat(this.locale, options);
@@ -108,7 +111,11 @@ class I18n {
 
   /** `5 minutes ago`, `yesterday`, in the locale. */
   relative(atMs: number, nowMs: number): string {
-    const format = new Intl.RelativeTimeFormat(this.locale, { numeric: 'auto', style: 'long' });
+    let format = this.#relative.get(this.locale);
+    if (!format) {
+      format = new Intl.RelativeTimeFormat(this.locale, { numeric: 'auto', style: 'long' });
+      this.#relative.set(this.locale, format);
+    }
     const diff = (atMs - nowMs) / 1000;
     const abs = Math.abs(diff);
     if (abs < 45) return format.format(0, 'second');
@@ -121,24 +128,25 @@ class I18n {
 
   /** A clock time, `14:05`. */
   time(atMs: number, seconds = false): string {
-    return new Intl.DateTimeFormat(this.locale, {
-      hour: '2-digit',
-      minute: '2-digit',
-      ...(seconds ? { second: '2-digit' } : {}),
-      hour12: false,
-    }).format(atMs);
+    return this.#dateFormat(seconds ? 'hms' : 'hm').format(atMs);
   }
 
   /** A date and time, for the journal and logs. */
   dateTime(atMs: number): string {
-    return new Intl.DateTimeFormat(this.locale, {
-      month: 'short',
-      day: 'numeric',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hour12: false,
-    }).format(atMs);
+    return this.#dateFormat('mdhms').format(atMs);
+  }
+
+  #dateFormat(kind: 'hm' | 'hms' | 'mdhms'): Intl.DateTimeFormat {
+    const key = `${this.locale}|${kind}`;
+    let format = this.#times.get(key);
+    if (!format) {
+      const time: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit', hour12: false };
+      if (kind !== 'hm') time.second = '2-digit';
+      if (kind === 'mdhms') Object.assign(time, { month: 'short', day: 'numeric' });
+      format = new Intl.DateTimeFormat(this.locale, time);
+      this.#times.set(key, format);
+    }
+    return format;
   }
 
   #rules(): Intl.PluralRules {

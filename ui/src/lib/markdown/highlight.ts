@@ -33,6 +33,36 @@ hljs.registerAliases(['sh', 'shell', 'zsh', 'console'], { languageName: 'bash' }
 hljs.registerAliases(['html', 'svg'], { languageName: 'xml' });
 hljs.registerAliases(['h', 'cpp', 'c++'], { languageName: 'c' });
 
+const SAMPLES: Record<string, string> = {
+  bash: 'cargo build --release && echo "$HOME"',
+  c: 'int main(void) { return 0; }',
+  css: '.a { color: red; }',
+  diff: '- a\n+ b',
+  go: 'func main() { fmt.Println("x") }',
+  javascript: 'const x = () => 1;',
+  json: '{ "a": [1, true, null] }',
+  python: 'def f(x):\n    return x',
+  rust: 'fn main() { let x: u8 = 1; }',
+  sql: 'SELECT a FROM b WHERE c = 1;',
+  typescript: 'const x: number = 1;',
+  xml: '<a href="x">y</a>',
+  yaml: 'a: [1, 2]',
+};
+
+/**
+ * highlight.js compiles a language's grammar the first time it is used, which costs a frame or
+ * more. This compiles them one per call (one per frame after the first paint), so a reply's first
+ * code block does not pay for it. Returns whether any language is left.
+ */
+export function warmUpNext(): boolean {
+  const next = Object.keys(SAMPLES).find((lang) => !warmed.has(lang));
+  if (next === undefined) return false;
+  warmed.add(next);
+  hljs.highlight(SAMPLES[next] ?? '', { language: next, ignoreIllegals: true });
+  return warmed.size < Object.keys(SAMPLES).length;
+}
+const warmed = new Set<string>();
+
 const cache = new Map<string, string>();
 const CACHE_MAX = 300;
 /** Larger fences stay plain: highlighting them would cost a frame or more in WebKitGTK. */

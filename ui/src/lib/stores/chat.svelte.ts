@@ -152,6 +152,12 @@ export class ChatStore {
     for (const a of approvals) this.model.approvals.set(a.id, a);
     this.#approvalsDirty = true;
     this.#schedule();
+    // Without a gateway there is nothing to list yet; the first resync once it runs picks.
+    if (!this.sessionsError) await this.pickSession();
+  }
+
+  /** Shows the latest chat, or a new one when there is none. */
+  async pickSession(): Promise<void> {
     const first = this.sessions[0]?.key;
     if (first) await this.select(first);
     else await this.newChat();
@@ -168,8 +174,10 @@ export class ChatStore {
     this.#schedule();
   }
 
+  readonly #publishJob = (): void => this.publish();
+
   #schedule(): void {
-    onNextFrame(() => this.publish());
+    onNextFrame(this.#publishJob);
   }
 
   /** Publishes everything that changed since the last frame. */
@@ -199,6 +207,7 @@ export class ChatStore {
   /** The stream may have missed something: reload what is on screen. */
   async resync(): Promise<void> {
     await Promise.all([this.refreshSessions(), this.currentKey ? this.reload(this.currentKey) : undefined]);
+    if (!this.currentKey && !this.sessionsError) await this.pickSession();
   }
 
   // ---- sessions -----------------------------------------------------------------------------
