@@ -187,7 +187,9 @@ class Harness {
   }
 }
 
-window.__fake = installFake(window.__HARNESS__ ?? {});
+// Options come from an init script (Playwright) or from `?harness=<json>` (plain WebDriver).
+const fromUrl = new URLSearchParams(location.search).get('harness');
+window.__fake = installFake(window.__HARNESS__ ?? (fromUrl ? (JSON.parse(fromUrl) as FakeOptions) : {}));
 window.__harness = new Harness();
 document.addEventListener('securitypolicyviolation', (e) => {
   window.__harness.violations.push(`${e.violatedDirective} ${e.blockedURI}`);
