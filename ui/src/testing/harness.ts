@@ -3,7 +3,7 @@
 // tests handles: the fake, a frame-gap monitor, the stress stream, and the unsanitized pipeline
 // for the XSS positive control.
 
-import { createPipeline } from '../lib/markdown/pipeline';
+import { createPipeline, pipeline, StreamRenderer } from '../lib/markdown/pipeline';
 import { RICH_MARKDOWN, XSS_FLAGS, XSS_MARKDOWN } from './corpus';
 import type { FakeBackend, FakeOptions } from './fake-backend';
 import { installFake } from './install';
@@ -82,6 +82,24 @@ class Harness {
       max: gaps[gaps.length - 1] ?? 0,
       over50: gaps.filter((g) => g > 50).length,
     };
+  }
+
+  /**
+   * The Markdown pipeline alone (no DOM updates): the stress text fed in `updates` steps, the tail
+   * rendered after each. Returns milliseconds spent, to tell the pipeline's share of a frame.
+   */
+  pipelineCost(updates = 600): { ms: number; blocks: number } {
+    let text = '';
+    while (text.length < 55_000) text += RICH_MARKDOWN + '\n';
+    const renderer = new StreamRenderer(pipeline);
+    const step = Math.ceil(text.length / updates);
+    const t0 = performance.now();
+    for (let i = step; i < text.length + step; i += step) {
+      renderer.update(text.slice(0, i), false);
+      void renderer.tail;
+    }
+    renderer.update(text, true);
+    return { ms: performance.now() - t0, blocks: renderer.blocks.length };
   }
 
   renderUnsafe(md: string): string {
