@@ -140,7 +140,10 @@ export const tests = [
             { runId: window.__run, toolCallId: 'a', name: 'read', status: 'running', startedAtMs: Date.now(), args: '{"path":"Cargo.toml"}' },
             { runId: window.__run, toolCallId: 'b', name: 'exec', status: 'running', startedAtMs: Date.now(), args: '{"command":"cargo build"}' } ] })); })()`,
       );
-      const group = page.getByRole('group', { name: '2 tool calls' });
+      const group = page
+        .getByRole('article', { name: 'Assistant message' })
+        .last()
+        .getByRole('group', { name: '2 tool calls' });
       await group.waitFor();
       await group.getByRole('group', { name: 'Tool read: running' }).waitFor();
       await page.waitForTimeout(2100);
