@@ -686,6 +686,19 @@ export const tests = [
           await page.getByRole('article').first().waitFor();
           await page.waitForTimeout(300);
           await page.screenshot({ path: join(dir, `chat-${tag}.png`) });
+          // A reply streaming now: text, a finished call, two calls still running.
+          await evaluate(
+            page,
+            `(() => { const f = window.__fake, key = f.calls.filter(c => c.cmd === 'session_history').at(-1).args.sessionKey, r = f.startRun(key), now = Date.now();
+              f.push(f.batch(r, { append: 'Checking the build and the tests.\\n\\n', tools: [
+                { runId: r, toolCallId: 's1', name: 'read', status: 'running', startedAtMs: now - 900, args: '{\\n  "path": "Cargo.toml"\\n}' },
+                { runId: r, toolCallId: 's2', name: 'exec', status: 'running', startedAtMs: now - 4200, args: '{\\n  "command": "cargo build"\\n}' },
+                { runId: r, toolCallId: 's3', name: 'exec', status: 'running', startedAtMs: now - 2100, args: '{\\n  "command": "cargo test"\\n}' } ] }));
+              f.push(f.batch(r, { tools: [{ runId: r, toolCallId: 's1', name: 'read', status: 'completed', durationMs: 14, output: '[package]\\nname = \"tether-demo\"\\nversion = \"0.1.0\"' }] }));
+              f.push(f.batch(r, { append: '' })); })()`,
+          );
+          await page.waitForTimeout(2600);
+          await page.screenshot({ path: join(dir, `live-${tag}.png`) });
           await evaluate(
             page,
             `window.__fake.requestApproval({ command: 'rm -rf target && cargo build --release', cwd: '/home/mei/tether-demo' })`,
