@@ -694,7 +694,7 @@ export const tests = [
                 { runId: r, toolCallId: 's1', name: 'read', status: 'running', startedAtMs: now - 900, args: '{\\n  "path": "Cargo.toml"\\n}' },
                 { runId: r, toolCallId: 's2', name: 'exec', status: 'running', startedAtMs: now - 4200, args: '{\\n  "command": "cargo build"\\n}' },
                 { runId: r, toolCallId: 's3', name: 'exec', status: 'running', startedAtMs: now - 2100, args: '{\\n  "command": "cargo test"\\n}' } ] }));
-              f.push(f.batch(r, { tools: [{ runId: r, toolCallId: 's1', name: 'read', status: 'completed', durationMs: 14, output: '[package]\\nname = \"tether-demo\"\\nversion = \"0.1.0\"' }] }));
+              f.push(f.batch(r, { tools: [{ runId: r, toolCallId: 's1', name: 'read', status: 'completed', durationMs: 14, output: '[package]\\nname = "tether-demo"\\nversion = "0.1.0"' }] }));
               f.push(f.batch(r, { append: '' })); })()`,
           );
           await page.waitForTimeout(2600);
