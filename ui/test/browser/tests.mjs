@@ -129,6 +129,63 @@ export const tests = [
     },
   },
   {
+    name: 'scrolling up while a reply streams stays put; Jump to latest follows again; links open outside',
+    run: async (ctx) => {
+      const { page, errors } = await open(ctx, { stepMs: 60 });
+      // A link in model text goes to the system browser; the webview stays where it is.
+      await page.getByRole('link', { name: 'the Rust book' }).click();
+      assert.deepEqual(await evaluate(page, 'window.__fake.opened'), ['https://doc.rust-lang.org/book/']);
+      assert.equal(page.url(), `${ctx.url}/`);
+      const key = await currentKey(page);
+      const chunks = Array.from({ length: 60 }, (_, i) => `Paragraph ${i + 1} of a long answer.\n\n`);
+      await evaluate(page, `void window.__fake.script(${JSON.stringify(key)}, ${JSON.stringify(chunks)})`);
+      const log = page.getByRole('log');
+      const gap = () => log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+      await page.getByText('Paragraph 20 of a long answer.').waitFor();
+      assert.ok((await gap()) < 40, 'stuck to the bottom while streaming');
+      await log.hover();
+      await page.mouse.wheel(0, -600);
+      await page.getByRole('button', { name: 'Jump to latest' }).waitFor();
+      const top = await log.evaluate((el) => el.scrollTop);
+      await page.getByText('Paragraph 40 of a long answer.').waitFor();
+      const after = await log.evaluate((el) => el.scrollTop);
+      assert.ok(Math.abs(after - top) < 2, `the view stayed (${top} → ${after})`);
+      assert.ok((await gap()) > 200, 'new text arrives below without pulling the view down');
+      await page.getByRole('button', { name: 'Jump to latest' }).click();
+      await page.getByText('Paragraph 60 of a long answer.').waitFor();
+      await page.getByRole('button', { name: 'Send', exact: true }).waitFor();
+      await until(async () => (await gap()) < 40, 'back at the bottom');
+      await noViolations(page, errors);
+    },
+  },
+  {
+    name: 'a send that failed shows why and is retried with the same idempotency key',
+    run: async (ctx) => {
+      const { page, errors } = await open(ctx);
+      await page.getByRole('button', { name: 'New chat' }).click();
+      await evaluate(
+        page,
+        `window.__fake.failNext('chat_send', { code: 'busy', message: 'the send queue is full' })`,
+      );
+      await send(page, 'Summarize the README');
+      const mine = page.getByRole('article', { name: 'Your message' }).last();
+      await mine.getByText('Not sent: the send queue is full').waitFor();
+      await mine.getByRole('button', { name: 'Retry' }).click();
+      await page
+        .getByRole('article', { name: 'Assistant message' })
+        .last()
+        .getByText('Anything else?')
+        .waitFor();
+      const keys = await evaluate(
+        page,
+        `window.__fake.calls.filter(c => c.cmd === 'chat_send').map(c => c.args.request.idempotencyKey)`,
+      );
+      assert.equal(keys.length, 2);
+      assert.equal(keys[0], keys[1]);
+      await noViolations(page, errors);
+    },
+  },
+  {
     name: 'tool cards: running with elapsed time, grouped, error, collapse after finishing, show all',
     run: async (ctx) => {
       const { page, errors } = await open(ctx);
