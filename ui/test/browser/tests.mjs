@@ -136,6 +136,10 @@ export const tests = [
       await page.getByRole('link', { name: 'the Rust book' }).click();
       assert.deepEqual(await evaluate(page, 'window.__fake.opened'), ['https://doc.rust-lang.org/book/']);
       assert.equal(page.url(), `${ctx.url}/`);
+      // Closed fences are highlighted and have a copy button.
+      const copy = page.getByRole('button', { name: 'Copy code' }).first();
+      await copy.click();
+      assert.equal((await copy.innerText()).trim(), 'Copied');
       const key = await currentKey(page);
       const chunks = Array.from({ length: 60 }, (_, i) => `Paragraph ${i + 1} of a long answer.\n\n`);
       await evaluate(page, `void window.__fake.script(${JSON.stringify(key)}, ${JSON.stringify(chunks)})`);
