@@ -543,7 +543,12 @@ export const tests = [
       await page.getByRole('listitem', { name: 'Release checklist' }).getByRole('button').first().click();
       await page.getByRole('button', { name: 'Load earlier' }).waitFor();
       const log = page.getByRole('log');
-      await log.evaluate((el) => (el.scrollTop = 0));
+      // Up to the top the way a user goes there: the wheel.
+      await log.hover();
+      for (let i = 0; i < 20 && (await log.evaluate((el) => el.scrollTop)) > 0; i++) {
+        await page.mouse.wheel(0, -4000);
+        await page.waitForTimeout(50);
+      }
       await page.waitForTimeout(100);
       const anchor = () =>
         log.evaluate((el) => {
