@@ -1,6 +1,8 @@
 // The page's one animation-frame loop. Stream envelopes land in plain objects as they arrive;
-// whatever changed is published to the page here, at most once per frame. Nothing here reads
-// layout: the message list follows the bottom from a ResizeObserver, after the engine's layout.
+// whatever changed is published to the page here, at most once per frame.
+//
+// Jobs that read layout (stick-to-bottom reads scrollHeight) run first, before anything is
+// published: layout is still clean from the last paint, so the read costs nothing.
 //
 // When a frame came late (the last one's style, layout and paint overran), this frame publishes
 // nothing and lets the engine catch up; the next one publishes everything that arrived meanwhile.
@@ -13,6 +15,7 @@ type Job = () => void;
 const LATE_MS = 24;
 
 const jobs = new Set<Job>();
+const layoutReads = new Set<Job>();
 let scheduled = false;
 let lastFrameAt = 0;
 let skipped = false;
@@ -33,6 +36,11 @@ function run(at: number): void {
   scheduled = false;
   const late = lastFrameAt > 0 && at - lastFrameAt > LATE_MS;
   lastFrameAt = at;
+  if (layoutReads.size > 0) {
+    const reads = [...layoutReads];
+    layoutReads.clear();
+    for (const read of reads) read();
+  }
   if (jobs.size === 0) return;
   if (late && !skipped) {
     skipped = true;
@@ -44,6 +52,12 @@ function run(at: number): void {
   jobs.clear();
   for (const job of batch) job();
   flushSync();
+}
+
+/** Runs `read` at the start of the next frame, before anything changes the DOM. */
+export function readLayoutNextFrame(read: Job): void {
+  layoutReads.add(read);
+  schedule();
 }
 
 /** Runs `job` in the next frame (once, however often it is asked for before then). */

@@ -734,7 +734,8 @@ export const tests = [
         `      chromium, one envelope per delta (recorded): ${line(rawFrames, raw)}; long ${JSON.stringify(rawFrames.long)}`,
       );
       assert.equal(cards, 200);
-      assert.ok(frames.max <= 50, `worst frame gap ${frames.max.toFixed(1)} ms`);
+      // A gap of three 16.7 ms intervals measures 50.0 ± 0.2 ms; the next one up is 66.7.
+      assert.ok(frames.max < 50.5, `worst frame gap ${frames.max.toFixed(1)} ms`);
       assert.equal(frames.over50, 0);
       await noViolations(page, errors);
     },
