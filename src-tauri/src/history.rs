@@ -360,11 +360,28 @@ fn short(s: &str, max: usize) -> String {
     }
 }
 
+/// Markdown as plain words, for a one-line preview: no heading, quote or list markers, no
+/// emphasis or code marks.
+fn plain(md: &str) -> String {
+    md.lines()
+        .map(|l| {
+            let l = l.trim_start();
+            let l = l.trim_start_matches(['#', '>']).trim_start();
+            let l = l
+                .strip_prefix("- ")
+                .or_else(|| l.strip_prefix("* "))
+                .unwrap_or(l);
+            l.replace(['*', '`'], "")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn summary(row: &SessionRow) -> SessionSummary {
     let preview = row
         .last_message_preview
         .as_deref()
-        .map(|p| short(p, PREVIEW_CHARS));
+        .map(|p| short(&plain(p), PREVIEW_CHARS));
     let title = [&row.label, &row.display_name, &row.derived_title]
         .into_iter()
         .flatten()
@@ -534,5 +551,10 @@ mod tests {
             ]
         );
         assert_eq!(s[2].updated_at_ms, None);
+        let p = short(
+            &plain("## Findings\n\nThe **workspace** is `empty`:\n- one\n> two"),
+            80,
+        );
+        assert_eq!(p, "Findings The workspace is empty: one two");
     }
 }

@@ -697,3 +697,111 @@ async fn an_exec_approval_is_asked_in_a_dialog_and_allowed_once() {
     let left = wait_no_leftovers(&d, app_pid, Duration::from_secs(15)).await;
     assert!(left.is_empty(), "left behind after Quit: {left:?}");
 }
+
+/// One string of the UI's catalog for `locale` (`en`, `zh-CN`, `th`), read from its source.
+fn ui_text(locale: &str, key: &str) -> String {
+    let path = tether_testkit::bins::workspace_root().join(format!("ui/src/lib/i18n/{locale}.ts"));
+    let src = std::fs::read_to_string(&path).unwrap();
+    let prefix = format!("'{key}': ");
+    let line = src
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("{key} missing in {}", path.display()));
+    let value = line[prefix.len()..].trim_end_matches(',');
+    serde_json::from_str::<String>(&value.replace('\'', "\""))
+        .unwrap_or_else(|_| value.trim_matches('\'').to_owned())
+}
+
+/// Every screen, in each language the app speaks, as a user with that OS locale meets it: the
+/// chat with a Markdown reply and a tool card, settings, diagnostics, and the tray menu. The
+/// screens are found by their localized accessible names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_screen_in_every_language() {
+    use tether_testkit::mock_provider::{MockToolCall, Reply};
+    for (locale, lang) in [
+        ("en", "en_US.UTF-8"),
+        ("zh-CN", "zh_CN.UTF-8"),
+        ("th", "th_TH.UTF-8"),
+    ] {
+        let t = |k: &str| ui_text(locale, k);
+        let mock = tether_testkit::mock_openai::start().await.unwrap();
+        mock.push(Reply::TextThenTools(
+            vec!["Let me look at the workspace first.".into()],
+            vec![MockToolCall::new("call_ls", "ls", json!({"path": "."}))],
+        ));
+        mock.push(Reply::words(
+            "## Findings\n\nThe workspace is **empty**. A plan:\n\n1. Add `notes.md`\n2. Run the checks\n\n```rust\nfn main() {\n    println!(\"hello\");\n}\n```\n\n| file | state |\n|---|---|\n| notes.md | missing |\n\n中文 与 ภาษาไทย render too.",
+        ));
+        let cfg = json!({
+            "models": {"providers": {"mock": {"baseUrl": mock.base_url(), "apiKey": "k",
+                "api": "openai-completions", "models": [{"id": "mock-1"}]}}},
+            "agents": {"defaults": {"model": {"primary": "mock/mock-1"}}}
+        });
+        let d = Desk::start(Opts {
+            tray: true,
+            lang: Some(lang),
+            gateway_config: Some(cfg.to_string()),
+            ..Opts::default()
+        })
+        .await;
+        let s = d.session().await;
+        s.wait_text("status", &t("status.label"), LONG, |x| !x.is_empty())
+            .await
+            .unwrap();
+        running_pid(&d, None).await;
+        let input = s
+            .by_role("textbox", &t("composer.label"), LONG)
+            .await
+            .unwrap();
+        s.type_text(&input, "What should I do first?")
+            .await
+            .unwrap();
+        s.click(
+            &s.by_role("button", &t("composer.send"), LONG)
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        s.wait_text("article", &t("chat.assistantMessage"), LONG, |x| {
+            x.contains("notes.md")
+        })
+        .await
+        .unwrap();
+        s.dom_changed(Duration::from_millis(300)).await;
+        s.screenshot(&d.shot(&format!("screen-chat-{locale}.png")))
+            .await
+            .unwrap();
+        for (key, name) in [
+            ("nav.settings", "settings"),
+            ("nav.diagnostics", "diagnostics"),
+        ] {
+            s.click(&s.by_role("button", &t(key), LONG).await.unwrap())
+                .await
+                .unwrap();
+            s.dom_changed(Duration::from_millis(800)).await;
+            s.screenshot(&d.shot(&format!("screen-{name}-{locale}.png")))
+                .await
+                .unwrap();
+        }
+        click_tray(&d).await;
+        tray_menu_open(&d, &s).await;
+        d.display
+            .screenshot(&d.shot(&format!("tray-menu-{locale}.png")))
+            .await
+            .unwrap();
+        desktop::xdotool(&d.display, &["key", "Escape"])
+            .await
+            .unwrap();
+        let (_, app_pid) = d.hello().await;
+        let _ = s
+            .script(
+                "window.__TAURI_INTERNALS__.invoke('quit_app'); return true;",
+                json!([]),
+            )
+            .await;
+        let left = wait_no_leftovers(&d, app_pid, Duration::from_secs(15)).await;
+        assert!(left.is_empty(), "{locale}: left behind: {left:?}");
+    }
+}
