@@ -157,7 +157,7 @@ async fn run_process(args: RunArgs, env: EnvSecrets, sink: LogSink) -> Result<()
         },
         env,
     });
-    let mut settings = resolver.load()?;
+    let mut settings = resolver.load_async().await?;
     let mut listener = bind(settings.listen_addr()).await?;
 
     let lock = Arc::new(Mutex::new(lock));

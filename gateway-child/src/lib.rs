@@ -40,6 +40,7 @@ pub mod outbound;
 pub mod paths;
 pub mod preauth;
 pub mod rate_limit;
+pub mod regular_file;
 pub mod reload;
 pub mod server;
 pub mod settings;

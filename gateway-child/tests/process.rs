@@ -169,6 +169,25 @@ async fn invalid_config_exits_78_with_file_line_and_reason() -> Result<()> {
     Ok(())
 }
 
+/// A config nested 20 000 deep (40 KB) is a config error like any other (exit 78, located), not a
+/// stack overflow.
+#[tokio::test]
+async fn a_deeply_nested_config_exits_78_instead_of_aborting() -> Result<()> {
+    let config = format!(
+        "{{\n  probe: {}1{}\n}}\n",
+        "[".repeat(20_000),
+        "]".repeat(20_000)
+    );
+    let (code, stderr) = exits(&GatewayOptions::with_config(&config)).await?;
+    assert_eq!(code, 78, "{stderr}");
+    assert!(stderr.contains("gateway.json:2:"), "{stderr}");
+    assert!(
+        stderr.contains("nested more than 64 levels deep"),
+        "{stderr}"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn unsupported_keys_warn_once_each_and_an_openclaw_json_loads() -> Result<()> {
     let gw = support::gateway_with(

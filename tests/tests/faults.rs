@@ -143,3 +143,58 @@ fn cli_reports_no_supervisor_clearly() {
         "{err}"
     );
 }
+
+/// A gateway config nested 20 000 deep is reported as the config error it is, after one start:
+/// no respawns, no breaker (the gateway used to abort on it, six times).
+#[test]
+fn a_deeply_nested_config_is_a_config_error_not_a_crash_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let gateway_state = state.join("gateway");
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&gateway_state)
+            .unwrap();
+    }
+    std::fs::write(
+        gateway_state.join("gateway.json"),
+        format!(
+            "{{\n  probe: {}1{}\n}}\n",
+            "[".repeat(20_000),
+            "]".repeat(20_000)
+        ),
+    )
+    .unwrap();
+    let mut sup = Supervisor::start(&state, &[], &[]);
+    let failed = sup.wait_for(
+        "failed status",
+        Duration::from_secs(60),
+        |e| matches!(e, SupervisorEvent::Status(s) if s.phase == PhaseName::Failed),
+    );
+    let SupervisorEvent::Status(s) = failed else {
+        unreachable!()
+    };
+    assert_eq!(s.problem, Some(ProblemCode::ConfigError), "{s:?}");
+    assert!(
+        s.reason.contains("nested more than 64 levels"),
+        "{}",
+        s.reason
+    );
+    let mut spawned: Vec<u64> = sup
+        .seen
+        .iter()
+        .filter_map(|e| match e {
+            SupervisorEvent::Status(s) if s.phase == PhaseName::Starting => Some(s.generation),
+            _ => None,
+        })
+        .collect();
+    spawned.dedup();
+    assert_eq!(spawned.len(), 1, "one start, no respawn: {spawned:?}");
+    assert!(!sup
+        .seen
+        .iter()
+        .any(|e| matches!(e, SupervisorEvent::Governor(g) if g.state == BreakerState::Open)));
+}
