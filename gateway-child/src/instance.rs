@@ -108,6 +108,9 @@ async fn run_process(args: RunArgs, env: EnvSecrets, sink: LogSink) -> Result<()
             paths.state_dir.display()
         ))
     })?;
+    for note in paths.check_private().map_err(Fatal::UnsafeState)? {
+        warn!("{note}");
+    }
 
     let pid = std::process::id();
     let started_at_ms = now_ms();
@@ -157,7 +160,22 @@ async fn run_process(args: RunArgs, env: EnvSecrets, sink: LogSink) -> Result<()
         },
         env,
     });
-    let mut settings = resolver.load_async().await?;
+    // A stop signal while the config loads stops the start (a slow file never makes the process
+    // deaf to SIGTERM).
+    let load = resolver.load_async();
+    tokio::pin!(load);
+    let mut settings = loop {
+        tokio::select! {
+            loaded = &mut load => break loaded?,
+            ctl = control_rx.recv() => match ctl {
+                Some(crate::server::Control::Stop) | None => {
+                    info!("stopped while starting");
+                    return Ok(());
+                }
+                Some(crate::server::Control::Restart { .. }) => {}
+            },
+        }
+    };
     let mut listener = bind(settings.listen_addr()).await?;
 
     let lock = Arc::new(Mutex::new(lock));

@@ -28,6 +28,7 @@ pub mod normalize;
 pub mod options;
 pub mod output;
 pub mod profile;
+pub mod regular_file;
 pub mod reload;
 pub mod rng;
 pub mod rpc;
