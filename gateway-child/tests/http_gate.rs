@@ -233,3 +233,99 @@ async fn idle_tcp_connections_do_not_lock_out_a_real_client() -> Result<()> {
     drop(idle);
     Ok(())
 }
+
+/// Sends a raw request head (and body) and returns the status code of the answer.
+async fn raw_status(addr: &str, request: &str) -> Result<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(request.as_bytes()).await?;
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(D, s.read(&mut buf)).await??;
+    let head = String::from_utf8_lossy(&buf[..n]);
+    let code = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no status line in {head:?}"))?;
+    Ok(code)
+}
+
+/// HTTP requires 400 for a repeated `Host`; any header a decision reads may appear only once,
+/// so no layer can read another value than the gate checked.
+#[tokio::test]
+async fn a_repeated_host_or_origin_is_a_bad_request() -> Result<()> {
+    let gw = support::gateway().await?;
+    let a = gw.addr();
+    for head in [
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.com\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: evil.com\r\nHost: 127.0.0.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: tauri://localhost\r\nOrigin: https://evil.example\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n",
+    ] {
+        assert_eq!(raw_status(&a, head).await?, 400, "{head:?}");
+    }
+    assert_eq!(
+        raw_status(&a, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await?,
+        200
+    );
+    Ok(())
+}
+
+/// An absolute-form target names the host (HTTP says `Host` is then ignored), so its authority
+/// passes the same loopback check as `Host`.
+#[tokio::test]
+async fn an_absolute_form_target_must_name_loopback_too() -> Result<()> {
+    let gw = support::gateway().await?;
+    let a = gw.addr();
+    for target in [
+        "http://evil.com/healthz".to_owned(),
+        format!("http://evil.com:{}/healthz", gw.port),
+        "http://127.0.0.1.evil.com/healthz".to_owned(),
+    ] {
+        let head = format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        assert_eq!(raw_status(&a, &head).await?, 403, "{target}");
+    }
+    let head = format!(
+        "GET http://127.0.0.1:{}/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        gw.port
+    );
+    assert_eq!(raw_status(&a, &head).await?, 200);
+    Ok(())
+}
+
+/// A request body trickled in has the header deadline too: 408, and the connection is let go.
+#[tokio::test]
+async fn a_trickled_body_is_cut_at_the_deadline() -> Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let gw = support::gateway_with(
+        "{ gateway: { handshakeTimeoutMs: 500, http: { endpoints: { chatCompletions: { enabled: true } } } } }",
+    )
+    .await?;
+    let mut s = tokio::net::TcpStream::connect(gw.addr()).await?;
+    s.write_all(
+        format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: 4096\r\n\r\n{{",
+            gw.token()?
+        )
+        .as_bytes(),
+    )
+    .await?;
+    let mut buf = vec![0u8; 4096];
+    // Trickle a byte every 100 ms (the attack's own pace) until the server answers.
+    let answer = tokio::time::timeout(D, async {
+        loop {
+            tokio::select! {
+                n = s.read(&mut buf) => return n.map(|n| String::from_utf8_lossy(&buf[..n]).into_owned()),
+                () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {
+                    if s.write_all(b" ").await.is_err() {
+                        return Ok(String::new());
+                    }
+                }
+            }
+        }
+    })
+    .await??;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    Ok(())
+}
