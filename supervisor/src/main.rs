@@ -19,6 +19,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tether_supervisor::control::{self, ClientError, ControlClient, ControlRequest, ServerLine};
 use tether_supervisor::events::{ChatPhase, PhaseName, SupervisorEvent, ToolStatus};
 use tether_supervisor::options::{self, Options};
+use tether_supervisor::output::printable;
 use tether_supervisor::profile::GatewayKind;
 use tether_supervisor::reload::ReloadMode;
 
@@ -476,10 +477,11 @@ async fn chat(
         };
         match event {
             SupervisorEvent::Chat(u) if u.run_id == run_id => {
+                // Model text: no raw escape sequence reaches the terminal.
                 if u.replace {
-                    let _ = write!(out, "\n{}", u.text);
+                    let _ = write!(out, "\n{}", printable(&u.text, true));
                 } else {
-                    let _ = write!(out, "{}", u.delta);
+                    let _ = write!(out, "{}", printable(&u.delta, true));
                 }
                 let _ = out.flush();
                 match u.state {
@@ -494,14 +496,14 @@ async fn chat(
                     ChatPhase::Error => {
                         eprintln!(
                             "\ntether: the run failed: {}",
-                            u.error_message.unwrap_or_default()
+                            printable(&u.error_message.unwrap_or_default(), true)
                         );
                         return EXIT_RUN_ERROR;
                     }
                     ChatPhase::Interrupted => {
                         eprintln!(
                             "\ntether: the run was interrupted: {}",
-                            u.error_message.unwrap_or_default()
+                            printable(&u.error_message.unwrap_or_default(), true)
                         );
                         return EXIT_INTERRUPTED;
                     }
@@ -514,13 +516,13 @@ async fn chat(
                     ToolStatus::Completed => "completed",
                     ToolStatus::Error => "error",
                 };
-                let mut line = format!("[tool {} {status}", t.name);
+                let mut line = format!("[tool {} {status}", printable(&t.name, false));
                 if let Some(d) = t.duration_ms {
                     line.push_str(&format!(", {d} ms"));
                 }
                 line.push(']');
                 if let Some(s) = t.summary {
-                    line.push_str(&format!(" {s}"));
+                    line.push_str(&format!(" {}", printable(&s, false)));
                 }
                 eprintln!("\n{line}");
             }
@@ -528,8 +530,8 @@ async fn chat(
                 eprintln!(
                     "\n[approval {:?}] {} {}",
                     a.state,
-                    a.id,
-                    a.command.unwrap_or_default()
+                    printable(&a.id, false),
+                    printable(&a.command.unwrap_or_default(), false)
                 );
             }
             SupervisorEvent::Status(s)
