@@ -292,7 +292,7 @@ fn fail(e: ClientError) -> i32 {
         ClientError::Failed(c)
             if matches!(
                 c.code.as_str(),
-                "not_connected" | "timeout" | "disconnected" | "gateway" | "busy"
+                "not_connected" | "timeout" | "disconnected" | "gateway" | "busy" | "bad_response"
             ) =>
         {
             EXIT_CALL_FAILED

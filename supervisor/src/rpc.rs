@@ -34,6 +34,11 @@ impl<R> Pending<R> {
         self.map.remove(id).map(|(_, _, r)| r)
     }
 
+    /// The waiter for a response id and its method, removed.
+    pub fn take_with_method(&mut self, id: &str) -> Option<(String, R)> {
+        self.map.remove(id).map(|(_, m, r)| (m, r))
+    }
+
     /// Removes and returns calls whose deadline passed, with their method names.
     pub fn expired(&mut self, now: Instant) -> Vec<(String, R)> {
         let ids: Vec<String> = self

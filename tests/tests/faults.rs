@@ -198,3 +198,75 @@ fn a_deeply_nested_config_is_a_config_error_not_a_crash_loop() {
         .iter()
         .any(|e| matches!(e, SupervisorEvent::Governor(g) if g.state == BreakerState::Open)));
 }
+
+/// A response the supervisor cannot parse (nested deeper than its parser allows) fails the call
+/// it answers at once, with a clear error and a diagnostic, instead of vanishing until the call
+/// times out.
+#[test]
+fn an_unreadable_response_fails_its_call_with_a_clear_error() {
+    let rt = tether_e2e::helper_runtime();
+    let fake = tether_e2e::FakeGateway::start(
+        &rt,
+        std::sync::Arc::new(|method, id| {
+            if method == "config.get" {
+                let deep = format!("{}1{}", "[".repeat(300), "]".repeat(300));
+                format!(r#"{{"type":"res","id":"{id}","ok":true,"payload":{{"config":{deep}}}}}"#)
+            } else {
+                format!(r#"{{"type":"res","id":"{id}","ok":true,"payload":{{"ok":true}}}}"#)
+            }
+        }),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let mut sup = Supervisor::start(&state, &["--port", &fake.port.to_string()], &[]);
+    sup.wait_for(
+        "running",
+        Duration::from_secs(30),
+        |e| matches!(e, SupervisorEvent::Status(s) if s.phase == PhaseName::Running),
+    );
+    assert_eq!(
+        sup.call("health", serde_json::json!({})).unwrap(),
+        serde_json::json!({"ok": true})
+    );
+    let err = sup.call("config.get", serde_json::json!({})).unwrap_err();
+    assert!(
+        err.contains("bad_response") && err.contains("could not be read"),
+        "{err}"
+    );
+    assert!(err.contains("config.get"), "{err}");
+    let diag = sup.wait_for(
+        "diagnostic",
+        Duration::from_secs(10),
+        |e| matches!(e, SupervisorEvent::Diagnostic(d) if d.code == "unreadable_frame"),
+    );
+    let SupervisorEvent::Diagnostic(d) = diag else {
+        unreachable!()
+    };
+    assert!(
+        d.message.contains("the answer to config.get"),
+        "{}",
+        d.message
+    );
+    // The link is still up.
+    assert!(sup.call("health", serde_json::json!({})).is_ok());
+
+    // A control request that does not parse is answered with its id (it used to get id null,
+    // and a client waiting for its id waited forever).
+    let answer = rt.block_on(async {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let s = tokio::net::UnixStream::connect(state.join("control.sock"))
+            .await
+            .unwrap();
+        let (r, mut w) = s.into_split();
+        let mut lines = tokio::io::BufReader::new(r).lines();
+        let _hello = lines.next_line().await.unwrap();
+        w.write_all(b"{\"op\":\"call\",\"id\":11,\"method\":\"health\",\"timeoutMs\":-5}\n")
+            .await
+            .unwrap();
+        lines.next_line().await.unwrap().unwrap()
+    });
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["id"], 11, "{answer}");
+    assert_eq!(answer["ok"], false);
+    assert_eq!(answer["error"]["code"], "bad_request");
+}
