@@ -1024,6 +1024,20 @@ impl Machine {
     fn restart(&mut self, cause: RestartCause, force: bool, now: Instant, fx: &mut Vec<Effect>) {
         let accept = |fx: &mut Vec<Effect>, m: String| fx.push(Effect::Reply(Outcome::Accepted(m)));
         match &mut self.phase {
+            // The breaker is open: a plain restart asks the governor like any restart would
+            // (the user's override is `force`, or `start`, which resets it).
+            Phase::Failed {
+                problem: ProblemCode::BreakerOpen,
+                ..
+            } if !force => match self.governor.request(cause, now, false) {
+                Verdict::Allow => {
+                    accept(fx, "not running: starting (breaker trial)".into());
+                    self.backoff.resume();
+                    self.emit_governor(now, fx);
+                    self.begin_probe(None, "restart requested while not running", now, fx);
+                }
+                Verdict::Suppress { reason, .. } => self.suppressed(reason, now, fx),
+            },
             Phase::Stopped | Phase::Failed { .. } | Phase::Paused { child: None, .. } => {
                 accept(fx, "not running: starting".into());
                 if force {

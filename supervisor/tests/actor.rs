@@ -92,6 +92,11 @@ async fn crash_loop_backs_off_with_jitter_then_the_breaker_opens() {
     let snap = h.status().await.unwrap();
     assert_eq!(snap.status.phase, PhaseName::Failed);
     assert_eq!(snap.status.problem, Some(ProblemCode::BreakerOpen));
+    // A plain restart is refused while the breaker is open (only --force overrides it).
+    let refused = h.restart(false).await.unwrap_err();
+    assert_eq!(refused.code, "breaker_open");
+    assert!(refused.message.contains("--force"), "{}", refused.message);
+    assert_eq!(world.launches(), 6);
     // The journal shows the backoff delays: first respawn immediate, then within doubling ceilings.
     let diag = h.diagnostics().await.unwrap();
     let delays: Vec<u64> = diag["journal"]

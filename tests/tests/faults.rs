@@ -68,6 +68,21 @@ fn a_child_that_exits_at_once_opens_the_breaker_without_a_storm() {
     assert_eq!(status["status"]["lastExit"]["code"], 1);
     // Nothing more was spawned while we looked.
     assert_eq!(std::fs::read_to_string(&count).unwrap().lines().count(), 6);
+    // A plain `tether restart` is refused (exit 4) and spawns nothing; --force restarts.
+    let out = tether_e2e::cli(&state, &["restart"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("breaker_open") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&count).unwrap().lines().count(), 6);
+    let out = tether_e2e::cli(&state, &["restart", "--force"]);
+    assert_eq!(out.status.code(), Some(0));
+    // The forced start ran the script again (a fact only the file records).
+    assert!(tether_e2e::wait_until(Duration::from_secs(30), || {
+        std::fs::read_to_string(&count).unwrap().lines().count() >= 7
+    }));
     // SIGTERM: the supervisor stops and exits 0.
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(sup.child.id() as i32),
