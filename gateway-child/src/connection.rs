@@ -313,6 +313,11 @@ async fn handshake_phase<R: AsyncRead + Unpin>(
         .err()
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     let params = req.params_or_empty();
+    let device_trusted = params
+        .get("device")
+        .and_then(|d| d.get("id"))
+        .and_then(Value::as_str)
+        .is_some_and(|id| services.limiter().is_trusted(id));
     let decision = handshake::decide(&Attempt {
         params: &params,
         auth: &settings.auth,
@@ -320,11 +325,16 @@ async fn handshake_phase<R: AsyncRead + Unpin>(
         nonce,
         now_ms: now_ms(),
         locked_out_ms,
+        device_trusted,
     });
     match decision {
         Ok(grant) => {
             if grant.used_secret {
-                services.limiter().record_success(peer.ip, now);
+                let mut limiter = services.limiter();
+                limiter.record_success(peer.ip, now);
+                if let Some(device) = &grant.device_id {
+                    limiter.trust_device(device);
+                }
             }
             Ok((grant, req.id))
         }

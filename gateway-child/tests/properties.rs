@@ -130,6 +130,7 @@ proptest! {
             nonce: "n",
             now_ms: 1,
             locked_out_ms: None,
+            device_trusted: false,
         });
     }
 
@@ -146,6 +147,7 @@ proptest! {
             nonce: "n",
             now_ms: 1,
             locked_out_ms: None,
+            device_trusted: false,
         }) {
             let requested: Vec<String> = params["scopes"]
                 .as_array()

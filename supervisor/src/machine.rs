@@ -156,6 +156,15 @@ impl std::fmt::Display for ConnectError {
     }
 }
 
+/// The status reason while the gateway refuses logins from this machine.
+fn rate_limit_reason(wait: Duration) -> String {
+    format!(
+        "the gateway is up but refuses logins from this machine for now (too many failed \
+         attempts, e.g. a client with a stale token): retrying in {} s",
+        wait.as_secs().max(1)
+    )
+}
+
 /// What the handshake told about the gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkInfo {
@@ -1363,6 +1372,12 @@ impl Machine {
             },
             _ => None,
         };
+        // A refusal is an answer: the gateway is alive, whatever else is wrong. A rate limit in
+        // particular (repeated wrong tokens from this machine, e.g. a stale client retrying)
+        // must never read as a dead gateway: wait it out and say so.
+        let answered = matches!(error, ConnectError::Rejected(_));
+        let rate_limited = matches!(&error, ConnectError::Rejected(e)
+            if e.detail_code() == Some(tether_protocol::DetailCode::AuthRateLimited));
         match &mut self.phase {
             Phase::Starting {
                 child,
@@ -1370,7 +1385,7 @@ impl Machine {
                 attached,
                 connecting,
                 retry_at,
-                ..
+                deadline,
             } => {
                 *connecting = false;
                 if let Some(reason) = needs_user {
@@ -1409,6 +1424,16 @@ impl Machine {
                     .unwrap_or(self.cfg.connect_retry)
                     .max(self.cfg.connect_retry);
                 *retry_at = Some(now + wait);
+                if answered {
+                    // Not a failed start: the handshake deadline waits for the retry.
+                    *deadline = (*deadline).max(now + wait + self.cfg.ready_timeout);
+                }
+                if rate_limited {
+                    let reason = rate_limit_reason(wait);
+                    fx.push(Effect::Emit(SupervisorEvent::Status(
+                        self.status(&reason, now),
+                    )));
+                }
             }
             Phase::Reconnecting {
                 child,
@@ -1439,6 +1464,10 @@ impl Machine {
                     );
                     return;
                 }
+                if answered {
+                    // The gateway came back; it just did not let us in yet.
+                    *deadline = None;
+                }
                 let wait = if deadline.is_some() {
                     retry_hint
                         .unwrap_or(self.cfg.connect_retry)
@@ -1458,7 +1487,12 @@ impl Machine {
                 let expected = deadline.is_some();
                 *retry_at = Some(now + wait);
                 // While an announced restart is under way, refusals are expected: stay quiet.
-                if !expected {
+                if rate_limited {
+                    let reason = rate_limit_reason(wait);
+                    fx.push(Effect::Emit(SupervisorEvent::Status(
+                        self.status(&reason, now),
+                    )));
+                } else if !expected {
                     fx.push(Effect::Emit(SupervisorEvent::Status(
                         self.status(&format!("reconnect failed: {error}"), now),
                     )));
