@@ -132,35 +132,41 @@ async fn dns_rebinding_hosts_are_refused() -> Result<()> {
     Ok(())
 }
 
+/// 32 idle unauthenticated sockets from any local process used to give the real client 503 until
+/// they timed out. The cap holds, but a newcomer takes the place of the oldest idle socket
+/// (closed with 1013), so the real client always gets its challenge and connects.
 #[tokio::test]
-async fn at_most_32_unauthenticated_sockets_per_address() -> Result<()> {
-    let gw = support::gateway().await?;
+async fn a_full_preauth_budget_evicts_the_oldest_idle_socket() -> Result<()> {
+    // A long handshake deadline: only eviction may close the idle sockets here.
+    let gw = support::gateway_with("{ gateway: { handshakeTimeoutMs: 120000 } }").await?;
     let mut held = Vec::new();
-    let mut first_challenge = None;
     for _ in 0..32 {
         let mut c = WsClient::open(&gw.ws_url()).await?;
-        let ch = c.challenge().await?;
-        first_challenge.get_or_insert(ch);
+        c.challenge().await?;
         held.push(c);
     }
-    let refused = WsClient::try_open(&gw.ws_url(), &[])
-        .await?
-        .expect_err("33rd refused");
-    assert_eq!(refused.status, 503);
-    assert!(refused.body.contains("Too many unauthenticated sockets"));
-    // The IPv6 loopback is the same machine and the same budget.
+    // The real client gets through at once; the oldest idle socket makes room.
+    let (mut real, hello) = WsClient::connect(&gw.ws_url(), &ConnectOpts::cli(gw.token()?)).await?;
+    assert_eq!(hello.protocol, 4);
+    assert!(real.call("health", json!({})).await?.ok);
+    assert_eq!(
+        held[0].closed(D).await?,
+        (1013, "too many unauthenticated sockets".into())
+    );
+    // Fill the place the real client gave back when it authenticated.
+    let mut refill = WsClient::open(&gw.ws_url()).await?;
+    let refill_challenge = refill.challenge().await?;
+    held.push(refill);
+    // The IPv6 loopback is the same machine and the same budget: it evicts the next oldest.
     if let Some(url) = ipv6_url(&gw).await {
-        let refused = WsClient::try_open(&url, &[])
-            .await?
-            .expect_err("the machine's budget is spent");
-        assert_eq!(refused.status, 503);
+        let mut c = WsClient::try_open(&url, &[]).await?.expect("a place");
+        c.challenge().await?;
+        assert_eq!(held[1].closed(D).await?.0, 1013);
     }
-    // Authenticating one gives its place back (before hello-ok is sent).
-    let params = ConnectOpts::cli(gw.token()?).params(&first_challenge.unwrap());
-    let res = held[0].request_with_id("c", "connect", params).await?;
-    assert!(res.ok);
-    let mut c = WsClient::open(&gw.ws_url()).await?;
-    assert!(c.handshake(&ConnectOpts::cli(gw.token()?)).await?.ok);
+    // The others are untouched: the newest can still answer its challenge.
+    let mut last = held.pop().expect("held sockets");
+    let params = ConnectOpts::cli(gw.token()?).params(&refill_challenge);
+    assert!(last.request_with_id("c", "connect", params).await?.ok);
     Ok(())
 }
 
