@@ -32,6 +32,7 @@ pub mod regular_file;
 pub mod reload;
 pub mod rng;
 pub mod rpc;
+pub mod state_guard;
 
 pub use actor::{spawn, CallError, Deps, Refused, Snapshot, SupervisorConfig, SupervisorHandle};
 pub use events::SupervisorEvent;

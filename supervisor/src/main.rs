@@ -171,7 +171,7 @@ fn main() {
 }
 
 async fn run(opts: Options, ndjson: bool) -> i32 {
-    let _lock = match options::lock_instance(&opts.state_dir) {
+    let lock = match options::lock_instance(&opts.state_dir) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("tether: {e}");
@@ -187,8 +187,8 @@ async fn run(opts: Options, ndjson: bool) -> i32 {
     };
     let (handle, mut join) = tether_supervisor::spawn(cfg, deps);
     let mut events = handle.subscribe();
-    let server = match control::serve(&options::socket_path(&opts.state_dir), handle.clone()).await
-    {
+    let socket = options::socket_path(&opts.state_dir);
+    let server = match control::serve(&socket, handle.clone()).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("tether: {e}");
@@ -222,6 +222,11 @@ async fn run(opts: Options, ndjson: bool) -> i32 {
         _ = sigterm.recv() => 0,
         _ = &mut join => {
             eprintln!("tether: the supervisor ended unexpectedly");
+            EXIT_ERROR
+        }
+        why = lock.lost(Some(&socket)) => {
+            // Nobody can reach this supervisor any more: stop rather than run on unseen.
+            eprintln!("tether: {why}; stopping. Start again with `tether run`.");
             EXIT_ERROR
         }
     };
@@ -276,7 +281,13 @@ async fn connect(state_dir: &std::path::Path) -> Result<ControlClient, i32> {
     match ControlClient::connect(&options::socket_path(state_dir)).await {
         Ok(c) => Ok(c),
         Err(e @ ClientError::NotRunning(_)) => {
-            eprintln!("tether: {e}");
+            match tether_supervisor::state_guard::holder_of(state_dir) {
+                Some(pid) => eprintln!(
+                    "tether: a supervisor (pid {pid}) runs for {} but its control socket is gone (was the state directory removed?)",
+                    state_dir.display()
+                ),
+                None => eprintln!("tether: {e}"),
+            }
             Err(EXIT_NOT_RUNNING)
         }
         Err(e) => {

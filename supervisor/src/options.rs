@@ -23,6 +23,7 @@ use crate::ledger::{self, Ledger};
 use crate::machine::MachineConfig;
 use crate::profile::{GatewayKind, Profile};
 use crate::reload::ReloadMode;
+use crate::state_guard::InstanceLock;
 
 /// User-facing choices.
 #[derive(Debug, Clone)]
@@ -222,38 +223,12 @@ pub fn build(opts: &Options) -> Result<(SupervisorConfig, Deps), String> {
     ))
 }
 
-/// Holds `<state>/supervisor.lock` (a kernel `flock`, released when the process dies) so only one
-/// supervisor runs per state directory.
-pub fn lock_instance(state_dir: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, String> {
-    use nix::fcntl::{Flock, FlockArg};
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    crate::profile::create_private_dir(state_dir)
-        .map_err(|e| format!("cannot create {}: {e}", state_dir.display()))?;
-    let path = state_dir.join("supervisor.lock");
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-        Ok(mut lock) => {
-            let _ = lock.set_len(0);
-            let _ = writeln!(lock, "{}", std::process::id());
-            Ok(lock)
-        }
-        Err((_, _)) => {
-            let pid = std::fs::read_to_string(&path).unwrap_or_default();
-            Err(format!(
-                "another tether supervisor already runs for {} (pid {}); use `tether status`",
-                state_dir.display(),
-                pid.trim()
-            ))
-        }
-    }
+/// Holds `<state>/supervisor.lock` (a kernel `flock`, released when the process dies) and the
+/// state directory's instance name, so only one supervisor runs per state directory, even after
+/// the directory was removed under a running one ([`crate::state_guard`]). The returned lock
+/// also tells when the directory is lost ([`InstanceLock::lost`]).
+pub fn lock_instance(state_dir: &Path) -> Result<InstanceLock, String> {
+    InstanceLock::acquire(state_dir).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -285,3 +285,68 @@ fn an_unreadable_response_fails_its_call_with_a_clear_error() {
     assert_eq!(answer["ok"], false);
     assert_eq!(answer["error"]["code"], "bad_request");
 }
+
+/// `rm -rf` of the state directory under a running supervisor: a second `tether run` for the
+/// same path is refused (the lock file is gone, the instance name is not), `tether status`
+/// says what happened, and the first supervisor notices, says so and stops its gateway instead
+/// of running on unreachable. It used to leave both stacks running.
+#[test]
+fn a_removed_state_directory_never_gets_a_second_stack() {
+    use nix::sys::signal::Signal;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let mut first = Supervisor::start(&state, &[], &[]);
+    let ev = first.wait_for(
+        "running",
+        Duration::from_secs(60),
+        |e| matches!(e, SupervisorEvent::Status(s) if s.phase == PhaseName::Running),
+    );
+    let gateway = tether_e2e::status_pid(&ev).unwrap();
+    let first_pid = first.child.id();
+    let signal = |sig| {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(first_pid as i32), sig).unwrap();
+    };
+    // Frozen, the first supervisor cannot notice anything yet.
+    signal(Signal::SIGSTOP);
+    std::fs::remove_dir_all(&state).unwrap();
+    let mut second = Supervisor::start(&state, &[], &[]);
+    assert!(
+        tether_e2e::wait_until(Duration::from_secs(30), || second
+            .child
+            .try_wait()
+            .unwrap()
+            .is_some()),
+        "a second stack started"
+    );
+    assert_eq!(second.child.wait().unwrap().code(), Some(1));
+    let err = second.stderr.lock().unwrap().join("\n");
+    assert!(
+        err.contains("already runs") && err.contains(&format!("(pid {first_pid})")),
+        "{err}"
+    );
+    let out = tether_e2e::cli(&state, &["status"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("control socket is gone"), "{err}");
+    // Thawed, the first notices, says so, stops its gateway and exits.
+    signal(Signal::SIGCONT);
+    assert!(tether_e2e::wait_until(Duration::from_secs(60), || first
+        .child
+        .try_wait()
+        .unwrap()
+        .is_some()));
+    assert_eq!(first.child.wait().unwrap().code(), Some(1));
+    let err = first.stderr.lock().unwrap().join("\n");
+    assert!(
+        err.contains("was removed") && err.contains("stopping"),
+        "{err}"
+    );
+    assert!(tether_e2e::wait_gone(gateway, Duration::from_secs(30)));
+    // Then the path is free for one new stack.
+    let mut third = Supervisor::start(&state, &[], &[]);
+    third.wait_for(
+        "running",
+        Duration::from_secs(60),
+        |e| matches!(e, SupervisorEvent::Status(s) if s.phase == PhaseName::Running),
+    );
+}
