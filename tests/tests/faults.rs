@@ -350,3 +350,34 @@ fn a_removed_state_directory_never_gets_a_second_stack() {
         |e| matches!(e, SupervisorEvent::Status(s) if s.phase == PhaseName::Running),
     );
 }
+
+/// `tether run --gateway openclaw` without upstream installed says how a user installs it (it
+/// used to ask for two environment variables and a CI script).
+#[test]
+fn a_missing_upstream_says_how_to_install_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let empty = dir.path().join("empty-path");
+    std::fs::create_dir(&empty).unwrap();
+    let mut sup = Supervisor::start(
+        &state,
+        &["--gateway", "openclaw"],
+        &[
+            ("PATH", empty.clone()),
+            ("TETHER_UPSTREAM_NODE", "".into()),
+            ("TETHER_UPSTREAM_OPENCLAW", "".into()),
+            ("TETHER_UPSTREAM_ENV", dir.path().join("no-env.sh")),
+        ],
+    );
+    assert!(tether_e2e::wait_until(Duration::from_secs(30), || sup
+        .child
+        .try_wait()
+        .unwrap()
+        .is_some()));
+    assert_eq!(sup.child.wait().unwrap().code(), Some(1));
+    let err = sup.stderr.lock().unwrap().join("\n");
+    assert!(
+        err.contains("npm install -g openclaw@2026.9.6") && err.contains("no `openclaw` on PATH"),
+        "{err}"
+    );
+}
