@@ -31,24 +31,24 @@ pub struct EnvSecrets {
     pub token_var: Option<&'static str>,
     /// `OPENCLAW_GATEWAY_PASSWORD` was set (and removed, unused).
     pub dropped_password_var: bool,
+    /// What [`crate::environ::isolate`] did (logged once logging runs).
+    pub isolated: Option<crate::environ::Isolated>,
 }
 
 /// Reads and removes the secret env vars. Call before any thread starts.
 pub fn take_from_env() -> EnvSecrets {
     let mut out = EnvSecrets::default();
     for var in TOKEN_VARS {
-        if let Some(v) = std::env::var_os(var) {
+        if let Some(v) = crate::environ::take(var) {
             let v = v.to_string_lossy().trim().to_owned();
             if out.token.is_none() && !v.is_empty() {
                 out.token = Some(Secret::new(v));
                 out.token_var = Some(var);
             }
         }
-        std::env::remove_var(var);
     }
-    if std::env::var_os(PASSWORD_VAR).is_some() {
+    if crate::environ::take(PASSWORD_VAR).is_some() {
         out.dropped_password_var = true;
-        std::env::remove_var(PASSWORD_VAR);
     }
     out
 }

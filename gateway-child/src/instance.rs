@@ -141,6 +141,17 @@ async fn run_process(args: RunArgs, env: EnvSecrets, sink: LogSink) -> Result<()
         config = %paths.config.display(),
         "starting"
     );
+    match &env.isolated {
+        Some(crate::environ::Isolated::Moved(n)) if *n > 0 => info!(
+            variables = n,
+            "private environment variables kept in memory, out of /proc/<pid>/environ"
+        ),
+        Some(crate::environ::Isolated::Failed(e)) => warn!(
+            error = %e,
+            "cannot re-execute with a clean environment; private variables stay visible in /proc/<pid>/environ"
+        ),
+        _ => {}
+    }
     if env.dropped_password_var {
         warn!("OPENCLAW_GATEWAY_PASSWORD is not read (use --password-file); removed from the environment");
     }

@@ -22,6 +22,7 @@ pub mod connection;
 pub mod credentials;
 pub mod dispatch;
 pub mod drain;
+pub mod environ;
 pub mod fatal;
 pub mod flood_guard;
 pub mod handshake;

@@ -418,6 +418,7 @@ mod tests {
                 token: env_token.map(Secret::new),
                 token_var: env_token.map(|_| "TETHER_GATEWAY_TOKEN"),
                 dropped_password_var: false,
+                isolated: None,
             },
         }
     }

@@ -399,3 +399,54 @@ async fn fifos_read_in_every_session_at_once_never_stall_the_gateway() -> Result
     }
     Ok(())
 }
+
+/// A command run by `exec` reads its parent's environment (`/proc/$PPID/environ`, the gateway's
+/// as it was started): neither the gateway token nor a provider key given as a variable is
+/// there, because the gateway re-executed itself with them moved to memory. `${VAR}` in the
+/// config still resolves to the key.
+#[tokio::test]
+async fn exec_cannot_read_the_token_or_a_provider_key_from_the_gateways_environ() -> Result<()> {
+    let opts = GatewayOptions {
+        env: vec![("TETHER_TEST_PROVIDER_KEY".into(), MOCK_KEY.into())],
+        ..GatewayOptions::default()
+    };
+    let rig = Rig::with_options(
+        json!({
+            "tools": {"exec": {"ask": "off"}},
+            "models": {"providers": {"mock": {"apiKey": "${TETHER_TEST_PROVIDER_KEY}"}}},
+        }),
+        opts,
+    )
+    .await?;
+    let token = rig.token().to_owned();
+    for leaked in [MOCK_KEY, token.as_str(), "TETHER_TEST_PROVIDER_KEY"] {
+        let environ = std::fs::read(format!("/proc/{}/environ", rig.gw.pid))?;
+        assert!(
+            !String::from_utf8_lossy(&environ).contains(leaked),
+            "{leaked} in the gateway's /proc environ"
+        );
+    }
+    rig.mock.push(Reply::ToolCalls(vec![MockToolCall::new(
+        "env1",
+        "exec",
+        json!({"command": "tr '\\0' '\\n' < /proc/$PPID/environ; echo; env"}),
+    )]));
+    rig.mock.push(Reply::words("looked"));
+    let mut c = rig.connect(&rig.tool_operator()).await?;
+    chat_send(&mut c, MAIN, "look at the environment", "env").await?;
+    let evs = until_terminal(&mut c, "env").await?;
+    assert_eq!(terminal(&evs, "env")["state"], "final");
+    let seen = tool_results(&rig.mock);
+    let output = seen[0]["content"].as_str().unwrap_or_default();
+    assert!(output.contains("PATH="), "the command ran: {output}");
+    for leaked in [MOCK_KEY, token.as_str()] {
+        assert!(
+            !output.contains(leaked),
+            "{leaked} readable by exec: {output}"
+        );
+    }
+    // The key still reached the provider, from memory.
+    let auth = rig.mock.requests()[0].authorization.clone();
+    assert_eq!(auth.as_deref(), Some(format!("Bearer {MOCK_KEY}").as_str()));
+    Ok(())
+}
