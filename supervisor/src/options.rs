@@ -306,8 +306,9 @@ fn resolve_openclaw(p: &Path, env: &UpstreamEnv) -> Result<(PathBuf, PathBuf), S
     };
     let entry = std::fs::canonicalize(&entry).map_err(|e| format!("{}: {e}", entry.display()))?;
     if let Some(pkg) = entry.parent().map(|d| d.join("package.json")) {
-        if let Some(text) = head_of(&pkg) {
-            let name = serde_json::from_str::<serde_json::Value>(&text)
+        // Upstream's package.json is over 100 KB: read it whole (within reason).
+        if let Ok((bytes, _)) = crate::regular_file::read(&pkg, 4 << 20) {
+            let name = serde_json::from_slice::<serde_json::Value>(&bytes)
                 .ok()
                 .and_then(|v| v["name"].as_str().map(str::to_owned));
             if name.as_deref() != Some("openclaw") {
@@ -437,9 +438,11 @@ mod tests {
     fn package(modules: &Path) -> PathBuf {
         let pkg = modules.join("openclaw");
         std::fs::create_dir_all(&pkg).unwrap();
+        // As large as upstream's (142 KB).
+        let padding = "x".repeat(150_000);
         std::fs::write(
             pkg.join("package.json"),
-            r#"{"name":"openclaw","version":"2026.9.6"}"#,
+            format!(r#"{{"name":"openclaw","version":"2026.9.6","description":"{padding}"}}"#),
         )
         .unwrap();
         let entry = pkg.join("openclaw.mjs");
