@@ -29,6 +29,7 @@ fuzz_target!(|data: &[u8]| {
         nonce: "n",
         now_ms: 1_760_000_000_000,
         locked_out_ms: None,
+            device_trusted: false,
     }) {
         assert!(grant.scopes.iter().all(|s| s.is_known()));
     }

@@ -117,6 +117,7 @@ fn in_process_gateway(token: &str) -> Result<InProcess> {
             token: Some(Secret::new(token)),
             token_var: Some("TETHER_GATEWAY_TOKEN"),
             dropped_password_var: false,
+            isolated: None,
         },
     });
     let settings = resolver.load().map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -2,8 +2,9 @@
 //!
 //! The socket is split: a writer task drains the connection's [`Outbound`] queue while this task
 //! reads. Before `hello-ok` the read cap is 64 KiB (1009 "preauth payload too large", checked
-//! before any JSON parsing), the first message must be a valid `connect` (else error + 1008), and
-//! the handshake deadline closes silent sockets with 1000. After `hello-ok` the cap is
+//! before any JSON parsing), the first message must be a valid `connect` (else error + 1008), the
+//! handshake deadline closes silent sockets with 1000, and a socket still silent when the
+//! pre-auth budget is full and a newer one arrives is closed with 1013 ([`crate::preauth`]). After `hello-ok` the cap is
 //! `policy.maxPayload`, every request is authorized by [`dispatch::authorize`] before a handler
 //! runs (as its own tracked task, at most [`MAX_IN_FLIGHT`] per connection), and the
 //! unauthorized-call flood guard closes probing sockets. More than
@@ -190,12 +191,17 @@ where
             out.close(close::SERVICE_RESTART, close::REASON_SERVICE_RESTART, true);
             Err(Ended::ServerClosed { writer_grace: out.close_grace() })
         }
+        () = slot.evicted() => {
+            debug!(conn = id, "idle unauthenticated socket evicted by a newer one");
+            out.close(close::TRY_AGAIN_LATER, "too many unauthenticated sockets", true);
+            Err(Ended::ServerClosed { writer_grace: out.close_grace() })
+        }
         () = tokio::time::sleep(limits.handshake_timeout) => {
             debug!(conn = id, "handshake timeout");
             out.close(close::NORMAL, "", true);
             Err(Ended::ServerClosed { writer_grace: out.close_grace() })
         }
-        g = handshake_phase(rd, &mut assembler, &mut pings, &out, services, &peer, &nonce) => g,
+        g = handshake_phase(rd, &mut assembler, &mut pings, &out, services, &peer, &nonce, &slot) => g,
     };
     let (grant, request_id) = match grant {
         Ok(g) => g,
@@ -264,6 +270,7 @@ where
 }
 
 /// Reads the first message and settles the handshake. `Some` on success.
+#[allow(clippy::too_many_arguments)]
 async fn handshake_phase<R: AsyncRead + Unpin>(
     rd: &mut WebSocketRead<R>,
     assembler: &mut Assembler,
@@ -272,9 +279,14 @@ async fn handshake_phase<R: AsyncRead + Unpin>(
     services: &Services,
     peer: &Peer,
     nonce: &str,
+    slot: &Slot,
 ) -> Result<(Grant, String), Ended> {
     let text = match read_message(rd, assembler, pings, out, true).await {
-        Ok(text) => text,
+        Ok(text) => {
+            // Answering its challenge: no longer an idle socket a newcomer may evict.
+            slot.mark_busy();
+            text
+        }
         Err(ReadEnd::Gone) => return Err(Ended::PeerGone),
         Err(ReadEnd::Violation(code, reason)) => {
             out.close(code, reason, false);
@@ -313,6 +325,11 @@ async fn handshake_phase<R: AsyncRead + Unpin>(
         .err()
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     let params = req.params_or_empty();
+    let device_trusted = params
+        .get("device")
+        .and_then(|d| d.get("id"))
+        .and_then(Value::as_str)
+        .is_some_and(|id| services.limiter().is_trusted(id));
     let decision = handshake::decide(&Attempt {
         params: &params,
         auth: &settings.auth,
@@ -320,11 +337,16 @@ async fn handshake_phase<R: AsyncRead + Unpin>(
         nonce,
         now_ms: now_ms(),
         locked_out_ms,
+        device_trusted,
     });
     match decision {
         Ok(grant) => {
             if grant.used_secret {
-                services.limiter().record_success(peer.ip, now);
+                let mut limiter = services.limiter();
+                limiter.record_success(peer.ip, now);
+                if let Some(device) = &grant.device_id {
+                    limiter.trust_device(device);
+                }
             }
             Ok((grant, req.id))
         }

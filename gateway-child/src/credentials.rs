@@ -7,7 +7,9 @@
 //! ever logged. A token can also be handed over in a file (`--token-file` /
 //! `TETHER_GATEWAY_TOKEN_FILE`), so no secret sits in the process's argv or environ; that file
 //! is refused when group or others may read it. Passwords come from a file (`--password-file`)
-//! or the config. Nothing in this module may print, log or put a secret into an error message.
+//! or the config. Every secret file is opened without blocking and must be a regular file (a FIFO
+//! named as a token file is refused at once instead of hanging the start). Nothing in this module
+//! may print, log or put a secret into an error message.
 
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -29,32 +31,36 @@ pub struct EnvSecrets {
     pub token_var: Option<&'static str>,
     /// `OPENCLAW_GATEWAY_PASSWORD` was set (and removed, unused).
     pub dropped_password_var: bool,
+    /// What [`crate::environ::isolate`] did (logged once logging runs).
+    pub isolated: Option<crate::environ::Isolated>,
 }
 
 /// Reads and removes the secret env vars. Call before any thread starts.
 pub fn take_from_env() -> EnvSecrets {
     let mut out = EnvSecrets::default();
     for var in TOKEN_VARS {
-        if let Some(v) = std::env::var_os(var) {
+        if let Some(v) = crate::environ::take(var) {
             let v = v.to_string_lossy().trim().to_owned();
             if out.token.is_none() && !v.is_empty() {
                 out.token = Some(Secret::new(v));
                 out.token_var = Some(var);
             }
         }
-        std::env::remove_var(var);
     }
-    if std::env::var_os(PASSWORD_VAR).is_some() {
+    if crate::environ::take(PASSWORD_VAR).is_some() {
         out.dropped_password_var = true;
-        std::env::remove_var(PASSWORD_VAR);
     }
     out
 }
 
+/// Longest secret file read.
+const MAX_SECRET_FILE: u64 = 64 * 1024;
+
 /// Reads a password file: the first line, trimmed. Errors never contain the content.
 pub fn read_password_file(path: &Path) -> Result<Secret, String> {
-    let text = std::fs::read_to_string(path)
+    let (bytes, _) = crate::regular_file::read(path, MAX_SECRET_FILE)
         .map_err(|e| format!("cannot read password file {}: {e}", path.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
     let first = text.lines().next().unwrap_or("").trim();
     if first.is_empty() {
         return Err(format!("password file {} is empty", path.display()));
@@ -67,17 +73,15 @@ pub fn read_password_file(path: &Path) -> Result<Secret, String> {
 /// the file and never contain its content.
 pub fn read_token_file(path: &Path) -> Result<Secret, String> {
     use std::io::Read;
-    let file = std::fs::File::open(path)
-        .map_err(|e| format!("cannot read token file {}: {e}", path.display()))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("cannot read token file {}: {e}", path.display()))?;
-    if !meta.is_file() {
-        return Err(format!(
-            "token file {} is not a regular file",
-            path.display()
-        ));
-    }
+    let (file, meta) = crate::regular_file::open(path).map_err(|e| match e {
+        crate::regular_file::OpenError::NotRegular(kind) => {
+            format!(
+                "token file {} is not a regular file ({kind})",
+                path.display()
+            )
+        }
+        e => format!("cannot read token file {}: {e}", path.display()),
+    })?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(format!(
@@ -88,7 +92,7 @@ pub fn read_token_file(path: &Path) -> Result<Secret, String> {
         ));
     }
     let mut text = String::new();
-    file.take(64 * 1024)
+    file.take(MAX_SECRET_FILE)
         .read_to_string(&mut text)
         .map_err(|e| format!("cannot read token file {}: {e}", path.display()))?;
     let first = text.lines().next().unwrap_or("").trim();
@@ -119,18 +123,21 @@ pub enum TokenFile {
     Generated,
 }
 
-/// Reads `<state>/gateway-token`, or generates it (mode 0600) when absent.
+/// Reads `<state>/gateway-token`, or generates it (mode 0600) when absent. Anything but a
+/// regular file there is an error, never waited on.
 pub fn load_or_generate_token(path: &Path) -> std::io::Result<(Secret, TokenFile)> {
-    match std::fs::read_to_string(path) {
-        Ok(text) if !text.trim().is_empty() => {
+    match crate::regular_file::read(path, MAX_SECRET_FILE) {
+        Ok((bytes, _)) if !String::from_utf8_lossy(&bytes).trim().is_empty() => {
             if readable_by_others(path) {
                 std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
             }
+            let text = String::from_utf8_lossy(&bytes);
             return Ok((Secret::new(text.trim()), TokenFile::Read));
         }
         Ok(_) => std::fs::remove_file(path)?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+        Err(e) if e.is_not_found() => {}
+        Err(crate::regular_file::OpenError::Io(e)) => return Err(e),
+        Err(e) => return Err(std::io::Error::other(e.to_string())),
     }
     let token = generate_token()?;
     let mut f = std::fs::OpenOptions::new()
@@ -186,6 +193,15 @@ mod tests {
         std::fs::set_permissions(&empty, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert!(read_token_file(&empty).unwrap_err().contains("empty"));
         assert!(read_token_file(dir.path()).is_err());
+        // A FIFO is refused at once (no writer exists: a plain open would wait forever).
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let e = read_token_file(&fifo).unwrap_err();
+        assert!(e.contains("not a regular file (a FIFO)"), "{e}");
+        assert!(read_password_file(&fifo)
+            .unwrap_err()
+            .contains("not a regular file"));
+        assert!(load_or_generate_token(&fifo).is_err());
         assert!(read_token_file(&dir.path().join("missing"))
             .unwrap_err()
             .contains("cannot read"));

@@ -3,7 +3,7 @@
 //! Exit codes are the gateway's contract with whoever started it (the supervisor tells "fix the
 //! config" from "try again" from "someone else owns this"): 0 clean stop, 1 unexpected failure or
 //! forced stop, 2 invalid command line (clap), 10 another instance holds the state lock, 11 the
-//! port is in use, 78 invalid or unsafe config (`EX_CONFIG`). This module maps errors to codes; it
+//! port is in use, 78 invalid or unsafe config or state directory (`EX_CONFIG`). This module maps errors to codes; it
 //! never prints or exits by itself.
 
 use std::fmt;
@@ -42,6 +42,8 @@ pub enum Fatal {
     },
     /// The configuration is invalid or unsafe.
     Config(ConfigError),
+    /// The state directory is unsafe to use (exit 78 like an unsafe config).
+    UnsafeState(String),
     /// Anything else.
     Other(String),
 }
@@ -52,7 +54,7 @@ impl Fatal {
         match self {
             Fatal::AlreadyRunning { .. } => EXIT_ALREADY_RUNNING,
             Fatal::PortInUse { .. } => EXIT_PORT_IN_USE,
-            Fatal::Config(_) => EXIT_CONFIG,
+            Fatal::Config(_) | Fatal::UnsafeState(_) => EXIT_CONFIG,
             Fatal::Other(_) => EXIT_FAILURE,
         }
     }
@@ -70,6 +72,7 @@ impl fmt::Display for Fatal {
                 write!(f, "port {port} is in use (cannot listen on {addr})")
             }
             Fatal::Config(e) => write!(f, "invalid config: {e}"),
+            Fatal::UnsafeState(msg) => f.write_str(msg),
             Fatal::Other(msg) => f.write_str(msg),
         }
     }
@@ -105,6 +108,7 @@ mod tests {
         assert!(f.to_string().starts_with("port 9 is in use"));
         assert_eq!(f.exit_code(), 11);
         assert_eq!(Fatal::Config(ConfigError::new(None, "x")).exit_code(), 78);
+        assert_eq!(Fatal::UnsafeState("x".into()).exit_code(), 78);
         assert_eq!(Fatal::Other("x".into()).exit_code(), 1);
     }
 }

@@ -4,7 +4,9 @@
 //! Order, as upstream: schema (known client id and mode) → role → protocol range (3 or 4, the
 //! highest common wins) → Control UI needs a device → auth-failure lockout → shared secret
 //! (constant-time) → device proof (`tether_protocol::device::verify`, upstream's order and codes)
-//! → scopes. Scopes are granted by the server: a verified device with valid auth keeps the scopes
+//! → scopes. One exception to the lockout: a device that authenticated before
+//! ([`Attempt::device_trusted`]) may still present the secret, its proof checked **first** (a
+//! failed proof gets the same rate-limit refusal, so nothing about the secret leaks). Scopes are granted by the server: a verified device with valid auth keeps the scopes
 //! it asked for; a device-less client keeps them only when it is local-direct and is `cli/cli` or
 //! `gateway-client/backend` (as observed on upstream 2026.9.6); every other device-less client gets
 //! none (only `health` works). Unknown scope strings are dropped. Tether does not implement
@@ -36,6 +38,9 @@ pub struct Attempt<'a> {
     pub now_ms: u64,
     /// `Some(retry_after_ms)` when the peer's address is locked out.
     pub locked_out_ms: Option<u64>,
+    /// The device id in the params authenticated before (the owner's device): it may pass a
+    /// lockout with a valid proof and the right secret.
+    pub device_trusted: bool,
 }
 
 /// An accepted connection.
@@ -173,37 +178,16 @@ pub fn decide(a: &Attempt<'_>) -> Result<Grant, Refusal> {
         ));
     }
 
-    let used_secret = check_secret(a, &params)?;
-
-    let mut device_id = None;
-    if let Some(proof) = &params.device {
-        let auth = params.auth.clone().unwrap_or_default();
-        let role = params.role();
-        let ctx = VerifyContext {
-            now_ms: a.now_ms,
-            expected_nonce: a.nonce,
-            claim: SignedClaim {
-                client_id: params.client.id.as_str(),
-                client_mode: params.client.mode.as_str(),
-                role: role.as_str(),
-                scopes: params.scopes(),
-                signed_at_ms: proof.signed_at,
-                token: auth.signature_token(),
-                nonce: &proof.nonce,
-                platform: &params.client.platform,
-                device_family: params.client.device_family.as_deref().unwrap_or(""),
-            },
-        };
-        device::verify(proof, &ctx).map_err(|f| {
-            Refusal::new(
-                ErrorShape::invalid_request(f.message)
-                    .with_details(json!({"code": f.code, "reason": f.reason})),
-                close::POLICY,
-                "device-auth",
-            )
-        })?;
-        device_id = Some(proof.id.clone());
-    }
+    // During a lockout only a trusted device gets further, and only with a valid proof.
+    let passes_lockout = match a.locked_out_ms {
+        Some(retry_after) if a.device_trusted && params.device.is_some() => {
+            verify_device(a, &params).map_err(|_| rate_limited(retry_after))?;
+            true
+        }
+        _ => false,
+    };
+    let used_secret = check_secret(a, &params, passes_lockout)?;
+    let device_id = verify_device(a, &params)?;
 
     let requested = known_scopes(params.scopes());
     let trusted_local = a.peer.is_local_direct()
@@ -228,22 +212,65 @@ pub fn decide(a: &Attempt<'_>) -> Result<Grant, Refusal> {
     })
 }
 
+/// Verifies the device proof, if one was sent: `Ok(Some(device id))` when it holds.
+fn verify_device(a: &Attempt<'_>, params: &ConnectParams) -> Result<Option<String>, Refusal> {
+    let Some(proof) = &params.device else {
+        return Ok(None);
+    };
+    let auth = params.auth.clone().unwrap_or_default();
+    let role = params.role();
+    let ctx = VerifyContext {
+        now_ms: a.now_ms,
+        expected_nonce: a.nonce,
+        claim: SignedClaim {
+            client_id: params.client.id.as_str(),
+            client_mode: params.client.mode.as_str(),
+            role: role.as_str(),
+            scopes: params.scopes(),
+            signed_at_ms: proof.signed_at,
+            token: auth.signature_token(),
+            nonce: &proof.nonce,
+            platform: &params.client.platform,
+            device_family: params.client.device_family.as_deref().unwrap_or(""),
+        },
+    };
+    device::verify(proof, &ctx).map_err(|f| {
+        Refusal::new(
+            ErrorShape::invalid_request(f.message)
+                .with_details(json!({"code": f.code, "reason": f.reason})),
+            close::POLICY,
+            "device-auth",
+        )
+    })?;
+    Ok(Some(proof.id.clone()))
+}
+
+/// The refusal while the peer's address is locked out.
+fn rate_limited(retry_after: u64) -> Refusal {
+    let mut e = auth_error(
+        ErrorCode::InvalidRequest,
+        "unauthorized: too many failed authentication attempts (retry later)",
+        DetailCode::AuthRateLimited,
+        "rate_limited",
+        "wait_then_retry",
+    );
+    e.retryable = Some(true);
+    e.retry_after_ms = Some(retry_after);
+    Refusal::new(e, close::POLICY, "rate-limited")
+}
+
 /// Checks the shared secret. `Ok(true)` when one was verified, `Ok(false)` in mode `none`.
-fn check_secret(a: &Attempt<'_>, params: &ConnectParams) -> Result<bool, Refusal> {
+/// `passes_lockout`: a trusted device with a verified proof, checked despite a lockout.
+fn check_secret(
+    a: &Attempt<'_>,
+    params: &ConnectParams,
+    passes_lockout: bool,
+) -> Result<bool, Refusal> {
     if a.auth.mode == AuthMode::None {
         return Ok(false);
     }
-    if let Some(retry_after) = a.locked_out_ms {
-        let mut e = auth_error(
-            ErrorCode::InvalidRequest,
-            "unauthorized: too many failed authentication attempts (retry later)",
-            DetailCode::AuthRateLimited,
-            "rate_limited",
-            "wait_then_retry",
-        );
-        e.retryable = Some(true);
-        e.retry_after_ms = Some(retry_after);
-        return Err(Refusal::new(e, close::POLICY, "rate-limited"));
+    if let Some(retry_after) = a.locked_out_ms.filter(|_| !passes_lockout) {
+        return Err(rate_limited(retry_after));
     }
     let auth = params.auth.clone().unwrap_or_default();
     let expected = a.auth.secret.as_ref();
@@ -393,6 +420,7 @@ mod tests {
             nonce: NONCE,
             now_ms: NOW,
             locked_out_ms: None,
+            device_trusted: false,
         })
     }
 
@@ -570,12 +598,60 @@ mod tests {
             nonce: NONCE,
             now_ms: NOW,
             locked_out_ms: Some(1234),
+            device_trusted: false,
         })
         .unwrap_err();
         let e = r.error.unwrap();
         assert_eq!(e.detail_code(), Some(DetailCode::AuthRateLimited));
         assert_eq!(e.retry_after_ms, Some(1234));
         assert_eq!(e.detail_str("recommendedNextStep"), Some("wait_then_retry"));
+    }
+
+    #[test]
+    fn a_trusted_device_with_a_valid_proof_and_the_secret_passes_a_lockout() {
+        let key = DeviceKey::from_seed(&[9; 32]);
+        let attempt = |p: &Value, trusted: bool| {
+            decide(&Attempt {
+                params: p,
+                auth: &token_policy(),
+                peer: &local(),
+                nonce: NONCE,
+                now_ms: NOW,
+                locked_out_ms: Some(1234),
+                device_trusted: trusted,
+            })
+        };
+        let mut good = params("gateway-client", "backend", json!({}));
+        signed(&key, &mut good, NONCE, NOW);
+        let g = attempt(&good, true).unwrap();
+        assert_eq!(g.device_id.as_deref(), Some(key.device_id().as_str()));
+        // Not trusted: locked out like anyone.
+        let r = attempt(&good, false).unwrap_err();
+        assert_eq!(
+            r.error.unwrap().detail_code(),
+            Some(DetailCode::AuthRateLimited)
+        );
+        // Trusted id, but a proof over another nonce: the same refusal, nothing about the secret.
+        let mut replayed = params("gateway-client", "backend", json!({}));
+        signed(&key, &mut replayed, "another-nonce", NOW);
+        let r = attempt(&replayed, true).unwrap_err();
+        assert_eq!(
+            r.error.unwrap().detail_code(),
+            Some(DetailCode::AuthRateLimited)
+        );
+        // Trusted and proven, but the wrong secret: refused and counted.
+        let mut wrong = params(
+            "gateway-client",
+            "backend",
+            json!({"auth": {"token": "nope"}}),
+        );
+        signed(&key, &mut wrong, NONCE, NOW);
+        let r = attempt(&wrong, true).unwrap_err();
+        assert!(r.auth_failure);
+        assert_eq!(
+            r.error.unwrap().detail_code(),
+            Some(DetailCode::AuthTokenMismatch)
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! HTTP on the gateway port: the gate, the probes, the WebSocket upgrade, and 404.
 //!
-//! Every request first passes the origin/Host gate ([`crate::origin`], 403 otherwise). An upgrade
+//! A request that repeats a single-valued header (`Host`, `Origin`, `Authorization`, …) is 400.
+//! Every request then passes the origin/Host gate ([`crate::origin`], 403 otherwise; the host is
+//! the target's authority for an absolute-form target, else `Host`). An upgrade
 //! (on any path) then needs a place in the pre-auth budget (503 otherwise) and becomes a
 //! [`crate::connection`]. Probes: `GET/HEAD /healthz` and `/health` → 200 `{"ok":true,"status":"live"}`;
 //! `/readyz` and `/ready` → 200 `{"ready":true,…}` or 503 while starting or draining; other
@@ -11,7 +13,8 @@
 //! the same per-address auth-failure limiter as the WebSocket handshake (429 while locked out).
 //! Only then does the agent engine see the request. Everything else is 404. Responses never
 //! carry `Access-Control-Allow-Origin` and always carry `X-Content-Type-Options: nosniff`. hyper
-//! is given a timer so the header read deadline (the handshake timeout) is really enforced.
+//! is given a timer so the header read deadline (the handshake timeout) is really enforced; a
+//! request body has the same deadline (408 when it is not all there in time).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -131,7 +134,15 @@ pub async fn route(
     services: &Arc<Services>,
 ) -> Response<Body> {
     let settings = services.settings();
-    let peer = Peer::from_request(addr.ip(), req.headers());
+    if let Some(name) = crate::locality::repeated_header(req.headers()) {
+        info!(ip = %addr.ip(), header = name, "request refused: repeated header");
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("more than one {name} header"),
+            "bad_request",
+        );
+    }
+    let peer = Peer::from_head(addr.ip(), req.uri(), req.headers());
     let upgrade = fastwebsockets::upgrade::is_upgrade_request(&req);
     let mutating =
         upgrade || !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
@@ -289,6 +300,30 @@ async fn chat_completions(
         }
         services.limiter().record_success(peer.ip, now);
     }
+    // The whole body within the deadline (a trickled body must not hold the connection), and
+    // within the cap; only then does the engine see the request.
+    let (parts, body) = req.into_parts();
+    let deadline = settings.limits.handshake_timeout;
+    let limited = http_body_util::Limited::new(body, crate::agent::http::MAX_BODY_BYTES);
+    let bytes = match tokio::time::timeout(deadline, limited.collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(_)) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large or unreadable (max 2 MiB)",
+                "invalid_request_error",
+            )
+        }
+        Err(_) => {
+            info!(ip = %peer.ip, "request refused: body not received within the deadline");
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                "request body not received in time",
+                "invalid_request_error",
+            );
+        }
+    };
+    let req = Request::from_parts(parts, Full::new(bytes));
     let response = services.engine.chat_completions(req).await;
     secure(response.map(|b| b.map_err(|never| match never {}).boxed_unsync()))
 }

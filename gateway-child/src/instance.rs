@@ -108,6 +108,9 @@ async fn run_process(args: RunArgs, env: EnvSecrets, sink: LogSink) -> Result<()
             paths.state_dir.display()
         ))
     })?;
+    for note in paths.check_private().map_err(Fatal::UnsafeState)? {
+        warn!("{note}");
+    }
 
     let pid = std::process::id();
     let started_at_ms = now_ms();
@@ -138,6 +141,17 @@ async fn run_process(args: RunArgs, env: EnvSecrets, sink: LogSink) -> Result<()
         config = %paths.config.display(),
         "starting"
     );
+    match &env.isolated {
+        Some(crate::environ::Isolated::Moved(n)) if *n > 0 => info!(
+            variables = n,
+            "private environment variables kept in memory, out of /proc/<pid>/environ"
+        ),
+        Some(crate::environ::Isolated::Failed(e)) => warn!(
+            error = %e,
+            "cannot re-execute with a clean environment; private variables stay visible in /proc/<pid>/environ"
+        ),
+        _ => {}
+    }
     if env.dropped_password_var {
         warn!("OPENCLAW_GATEWAY_PASSWORD is not read (use --password-file); removed from the environment");
     }
@@ -157,7 +171,22 @@ async fn run_process(args: RunArgs, env: EnvSecrets, sink: LogSink) -> Result<()
         },
         env,
     });
-    let mut settings = resolver.load()?;
+    // A stop signal while the config loads stops the start (a slow file never makes the process
+    // deaf to SIGTERM).
+    let load = resolver.load_async();
+    tokio::pin!(load);
+    let mut settings = loop {
+        tokio::select! {
+            loaded = &mut load => break loaded?,
+            ctl = control_rx.recv() => match ctl {
+                Some(crate::server::Control::Stop) | None => {
+                    info!("stopped while starting");
+                    return Ok(());
+                }
+                Some(crate::server::Control::Restart { .. }) => {}
+            },
+        }
+    };
     let mut listener = bind(settings.listen_addr()).await?;
 
     let lock = Arc::new(Mutex::new(lock));

@@ -6,7 +6,11 @@
 //! peer is loopback, the request carries no proxy header (`Forwarded`, `X-Forwarded-*`,
 //! `X-Real-IP`) and no browser `Origin`, and its `Host` names loopback. Tether supports no reverse
 //! proxy, so forwarded headers are never believed: they can only take locality away, never grant
-//! it. This module is pure: it reads headers it is given and never touches a socket.
+//! it. The host of a request is its target's authority when the target has one
+//! (`GET http://host/path`: HTTP says `Host` is then ignored), else `Host`; the headers a
+//! decision reads must appear at most once ([`repeated_header`]), so no two parts of the stack
+//! can read different values. This module is pure: it reads headers it is given and never
+//! touches a socket.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -43,6 +47,27 @@ pub fn budget_key(ip: IpAddr) -> IpAddr {
     } else {
         ip
     }
+}
+
+/// Request headers that carry one value a decision depends on; a request with two of any of
+/// them is refused (HTTP requires 400 for a repeated `Host`).
+pub const SINGLE_VALUED: [&str; 9] = [
+    "host",
+    "origin",
+    "authorization",
+    "content-length",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "upgrade",
+    "x-openclaw-session-key",
+    "x-tether-session-key",
+];
+
+/// The first header of [`SINGLE_VALUED`] that appears more than once.
+pub fn repeated_header(headers: &HeaderMap) -> Option<&'static str> {
+    SINGLE_VALUED
+        .into_iter()
+        .find(|name| headers.get_all(*name).iter().nth(1).is_some())
 }
 
 /// Whether any proxy header is present.
@@ -119,6 +144,17 @@ impl Peer {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(host_is_loopback),
         }
+    }
+
+    /// Like [`Peer::from_request`] for a request with this target: an absolute-form (or
+    /// authority-form) target's authority is the request's host and must name loopback, whatever
+    /// `Host` says.
+    pub fn from_head(peer_ip: IpAddr, target: &http::Uri, headers: &HeaderMap) -> Self {
+        let mut peer = Peer::from_request(peer_ip, headers);
+        if let Some(authority) = target.authority() {
+            peer.host_loopback = host_is_loopback(authority.as_str());
+        }
+        peer
     }
 
     /// Loopback peer, no proxy headers, no browser origin, loopback `Host`.
@@ -199,6 +235,36 @@ mod tests {
         ] {
             assert!(!host_is_loopback(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_target_authority_is_the_host_and_single_valued_headers_appear_once() {
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        let h = headers(&[("host", "127.0.0.1:1")]);
+        for (target, loopback) in [
+            ("/healthz", true),
+            ("http://evil.example/healthz", false),
+            ("http://127.0.0.1.evil.example/x", false),
+            ("http://user@127.0.0.1/x", false),
+            ("http://127.0.0.1:1/healthz", true),
+            ("http://[::1]:1/healthz", true),
+        ] {
+            let uri: http::Uri = target.parse().unwrap();
+            assert_eq!(
+                Peer::from_head(lo, &uri, &h).host_loopback,
+                loopback,
+                "{target}"
+            );
+        }
+        let mut two = headers(&[("host", "127.0.0.1")]);
+        two.append("host", "evil.example".parse().unwrap());
+        assert_eq!(repeated_header(&two), Some("host"));
+        let mut origins = headers(&[("host", "127.0.0.1"), ("origin", "tauri://localhost")]);
+        origins.append("origin", "https://evil.example".parse().unwrap());
+        assert_eq!(repeated_header(&origins), Some("origin"));
+        let mut cookies = headers(&[("host", "127.0.0.1"), ("accept", "a")]);
+        cookies.append("accept", "b".parse().unwrap());
+        assert_eq!(repeated_header(&cookies), None);
     }
 
     #[test]

@@ -9,6 +9,12 @@
 //! races with a starting instance); whether it is live is decided by the lock, not the file. A
 //! busy lock is retried for ~50 ms so a reader's brief shared-lock probe is not mistaken for a
 //! running gateway.
+//!
+//! A lock file can be removed with its directory (`rm -rf` of the state directory), and the next
+//! gateway would lock a new file for the same path. So the lock also holds an abstract unix socket
+//! named after the state directory's canonical path: it lives in the kernel, not the directory,
+//! and is released when the process dies. A gateway that finds the name held by another process
+//! of the same user exits 10 naming that pid; a name held by another user is ignored.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -61,6 +67,39 @@ pub struct InstanceLock {
     file: File,
     info: LockInfo,
     written_len: u64,
+    _name: Option<std::os::unix::net::UnixListener>,
+}
+
+/// Takes the abstract instance name of the directory holding `lock_path`: `Ok(None)` when it
+/// cannot be used (held by another user, or unavailable), `Err(pid)` when another process of
+/// this user holds it.
+fn take_name(lock_path: &Path) -> Result<Option<std::os::unix::net::UnixListener>, u32> {
+    use sha2::{Digest, Sha256};
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
+    let dir = lock_path.parent().unwrap_or(lock_path);
+    let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let digest = Sha256::digest(canonical.as_os_str().as_encoded_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let Ok(addr) = SocketAddr::from_abstract_name(format!("tether-gateway/{hex}").as_bytes())
+    else {
+        return Ok(None);
+    };
+    match UnixListener::bind_addr(&addr) {
+        Ok(l) => Ok(Some(l)),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            let holder = UnixStream::connect_addr(&addr).ok().and_then(|s| {
+                nix::sys::socket::getsockopt(&s, nix::sys::socket::sockopt::PeerCredentials).ok()
+            });
+            match holder {
+                Some(c) if c.uid() == nix::unistd::geteuid().as_raw() => {
+                    Err(u32::try_from(c.pid()).unwrap_or(0))
+                }
+                _ => Ok(None),
+            }
+        }
+        Err(_) => Ok(None),
+    }
 }
 
 impl InstanceLock {
@@ -92,11 +131,22 @@ impl InstanceLock {
                 Err(TryLockError::Error(e)) => return Err(io_err(e)),
             }
         }
+        // The file is ours; is the directory's name too (it outlives a removed lock file)?
+        let name = take_name(path).map_err(|pid| {
+            LockError::Held(Some(LockInfo {
+                pid,
+                port: None,
+                started_at_ms: 0,
+                version: String::new(),
+                boot_id: String::new(),
+            }))
+        })?;
         let written_len = file.metadata().map(|m| m.len()).unwrap_or(0);
         let mut lock = InstanceLock {
             file,
             info,
             written_len,
+            _name: name,
         };
         lock.write().map_err(io_err)?;
         Ok(lock)
@@ -170,6 +220,23 @@ mod tests {
         let again = InstanceLock::acquire(&path, info(Some(1))).unwrap();
 
         assert_eq!(read(&path).unwrap(), *again.info());
+    }
+
+    #[test]
+    fn a_removed_lock_file_does_not_let_a_second_instance_in() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("state");
+        std::fs::create_dir(&dir).unwrap();
+        let path = dir.join("gateway.lock");
+        let first = InstanceLock::acquire(&path, info(None)).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::create_dir(&dir).unwrap();
+        match InstanceLock::acquire(&path, info(None)) {
+            Err(LockError::Held(Some(held))) => assert_eq!(held.pid, std::process::id()),
+            other => panic!("{other:?}"),
+        }
+        drop(first);
+        assert!(InstanceLock::acquire(&path, info(None)).is_ok());
     }
 
     #[test]

@@ -3,9 +3,12 @@
 //! stdout is reserved for the machine-readable readiness line; everything else goes through
 //! `tracing` to stderr and, once the instance lock is held, to the log file that `logs.tail`
 //! serves. The file rotates at [`MAX_FILE_BYTES`] keeping [`KEEP_ROTATED`] old files. Peer-supplied
-//! text (headers, client names, method names) must be wrapped in [`Clean`] before it is logged, so
-//! a hostile value cannot forge lines or escape sequences. Secrets never reach this module: their
-//! type prints `***`.
+//! text (headers, client names, method names, idempotency keys, session keys, provider error
+//! texts, config key names) is wrapped in [`Clean`] where it is logged, which also caps its
+//! length; and whatever a log call interpolates, the sink itself escapes every control and
+//! invisible character of an event ([`one_line`]), so one event is always exactly one line and
+//! no raw escape sequence reaches a terminal, the file or the supervisor that relays the
+//! gateway's stderr. Secrets never reach this module: their type prints `***`.
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
@@ -51,6 +54,29 @@ impl fmt::Debug for Clean<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "\"{self}\"")
     }
+}
+
+/// One log event as exactly one line: every control or invisible character escaped as
+/// `\u{…}` except the final newline (and tabs). Borrowed when there is nothing to escape.
+pub fn one_line(event: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let body = event.strip_suffix(b"\n").unwrap_or(event);
+    let text = String::from_utf8_lossy(body);
+    let needs = text
+        .chars()
+        .any(|c| (c.is_control() && c != '\t') || is_invisible(c));
+    if !needs && matches!(text, std::borrow::Cow::Borrowed(_)) {
+        return std::borrow::Cow::Borrowed(event);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if (c.is_control() && c != '\t') || is_invisible(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\n');
+    std::borrow::Cow::Owned(out.into_bytes())
 }
 
 /// Bidi controls and zero-width characters that can disguise a line.
@@ -158,7 +184,8 @@ pub struct SinkWriter<'a> {
 
 impl Write for SinkWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.sink.write_line(buf);
+        // The formatter writes each event once, whole: escape it as one line.
+        self.sink.write_line(&one_line(buf));
         Ok(buf.len())
     }
 
@@ -202,6 +229,32 @@ mod tests {
             MAX_CLEAN_CHARS + 1
         );
         assert_eq!(Clean("q\"b").to_string(), "q\\\"b");
+    }
+
+    #[test]
+    fn an_event_is_always_one_line_without_raw_escapes() {
+        // What an idempotency key of `x\n<timestamp> ERROR …\x1b[2J` made of a log event.
+        let forged = "2026-01-01T00:00:00Z  INFO run accepted run=x\n2026-01-01T00:00:01Z ERROR forged\u{1b}[2J\r\u{202e}\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.log");
+        let sink = LogSink::new();
+        sink.attach_file(&path).unwrap();
+        sink.make_writer().write_all(forged.as_bytes()).unwrap();
+        let out = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(out.matches('\n').count(), 1, "{out:?}");
+        assert!(out.ends_with('\n'));
+        for raw in ['\u{1b}', '\r', '\u{202e}'] {
+            assert!(!out.contains(raw), "{out:?}");
+        }
+        assert!(
+            out.contains("\\u{a}2026-01-01T00:00:01Z ERROR forged\\u{1b}[2J"),
+            "{out}"
+        );
+        let plain = "a\tb line\n";
+        assert!(matches!(
+            one_line(plain.as_bytes()),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

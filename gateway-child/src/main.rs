@@ -1,6 +1,6 @@
-//! `tether-gateway`: parses the command line, takes the secrets out of the environment before
-//! any thread exists, and runs [`tether_gateway::instance::main`] on a tokio runtime. Nothing
-//! else happens here.
+//! `tether-gateway`: moves the private environment out of `/proc/<pid>/environ` (re-executing
+//! once) and takes the secrets out of it before any thread exists, parses the command line, and
+//! runs [`tether_gateway::instance::main`] on a tokio runtime. Nothing else happens here.
 
 use std::process::ExitCode;
 
@@ -8,9 +8,12 @@ use clap::Parser;
 use tether_gateway::cli::Cli;
 
 fn main() -> ExitCode {
-    // First, while the process is single-threaded: read and remove the token env vars so no
-    // child process can inherit them.
-    let env = tether_gateway::credentials::take_from_env();
+    // First, while the process is single-threaded: private variables (provider keys, the
+    // token) out of the environment the kernel shows in /proc/<pid>/environ, by re-executing
+    // with only the public ones; then read and forget the token variables.
+    let isolated = tether_gateway::environ::isolate();
+    let mut env = tether_gateway::credentials::take_from_env();
+    env.isolated = Some(isolated);
     let args = match Cli::try_parse() {
         Ok(cli) => cli.into_run_args(),
         Err(e) => {

@@ -2,9 +2,12 @@
 //!
 //! State dir = `--state-dir` > `TETHER_STATE_DIR` > `$XDG_DATA_HOME/tether/gateway` >
 //! `~/.local/share/tether/gateway`; config = `--config` > `TETHER_CONFIG` > `<state>/gateway.json`.
-//! The state dir is created with mode 0700. Logs live in `<state>/logs/` so that writing them
-//! never wakes the config watcher (which watches the config's directory). Resolution reads the
-//! environment it is handed; it never reads secrets.
+//! The state dir is created with mode 0700; one that already exists must be owned by this user
+//! and not writable by group or others (it holds the token, the sessions and the workspace: such a
+//! directory is refused), and one readable by others is restricted to 0700 (and that is said).
+//! Logs live in `<state>/logs/` so that writing them never wakes the config watcher (which
+//! watches the config's directory). Resolution reads the environment it is handed; it never
+//! reads secrets.
 
 use std::path::{Path, PathBuf};
 
@@ -109,6 +112,48 @@ impl Paths {
         }
         Ok(())
     }
+
+    /// Checks that the state and log directories are private (see the module docs). Returns
+    /// what was tightened, for the log; an unsafe directory is an error saying how to fix it.
+    pub fn check_private(&self) -> Result<Vec<String>, String> {
+        let mut notes = Vec::new();
+        for dir in [&self.state_dir, &self.log_dir] {
+            notes.extend(check_private_dir(dir)?);
+        }
+        Ok(notes)
+    }
+}
+
+/// Checks one existing directory: owned by this user and not writable by group or others;
+/// restricted to 0700 when others may read it (`Some(what was done)`).
+pub fn check_private_dir(dir: &Path) -> Result<Option<String>, String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if meta.uid() != nix::unistd::geteuid().as_raw() {
+        return Err(format!(
+            "state directory {} is owned by another user (uid {}); refusing to use it",
+            dir.display(),
+            meta.uid()
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "state directory {} is writable by group or others (mode {mode:04o}): another user \
+             could replace the token, sessions or workspace in it; restrict it with `chmod 700 {}`",
+            dir.display(),
+            dir.display()
+        ));
+    }
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot restrict {} to mode 0700: {e}", dir.display()))?;
+        return Ok(Some(format!(
+            "state directory {} was readable by others (mode {mode:04o}); restricted it to 0700",
+            dir.display()
+        )));
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -148,6 +193,27 @@ mod tests {
         assert_eq!(p.state_dir, PathBuf::from("/work/rel"));
         assert_eq!(p.config, PathBuf::from("/c.json5"));
         assert_eq!(p.lock, PathBuf::from("/work/rel/gateway.lock"));
+    }
+
+    #[test]
+    fn an_open_state_dir_is_refused_and_a_readable_one_restricted() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("state");
+        std::fs::create_dir(&dir).unwrap();
+        let mode = |m| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(m)).unwrap();
+        for open in [0o777, 0o770, 0o702, 0o1777] {
+            mode(open);
+            let e = check_private_dir(&dir).unwrap_err();
+            assert!(e.contains("writable by group or others"), "{open:o}: {e}");
+            assert!(e.contains("chmod 700"), "{e}");
+        }
+        mode(0o755);
+        let note = check_private_dir(&dir).unwrap().unwrap();
+        assert!(note.contains("restricted it to 0700"), "{note}");
+        let now = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(now, 0o700);
+        assert_eq!(check_private_dir(&dir), Ok(None));
     }
 
     #[test]

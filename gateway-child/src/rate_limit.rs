@@ -10,6 +10,14 @@
 //! loopback is **not** exempt (a web page on the same machine is
 //! a loopback client). Memory is bounded: at most [`MAX_TRACKED`] addresses are tracked; when full,
 //! unlocked entries are pruned first and a locked entry is never evicted to make room.
+//!
+//! Because every loopback address shares one budget, any local process sending wrong tokens
+//! (a stale tool retrying forever) would also lock out the owner. So the limiter also remembers
+//! the devices that authenticated with the shared secret and a verified device proof (at most
+//! [`MAX_TRUSTED_DEVICES`], the most recent ones); during a lockout such a device may still
+//! present the right secret. Possessing that device's private key is the owner's proof; anyone
+//! else stays locked out. The memory lives as long as the lockouts do (in-process restarts
+//! included).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -25,6 +33,8 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 pub const LOCKOUT: Duration = Duration::from_secs(300);
 /// Most addresses tracked at once.
 pub const MAX_TRACKED: usize = 10_000;
+/// Devices remembered as having authenticated (see the module docs).
+pub const MAX_TRUSTED_DEVICES: usize = 64;
 /// Control-plane writes allowed per method and client key in one window.
 pub const WRITE_LIMIT: u32 = 30;
 /// The fixed window the control-plane write budget is counted in.
@@ -57,10 +67,12 @@ impl Entry {
     }
 }
 
-/// Per-address failure counts and lockouts.
+/// Per-address failure counts and lockouts, and the devices that may pass a lockout.
 #[derive(Debug, Default)]
 pub struct AuthLimiter {
     entries: HashMap<IpAddr, Entry>,
+    /// Device ids that authenticated, least recent first.
+    trusted: std::collections::VecDeque<String>,
 }
 
 impl AuthLimiter {
@@ -115,6 +127,20 @@ impl AuthLimiter {
                 self.entries.remove(&ip);
             }
         }
+    }
+
+    /// Remembers a device that authenticated with the shared secret and a verified proof.
+    pub fn trust_device(&mut self, device_id: &str) {
+        self.trusted.retain(|d| d != device_id);
+        if self.trusted.len() >= MAX_TRUSTED_DEVICES {
+            self.trusted.pop_front();
+        }
+        self.trusted.push_back(device_id.to_owned());
+    }
+
+    /// Whether a device may present the secret during its address's lockout.
+    pub fn is_trusted(&self, device_id: &str) -> bool {
+        self.trusted.iter().any(|d| d == device_id)
     }
 
     /// Drops entries with nothing left to remember.
@@ -221,6 +247,20 @@ impl WriteLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trusted_devices_are_bounded_and_most_recent() {
+        let mut l = AuthLimiter::new();
+        for i in 0..MAX_TRUSTED_DEVICES + 5 {
+            l.trust_device(&format!("d{i}"));
+        }
+        assert!(!l.is_trusted("d0"));
+        assert!(l.is_trusted(&format!("d{}", MAX_TRUSTED_DEVICES + 4)));
+        l.trust_device("d5");
+        l.trust_device("new");
+        assert!(l.is_trusted("d5"), "a returning device is fresh again");
+        assert!(!l.is_trusted("d6"));
+    }
     use crate::locality::canonical_ip;
 
     fn ip(s: &str) -> IpAddr {

@@ -222,10 +222,15 @@ pub fn refuse_restart(services: &Services, error: &ConfigError, reason: &str) {
     );
 }
 
-/// Re-reads the config file after the watcher fired.
-fn reload_from_disk(services: &Arc<Services>) {
-    let path = &services.resolver.paths.config;
-    let hash = load::hash_on_disk(path);
+/// Re-reads the config file after the watcher fired (the file IO on the blocking pool).
+async fn reload_from_disk(services: &Arc<Services>) {
+    let path = services.resolver.paths.config.clone();
+    let hash = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || load::hash_on_disk(&path))
+            .await
+            .unwrap_or(None)
+    };
     {
         let st = services.reload_state();
         if hash == st.applied.hash {
@@ -239,7 +244,7 @@ fn reload_from_disk(services: &Arc<Services>) {
             return;
         }
     }
-    match services.resolver.load() {
+    match services.resolver.load_async().await {
         Ok(next) => {
             apply(services, next, Source::File);
         }
@@ -275,7 +280,7 @@ pub async fn watch_loop(services: Arc<Services>) {
             }
             () = sleep => {
                 if debounce.fire(Instant::now()) {
-                    reload_from_disk(&services);
+                    reload_from_disk(&services).await;
                 }
             }
         }

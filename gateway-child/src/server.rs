@@ -411,7 +411,7 @@ pub async fn run(
             },
             ctl = control.recv() => match ctl {
                 Some(Control::Stop) | None => break (Exit::Stopped, "stop requested".to_owned()),
-                Some(Control::Restart { reason }) => match launch.resolver.load() {
+                Some(Control::Restart { reason }) => match launch.resolver.load_async().await {
                     Ok(next) => break (Exit::Restart(Box::new(next)), reason),
                     Err(e) => reload::refuse_restart(&services, &e, &reason),
                 },

@@ -183,10 +183,20 @@ pub struct Resolver {
 }
 
 impl Resolver {
-    /// Reads the config file from disk and resolves it.
+    /// Reads the config file from disk and resolves it. Blocking file IO: async code calls
+    /// [`Resolver::load_async`].
     pub fn load(&self) -> Result<Settings, ConfigError> {
         let loaded = load::read(&self.paths.config)?;
         self.resolve(loaded)
+    }
+
+    /// [`Resolver::load`] on the blocking pool, so a slow or hostile file never stalls an async
+    /// worker.
+    pub async fn load_async(&self) -> Result<Settings, ConfigError> {
+        let resolver = self.clone();
+        tokio::task::spawn_blocking(move || resolver.load())
+            .await
+            .unwrap_or_else(|e| Err(ConfigError::new(None, format!("config load failed: {e}"))))
     }
 
     /// Resolves a loaded config file.
@@ -408,6 +418,7 @@ mod tests {
                 token: env_token.map(Secret::new),
                 token_var: env_token.map(|_| "TETHER_GATEWAY_TOKEN"),
                 dropped_password_var: false,
+                isolated: None,
             },
         }
     }

@@ -43,6 +43,42 @@ async fn ten_failures_lock_out_even_the_right_token() -> Result<()> {
     Ok(())
 }
 
+/// Every loopback address shares one budget, so a local process sending wrong tokens locks out
+/// the whole machine, the owner included. A device that authenticated before (the supervisor's)
+/// still gets in with the right token and a valid proof; a new device, or the right token
+/// alone, does not.
+#[tokio::test]
+async fn the_owners_device_passes_a_lockout_that_the_flood_caused() -> Result<()> {
+    let gw = support::gateway().await?;
+    let url = gw.ws_url();
+    let owner = ConnectOpts::cli(gw.token()?).with_device();
+    let (c, _) = WsClient::connect(&url, &owner).await?;
+    drop(c);
+    for i in 0..11 {
+        attempt(&url, &ConnectOpts::cli(&format!("stale-{i}"))).await?;
+    }
+    let res = attempt(&url, &ConnectOpts::cli(gw.token()?)).await?;
+    assert_eq!(detail(&res), "AUTH_RATE_LIMITED");
+    let res = attempt(&url, &ConnectOpts::cli(gw.token()?).with_device()).await?;
+    assert_eq!(
+        detail(&res),
+        "AUTH_RATE_LIMITED",
+        "a new device is nobody yet"
+    );
+    let mut wrong = owner.clone();
+    wrong.token = Some("stale".into());
+    let res = attempt(&url, &wrong).await?;
+    assert_eq!(
+        detail(&res),
+        "AUTH_TOKEN_MISMATCH",
+        "the owner's device still needs the token"
+    );
+    let (mut c, hello) = WsClient::connect(&url, &owner).await?;
+    assert_eq!(hello.auth.unwrap().scopes.len(), 4);
+    assert!(c.call("health", json!({})).await?.ok);
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_junk_device_token_does_not_bypass_the_limiter() -> Result<()> {
     let gw = support::gateway().await?;

@@ -257,7 +257,13 @@ async fn malformed_request_frames_get_structured_errors() -> Result<()> {
     let (mut c, _) = support::admin(&gw).await?;
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let big_id = "i".repeat(1024 * 1024);
+    // Too deep to parse, but the envelope is read without recursion: the caller's id comes back.
+    let deep_params = format!(
+        r#"{{"type":"req","id":"deep-req","method":"health","params":{}}}"#,
+        deep
+    );
     let cases: Vec<(String, &str)> = vec![
+        (deep_params, "deep-req"),
         (deep, "invalid"),
         (
             r#"{"type":"req","id":"dup","id":"dup2","method":"nope"}"#.into(),

@@ -132,35 +132,41 @@ async fn dns_rebinding_hosts_are_refused() -> Result<()> {
     Ok(())
 }
 
+/// 32 idle unauthenticated sockets from any local process used to give the real client 503 until
+/// they timed out. The cap holds, but a newcomer takes the place of the oldest idle socket
+/// (closed with 1013), so the real client always gets its challenge and connects.
 #[tokio::test]
-async fn at_most_32_unauthenticated_sockets_per_address() -> Result<()> {
-    let gw = support::gateway().await?;
+async fn a_full_preauth_budget_evicts_the_oldest_idle_socket() -> Result<()> {
+    // A long handshake deadline: only eviction may close the idle sockets here.
+    let gw = support::gateway_with("{ gateway: { handshakeTimeoutMs: 120000 } }").await?;
     let mut held = Vec::new();
-    let mut first_challenge = None;
     for _ in 0..32 {
         let mut c = WsClient::open(&gw.ws_url()).await?;
-        let ch = c.challenge().await?;
-        first_challenge.get_or_insert(ch);
+        c.challenge().await?;
         held.push(c);
     }
-    let refused = WsClient::try_open(&gw.ws_url(), &[])
-        .await?
-        .expect_err("33rd refused");
-    assert_eq!(refused.status, 503);
-    assert!(refused.body.contains("Too many unauthenticated sockets"));
-    // The IPv6 loopback is the same machine and the same budget.
+    // The real client gets through at once; the oldest idle socket makes room.
+    let (mut real, hello) = WsClient::connect(&gw.ws_url(), &ConnectOpts::cli(gw.token()?)).await?;
+    assert_eq!(hello.protocol, 4);
+    assert!(real.call("health", json!({})).await?.ok);
+    assert_eq!(
+        held[0].closed(D).await?,
+        (1013, "too many unauthenticated sockets".into())
+    );
+    // Fill the place the real client gave back when it authenticated.
+    let mut refill = WsClient::open(&gw.ws_url()).await?;
+    let refill_challenge = refill.challenge().await?;
+    held.push(refill);
+    // The IPv6 loopback is the same machine and the same budget: it evicts the next oldest.
     if let Some(url) = ipv6_url(&gw).await {
-        let refused = WsClient::try_open(&url, &[])
-            .await?
-            .expect_err("the machine's budget is spent");
-        assert_eq!(refused.status, 503);
+        let mut c = WsClient::try_open(&url, &[]).await?.expect("a place");
+        c.challenge().await?;
+        assert_eq!(held[1].closed(D).await?.0, 1013);
     }
-    // Authenticating one gives its place back (before hello-ok is sent).
-    let params = ConnectOpts::cli(gw.token()?).params(&first_challenge.unwrap());
-    let res = held[0].request_with_id("c", "connect", params).await?;
-    assert!(res.ok);
-    let mut c = WsClient::open(&gw.ws_url()).await?;
-    assert!(c.handshake(&ConnectOpts::cli(gw.token()?)).await?.ok);
+    // The others are untouched: the newest can still answer its challenge.
+    let mut last = held.pop().expect("held sockets");
+    let params = ConnectOpts::cli(gw.token()?).params(&refill_challenge);
+    assert!(last.request_with_id("c", "connect", params).await?.ok);
     Ok(())
 }
 
@@ -231,5 +237,101 @@ async fn idle_tcp_connections_do_not_lock_out_a_real_client() -> Result<()> {
     let first = raw.read_frame(D).await?.expect("challenge");
     assert_eq!(first.opcode, 1);
     drop(idle);
+    Ok(())
+}
+
+/// Sends a raw request head (and body) and returns the status code of the answer.
+async fn raw_status(addr: &str, request: &str) -> Result<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(request.as_bytes()).await?;
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(D, s.read(&mut buf)).await??;
+    let head = String::from_utf8_lossy(&buf[..n]);
+    let code = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no status line in {head:?}"))?;
+    Ok(code)
+}
+
+/// HTTP requires 400 for a repeated `Host`; any header a decision reads may appear only once,
+/// so no layer can read another value than the gate checked.
+#[tokio::test]
+async fn a_repeated_host_or_origin_is_a_bad_request() -> Result<()> {
+    let gw = support::gateway().await?;
+    let a = gw.addr();
+    for head in [
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.com\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: evil.com\r\nHost: 127.0.0.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: tauri://localhost\r\nOrigin: https://evil.example\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n",
+    ] {
+        assert_eq!(raw_status(&a, head).await?, 400, "{head:?}");
+    }
+    assert_eq!(
+        raw_status(&a, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await?,
+        200
+    );
+    Ok(())
+}
+
+/// An absolute-form target names the host (HTTP says `Host` is then ignored), so its authority
+/// passes the same loopback check as `Host`.
+#[tokio::test]
+async fn an_absolute_form_target_must_name_loopback_too() -> Result<()> {
+    let gw = support::gateway().await?;
+    let a = gw.addr();
+    for target in [
+        "http://evil.com/healthz".to_owned(),
+        format!("http://evil.com:{}/healthz", gw.port),
+        "http://127.0.0.1.evil.com/healthz".to_owned(),
+    ] {
+        let head = format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        assert_eq!(raw_status(&a, &head).await?, 403, "{target}");
+    }
+    let head = format!(
+        "GET http://127.0.0.1:{}/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        gw.port
+    );
+    assert_eq!(raw_status(&a, &head).await?, 200);
+    Ok(())
+}
+
+/// A request body trickled in has the header deadline too: 408, and the connection is let go.
+#[tokio::test]
+async fn a_trickled_body_is_cut_at_the_deadline() -> Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let gw = support::gateway_with(
+        "{ gateway: { handshakeTimeoutMs: 500, http: { endpoints: { chatCompletions: { enabled: true } } } } }",
+    )
+    .await?;
+    let mut s = tokio::net::TcpStream::connect(gw.addr()).await?;
+    s.write_all(
+        format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: 4096\r\n\r\n{{",
+            gw.token()?
+        )
+        .as_bytes(),
+    )
+    .await?;
+    let mut buf = vec![0u8; 4096];
+    // Trickle a byte every 100 ms (the attack's own pace) until the server answers.
+    let answer = tokio::time::timeout(D, async {
+        loop {
+            tokio::select! {
+                n = s.read(&mut buf) => return n.map(|n| String::from_utf8_lossy(&buf[..n]).into_owned()),
+                () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {
+                    if s.write_all(b" ").await.is_err() {
+                        return Ok(String::new());
+                    }
+                }
+            }
+        }
+    })
+    .await??;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
     Ok(())
 }

@@ -169,6 +169,25 @@ async fn invalid_config_exits_78_with_file_line_and_reason() -> Result<()> {
     Ok(())
 }
 
+/// A config nested 20 000 deep (40 KB) is a config error like any other (exit 78, located), not a
+/// stack overflow.
+#[tokio::test]
+async fn a_deeply_nested_config_exits_78_instead_of_aborting() -> Result<()> {
+    let config = format!(
+        "{{\n  probe: {}1{}\n}}\n",
+        "[".repeat(20_000),
+        "]".repeat(20_000)
+    );
+    let (code, stderr) = exits(&GatewayOptions::with_config(&config)).await?;
+    assert_eq!(code, 78, "{stderr}");
+    assert!(stderr.contains("gateway.json:2:"), "{stderr}");
+    assert!(
+        stderr.contains("nested more than 64 levels deep"),
+        "{stderr}"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn unsupported_keys_warn_once_each_and_an_openclaw_json_loads() -> Result<()> {
     let gw = support::gateway_with(
@@ -340,6 +359,56 @@ async fn a_token_file_is_read_and_a_readable_one_is_refused() -> Result<()> {
     assert!(stderr.contains("--token-file"), "{stderr}");
     assert!(stderr.contains("readable by group or others"), "{stderr}");
     assert!(!stderr.contains(&token));
+    Ok(())
+}
+
+/// A token file that is a FIFO (nobody writes to it) is refused at once like a config FIFO;
+/// it used to hang the start, deaf to SIGTERM.
+#[tokio::test]
+async fn a_fifo_token_file_is_refused_at_once() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let fifo = dir.path().join("token-fifo");
+    nix::unistd::mkfifo(
+        &fifo,
+        nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+    )?;
+    let (code, stderr) = exits(&GatewayOptions {
+        token: None,
+        env: vec![(
+            "TETHER_GATEWAY_TOKEN_FILE".into(),
+            fifo.display().to_string(),
+        )],
+        ..GatewayOptions::default()
+    })
+    .await?;
+    assert_eq!(code, 78, "{stderr}");
+    assert!(stderr.contains("not a regular file (a FIFO)"), "{stderr}");
+    Ok(())
+}
+
+/// A state directory other users may write is refused (exit 78, saying how to fix it); one
+/// they may only read is restricted to 0700.
+#[tokio::test]
+async fn an_open_state_directory_is_refused_and_a_readable_one_restricted() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state)?;
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o777))?;
+    let opts = GatewayOptions {
+        state_dir: Some(state.clone()),
+        ..GatewayOptions::default()
+    };
+    let (code, stderr) = exits(&opts).await?;
+    assert_eq!(code, 78, "{stderr}");
+    assert!(
+        stderr.contains("writable by group or others (mode 0777)"),
+        "{stderr}"
+    );
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755))?;
+    let gw = Gateway::spawn(opts).await?;
+    let mode = std::fs::metadata(&state)?.permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    drop(gw);
     Ok(())
 }
 

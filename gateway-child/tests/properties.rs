@@ -8,9 +8,9 @@ use fastwebsockets::OpCode;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use tether_gateway::assembler::Assembler;
-use tether_gateway::config::load;
 use tether_gateway::config::locate::{locate, split_path};
 use tether_gateway::config::schema::AuthMode;
+use tether_gateway::config::{depth, load};
 use tether_gateway::handshake::{decide, Attempt};
 use tether_gateway::locality::{canonical_ip, host_is_loopback, Peer};
 use tether_gateway::mask_guard::FrameScanner;
@@ -130,6 +130,7 @@ proptest! {
             nonce: "n",
             now_ms: 1,
             locked_out_ms: None,
+            device_trusted: false,
         });
     }
 
@@ -146,6 +147,7 @@ proptest! {
             nonce: "n",
             now_ms: 1,
             locked_out_ms: None,
+            device_trusted: false,
         }) {
             let requested: Vec<String> = params["scopes"]
                 .as_array()
@@ -230,4 +232,63 @@ proptest! {
             prop_assert!(ok, "{host}");
         }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Any nesting depth and shape, with brackets hidden in strings and comments and padding
+    /// of any size: the parser answers (never a stack overflow), accepts exactly up to
+    /// `depth::MAX_DEPTH` levels, and locates a refusal.
+    #[test]
+    fn config_nesting_is_bounded_at_any_depth_and_size(
+        depth in prop_oneof![1usize..80, 80usize..6000],
+        shapes in prop::collection::vec(any::<bool>(), 1..8),
+        noise in 0usize..3,
+        pad in 0usize..2048,
+    ) {
+        // Level 1 is the top-level object; each further level is an array or an object.
+        let mut open = String::from("{ ");
+        let mut close = String::new();
+        let decoy = match noise {
+            0 => String::new(),
+            1 => format!("d: \"{}\", ", "[{".repeat(pad / 2 + 1)),
+            _ => format!("/* {} */ ", "[".repeat(pad + 1)),
+        };
+        open.push_str(&decoy);
+        open.push_str(&format!("pad: '{}', v: ", "p".repeat(pad)));
+        for level in 1..depth {
+            if shapes[level % shapes.len()] {
+                open.push('[');
+                close.insert(0, ']');
+            } else {
+                open.push_str("{k: ");
+                close.insert(0, '}');
+            }
+        }
+        let text = format!("{open}1{close} }}");
+        let parsed = load::parse(std::path::Path::new("/c.json"), text.clone());
+        if depth <= depth::MAX_DEPTH {
+            let l = parsed.map_err(|e| TestCaseError::fail(format!("{e}")))?;
+            prop_assert_eq!(depth::value_depth(&l.doc), depth);
+        } else {
+            let e = parsed.err().ok_or_else(|| TestCaseError::fail("accepted"))?;
+            prop_assert!(e.reason.contains("nested more than"), "{}", e.reason);
+            prop_assert_eq!(e.line, Some(1));
+            prop_assert!(e.column.is_some());
+        }
+        let _ = locate(&text, &split_path("v.0.k"));
+    }
+}
+
+/// Text over the load cap is refused before parsing, whatever it holds; at the cap it parses.
+#[test]
+fn config_text_is_capped_at_the_file_limit() {
+    let cap = usize::try_from(load::MAX_FILE_BYTES).unwrap();
+    let body = |n: usize| format!("{{a:'{}'}}", "x".repeat(n - 6));
+    let at_cap = body(cap);
+    assert_eq!(at_cap.len(), cap);
+    assert!(load::parse(std::path::Path::new("/c.json"), at_cap).is_ok());
+    let e = load::parse(std::path::Path::new("/c.json"), body(cap + 1)).unwrap_err();
+    assert!(e.reason.contains("larger than"), "{e}");
 }

@@ -371,3 +371,85 @@ async fn live_and_restart_changes_through_config_patch() -> Result<()> {
     assert_eq!(hello.policy.tick_interval_ms, 40);
     Ok(())
 }
+
+/// A value nested thousands deep, by `config.patch` or in the file, is refused with where it
+/// is, and the running gateway keeps serving on its last good config (it used to overflow its
+/// stack and abort). A write that would be larger than the load cap once pretty-printed is
+/// refused and nothing is written (it used to leave a file the next start refused).
+#[tokio::test]
+async fn deep_or_oversized_configs_are_refused_and_the_gateway_keeps_running() -> Result<()> {
+    let gw = config_token_gateway("").await?;
+    let (mut c, _) =
+        WsClient::connect(&gw.ws_url(), &ConnectOpts::cli("token-A").with_device()).await?;
+    let get = support::payload(c.call("config.get", json!({})).await?)?;
+    let hash = get["hash"].as_str().unwrap().to_owned();
+    let nested = |depth: usize| format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+    for depth in [4000, 1500, 64] {
+        let raw = format!("{{probe:{}}}", nested(depth));
+        let res = c
+            .call("config.patch", json!({"raw": raw, "baseHash": hash}))
+            .await?;
+        assert_eq!(code(&res), "INVALID_REQUEST", "depth {depth}");
+        assert!(
+            message(&res).contains("nested more than 64 levels deep"),
+            "depth {depth}: {}",
+            message(&res)
+        );
+    }
+    // 70 KB as sent, over 4 MiB once pretty-printed (one indented line per element).
+    let wide = format!(
+        "{{probe:{}{}{}}}",
+        "[".repeat(59),
+        "1,".repeat(35_000),
+        "]".repeat(59)
+    );
+    let res = c
+        .call("config.patch", json!({"raw": wide, "baseHash": hash}))
+        .await?;
+    assert_eq!(code(&res), "INVALID_REQUEST");
+    assert!(
+        message(&res).contains("more than the 4194304 a config file may have"),
+        "{}",
+        message(&res)
+    );
+    // Over the cap as sent: refused before parsing.
+    let blob = "x".repeat(4 * 1024 * 1024);
+    let res = c
+        .call(
+            "config.patch",
+            json!({"raw": format!("{{\"probeBlob\":\"{blob}\"}}"), "baseHash": hash}),
+        )
+        .await?;
+    assert!(
+        message(&res).starts_with("invalid raw"),
+        "{}",
+        message(&res)
+    );
+    // Nothing was written.
+    let after = support::payload(c.call("config.get", json!({})).await?)?;
+    assert_eq!(after["hash"], json!(hash));
+    assert_eq!(after["valid"], true);
+
+    // The same value written to the file: refused at reload, located, last good config kept.
+    support::write_config(
+        &gw.config_path(),
+        &format!(
+            "{{ gateway: {{ auth: {{ mode: 'token', token: 'token-A' }}, reload: {{ debounceMs: 50 }} }},\n  probe: {} }}",
+            nested(4000)
+        ),
+    )?;
+    let ev = c.event("config.changed", D).await?.payload.unwrap();
+    assert_eq!(ev["valid"], false);
+    assert_eq!(ev["error"]["line"], 2, "{ev}");
+    assert!(ev["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("nested more than 64 levels deep"));
+    assert!(c.call("health", json!({})).await?.ok);
+    assert!(
+        WsClient::connect(&gw.ws_url(), &ConnectOpts::cli("token-A"))
+            .await
+            .is_ok()
+    );
+    Ok(())
+}

@@ -1,8 +1,11 @@
 //! The frame envelope: `req`, `res` and `event`, one JSON object per WebSocket text frame.
 //!
 //! Parsing goes through [`Frame::parse`], which says *why* a frame is not valid (not JSON, not an
-//! object, bad `type`, a missing or mistyped field) and keeps a request's `id` when it could be
-//! read, so the gateway can answer with the caller's id and pick the right close code. Fields
+//! object, bad `type`, a missing or mistyped field, nested deeper than [`MAX_DEPTH`]) and keeps a
+//! request's `id` when it could be read, so the gateway can answer with the caller's id and pick
+//! the right close code, and a client can fail the call a response it cannot read belongs to.
+//! A frame nested too deep is still read for its envelope, without recursion, so its `id` and
+//! `type` survive. Fields
 //! the envelope does not model (v4 `traceparent`, anything newer) are kept in `extra` and written
 //! back unchanged. An explicit `"payload": null` stays `Some(Value::Null)`.
 
@@ -68,13 +71,18 @@ pub struct Event {
     pub extra: Map,
 }
 
+/// The deepest nesting of objects and arrays a frame may have, its envelope counting as level 1:
+/// what serde_json's recursion limit lets through, which every Tether parser of frames applies.
+pub const MAX_DEPTH: usize = 127;
+
 /// Why a text frame is not a valid frame.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FrameError {
     /// Not JSON at all (or nested too deep for the parser).
     #[error("invalid JSON: {0}")]
     NotJson(String),
-    /// JSON, but not a valid frame. `id` is the request id if one could be read.
+    /// JSON, but not a valid frame (or nested deeper than [`MAX_DEPTH`]). `id` is the request id
+    /// if one could be read.
     #[error("invalid frame: {reason}")]
     Invalid {
         /// The `id` field, when it was a non-empty string.
@@ -104,16 +112,18 @@ impl FrameError {
 impl Frame {
     /// Parses one text frame.
     pub fn parse(text: &str) -> Result<Frame, FrameError> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| FrameError::NotJson(e.to_string()))?;
-        Frame::from_value(value)
+        match serde_json::from_str::<Value>(text) {
+            Ok(value) => Frame::from_value(value),
+            Err(e) => Err(unreadable(envelope(text.as_bytes()), &e)),
+        }
     }
 
     /// Parses one frame from bytes (must be UTF-8 JSON).
     pub fn parse_slice(bytes: &[u8]) -> Result<Frame, FrameError> {
-        let value: Value =
-            serde_json::from_slice(bytes).map_err(|e| FrameError::NotJson(e.to_string()))?;
-        Frame::from_value(value)
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(value) => Frame::from_value(value),
+            Err(e) => Err(unreadable(envelope(bytes), &e)),
+        }
     }
 
     /// Builds a frame from an already-parsed JSON value.
@@ -216,6 +226,41 @@ impl Frame {
     pub fn to_json(&self) -> String {
         // Serializing a Frame cannot fail: every field is already a JSON value or a plain type.
         serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
+    }
+}
+
+/// A frame's envelope read without recursion: serde_json skips the fields it does not name
+/// (and `IgnoredAny` values) iteratively, so this parses where a full parse hit the recursion
+/// limit.
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "type", default)]
+    kind: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    id: Option<Value>,
+}
+
+/// The envelope of a JSON object (only an object: a struct would also accept an array).
+fn envelope(bytes: &[u8]) -> Option<Envelope> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
+    if *first != b'{' {
+        return None;
+    }
+    serde_json::from_slice::<Envelope>(bytes).ok()
+}
+
+/// The error for text a full parse refused: not JSON at all, or valid JSON nested too deep (the
+/// envelope still parsed), whose `id` is kept when it is a non-empty string.
+fn unreadable(envelope: Option<Envelope>, e: &serde_json::Error) -> FrameError {
+    match envelope {
+        Some(env) if env.kind.is_some() || env.id.is_some() => {
+            let id = match env.id {
+                Some(Value::String(s)) if !s.is_empty() => Some(s),
+                _ => None,
+            };
+            FrameError::invalid(id, format!("unreadable frame: {e}"))
+        }
+        _ => FrameError::NotJson(e.to_string()),
     }
 }
 

@@ -98,3 +98,38 @@ proptest! {
         let _ = serde_json::from_value::<ConnectParams>(Value::Object(m));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A frame nested at any depth parses or is refused with its id and type kept: never a
+    /// stack overflow, and never a frame that vanishes without saying whose it was.
+    #[test]
+    fn deep_frames_are_refused_with_their_id(
+        depth in prop_oneof![1usize..140, 140usize..20_000],
+        kind in prop::sample::select(vec!["req", "res"]),
+        id_first in any::<bool>(),
+    ) {
+        let payload = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        let body = match kind {
+            "req" => format!("\"method\":\"config.get\",\"params\":{payload}"),
+            _ => format!("\"ok\":true,\"payload\":{payload}"),
+        };
+        let text = if id_first {
+            format!("{{\"type\":\"{kind}\",\"id\":\"r-1\",{body}}}")
+        } else {
+            format!("{{\"type\":\"{kind}\",{body},\"id\":\"r-1\"}}")
+        };
+        for parsed in [Frame::parse(&text), Frame::parse_slice(text.as_bytes())] {
+            match parsed {
+                Ok(Frame::Req(r)) => prop_assert_eq!(r.id, "r-1"),
+                Ok(Frame::Res(r)) => prop_assert_eq!(r.id, "r-1"),
+                Ok(other) => prop_assert!(false, "unexpected {:?}", other),
+                Err(e) => {
+                    prop_assert!(depth + 1 > tether_protocol::frame::MAX_DEPTH, "depth {} refused: {}", depth, e);
+                    prop_assert_eq!(e.id(), Some("r-1"));
+                }
+            }
+        }
+    }
+}

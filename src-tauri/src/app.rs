@@ -369,6 +369,12 @@ fn run_tauri(desktop: Desktop, args: Args, mut focus_rx: tokio::sync::mpsc::Rece
             if !hidden {
                 crate::window::watch_paint(&handle);
             }
+            match crate::window::watch_state(&handle) {
+                Ok(w) => {
+                    app.manage(StateWatch(w));
+                }
+                Err(e) => tracing::warn!("cannot watch the state directory: {e}"),
+            }
             let h = handle.clone();
             handle.on_menu_event(move |app, event| crate::app::menu_event(app, event.id().as_ref()));
             tauri::async_runtime::spawn(async move {
@@ -425,6 +431,9 @@ fn run_tauri(desktop: Desktop, args: Args, mut focus_rx: tokio::sync::mpsc::Rece
     });
     0
 }
+
+/// Keeps the state directory's watcher alive for the app's life.
+struct StateWatch(#[allow(dead_code)] notify::RecommendedWatcher);
 
 /// A tray menu item was clicked.
 pub fn menu_event<R: tauri::Runtime>(app: &tauri::AppHandle<R>, id: &str) {

@@ -18,6 +18,7 @@ use tauri::ipc::Channel;
 use tether_supervisor::control::{self, ControlServer, Host};
 use tether_supervisor::metrics::ProcessSampler;
 use tether_supervisor::options::{self, Options};
+use tether_supervisor::state_guard::InstanceLock;
 use tether_supervisor::SupervisorHandle;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -100,7 +101,7 @@ pub struct Desktop {
     /// `focus` requests from the control socket (a second launch).
     pub focus_tx: mpsc::Sender<()>,
     current: tokio::sync::Mutex<Option<Supervised>>,
-    _lock: nix::fcntl::Flock<std::fs::File>,
+    lock: InstanceLock,
 }
 
 impl std::fmt::Debug for Desktop {
@@ -127,7 +128,7 @@ pub struct DesktopParts {
     /// The gateway log.
     pub gateway_log: SharedLog,
     /// The instance lock, already held.
-    pub lock: nix::fcntl::Flock<std::fs::File>,
+    pub lock: InstanceLock,
     /// Where focus requests go.
     pub focus_tx: mpsc::Sender<()>,
 }
@@ -153,7 +154,7 @@ impl Desktop {
             setup_error: Mutex::new(None),
             focus_tx: p.focus_tx,
             current: tokio::sync::Mutex::new(None),
-            _lock: p.lock,
+            lock: p.lock,
         }
     }
 
@@ -190,6 +191,10 @@ impl Desktop {
             port: None,
             config: None,
             reload: s.reload,
+            upstream: match &s.gateway_source {
+                crate::settings::GatewaySource::Openclaw { path } => path.clone(),
+                _ => None,
+            },
         }
     }
 
@@ -254,6 +259,13 @@ impl Desktop {
         if let Some(old) = self.current.lock().await.take() {
             stop(old).await;
         }
+    }
+
+    /// Why this app no longer holds its state directory (removed or replaced under it), if so.
+    /// Only the lock file counts: the control socket disappears for a moment whenever the
+    /// supervisor is replaced.
+    pub fn state_lost(&self) -> Option<String> {
+        self.lock.check(None)
     }
 
     /// Quit has begun (the first caller gets `true`).

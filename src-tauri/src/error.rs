@@ -24,6 +24,8 @@ pub enum ErrorCode {
     Busy,
     /// The gateway refused (`gateway_code` says how).
     Gateway,
+    /// The gateway answered, but its answer could not be read.
+    BadResponse,
     /// The restart breaker is open.
     BreakerOpen,
     /// Reload is off.
@@ -97,6 +99,7 @@ impl From<CallError> for IpcError {
             CallError::Busy => ErrorCode::Busy,
             CallError::Gone => ErrorCode::Gone,
             CallError::Gateway(_) => ErrorCode::Gateway,
+            CallError::Unreadable(..) => ErrorCode::BadResponse,
         };
         match e {
             CallError::Gateway(shape) => IpcError {

@@ -100,6 +100,20 @@ fn notify<R: Runtime>(app: &AppHandle<R>, alert: Alert, status: &StatusEvent) {
     }
 }
 
+/// A notification with the app's name as title (best effort).
+pub fn notify_text<R: Runtime>(app: &AppHandle<R>, body: &str) {
+    if let Err(e) = app
+        .notification()
+        .builder()
+        .title("Tether")
+        .body(body)
+        .icon("tether")
+        .show()
+    {
+        tracing::warn!("could not show a notification: {e}");
+    }
+}
+
 impl<R: Runtime> Outlet for AppOutlet<R> {
     fn status(&self, status: &StatusEvent, governor: &GovernorSnapshot, alert: Option<Alert>) {
         let now = wall_ms();

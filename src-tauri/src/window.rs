@@ -23,6 +23,34 @@ use crate::desktop::Desktop;
 use crate::outlet::{self, AppOutlet, MAIN};
 use crate::view::StatusView;
 
+/// Watches the state directory (inotify: nothing runs while nothing changes) and, when it is
+/// removed or replaced under the app, says so and quits: the gateway is stopped, and no second
+/// Tether can start for the path meanwhile (the instance name outlives the directory).
+pub fn watch_state<R: Runtime>(app: &AppHandle<R>) -> notify::Result<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(8);
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if res.is_ok_and(|e| e.kind.is_remove() || e.kind.is_modify()) {
+            let _ = tx.try_send(());
+        }
+    })?;
+    let d = app.state::<Desktop>();
+    watcher.watch(&d.paths.state_dir, notify::RecursiveMode::NonRecursive)?;
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while rx.recv().await.is_some() {
+            let d = app.state::<Desktop>();
+            if let Some(why) = d.state_lost() {
+                tracing::error!("{why}: stopping the gateway and quitting");
+                outlet::notify_text(&app, &why);
+                quit(&app);
+                break;
+            }
+        }
+    });
+    Ok(watcher)
+}
+
 /// Set in the environment of the relaunch after a blank window.
 pub const RELAUNCH_ENV: &str = "TETHER_DESKTOP_RELAUNCHED";
 /// Overrides the paint watchdog's time, in ms.

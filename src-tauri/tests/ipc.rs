@@ -3,6 +3,9 @@
 //! its state, with no supervisor running. What the webview gets back is checked as the webview
 //! gets it: `{code, message}` errors, and refusals for anything the capability does not grant.
 
+// Test fixtures fail loudly where they are set up.
+#![allow(clippy::unwrap_used)]
+
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, INVOKE_KEY};

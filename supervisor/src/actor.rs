@@ -114,6 +114,9 @@ pub enum CallError {
     /// The gateway answered with an error.
     #[error("{0}")]
     Gateway(ErrorShape),
+    /// The gateway's answer could not be read (e.g. nested too deep to parse).
+    #[error("{0}: the gateway's answer could not be read ({1})")]
+    Unreadable(String, String),
     /// The supervisor is gone.
     #[error("the supervisor has stopped")]
     Gone,
@@ -889,6 +892,24 @@ impl Actor {
                 }
             }
             Inbound::Frame(Frame::Req(_)) => {}
+            Inbound::Unreadable { id, reason } => {
+                let fx = self.machine.step(Input::Frame { conn }, t);
+                self.apply(fx, None);
+                let call = id
+                    .as_deref()
+                    .and_then(|id| self.pending.take_with_method(id));
+                let what = match &call {
+                    Some((method, _)) => format!("the answer to {method}"),
+                    None => "a frame".to_owned(),
+                };
+                self.publish(SupervisorEvent::Diagnostic(Diagnostic::new(
+                    "unreadable_frame",
+                    format!("{what} from the gateway could not be read and was dropped: {reason}"),
+                )));
+                if let Some((method, reply)) = call {
+                    self.fail_call(reply, CallError::Unreadable(method, reason));
+                }
+            }
             Inbound::Pong => {
                 let fx = self.machine.step(Input::Pong { conn }, t);
                 self.apply(fx, None);

@@ -52,13 +52,13 @@ pub struct LockInfo {
 /// Reads a lock file whose `flock` is held; `None` if absent, unparsable or not held.
 pub fn held_lock(path: &Path) -> Option<LockInfo> {
     use nix::fcntl::{Flock, FlockArg};
-    let file = std::fs::File::open(path).ok()?;
+    let (file, _) = crate::regular_file::open(path).ok()?;
     match Flock::lock(file, FlockArg::LockSharedNonblock) {
         // Nobody holds it: stale. Dropping the guard releases it at once.
         Ok(_guard) => None,
         Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
-            let text = std::fs::read_to_string(path).ok()?;
-            serde_json::from_str(&text).ok()
+            let (bytes, _) = crate::regular_file::read(path, 64 * 1024).ok()?;
+            serde_json::from_slice(&bytes).ok()
         }
         Err(_) => None,
     }

@@ -9,7 +9,10 @@
 //! machine retries; credential problems come back as [`ConnectError::Rejected`] so it can pause.
 //! After the handshake a link task moves frames between the socket and two bounded channels
 //! ([`Link`]); it parses inbound text frames off the actor's path and never sends a
-//! `traceparent`. It never retries and never decides anything.
+//! `traceparent`. A frame it cannot parse (nested deeper than the parser allows, or malformed)
+//! is never dropped silently: it becomes [`Inbound::Unreadable`] with the id when the envelope
+//! had one, so the call it answers fails at once with the reason. It never retries and never
+//! decides anything.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +57,14 @@ pub enum Inbound {
     Frame(Frame),
     /// A `chat` event, parsed by the lean path ([`tether_protocol::chat_frame`]).
     Chat(Box<tether_protocol::chat::ChatEvent>),
+    /// A text frame that could not be parsed (e.g. nested deeper than
+    /// [`tether_protocol::frame::MAX_DEPTH`]).
+    Unreadable {
+        /// The request id its envelope carried, if it could be read.
+        id: Option<String>,
+        /// Why it could not be parsed.
+        reason: String,
+    },
     /// A pong.
     Pong,
     /// The socket closed (always the last item).
@@ -278,6 +289,12 @@ async fn handshake(inner: &Inner, port: u16) -> Result<Link, ConnectError> {
                     }
                     return Err(ConnectError::Rejected(err));
                 }
+                Err(e) if e.id() == Some(id.as_str()) => {
+                    let _ = ws.close(None).await;
+                    return Err(transport(format!(
+                        "the gateway's answer to connect could not be read: {e}"
+                    )));
+                }
                 _ => {}
             },
             Some(Ok(_)) => {}
@@ -290,15 +307,19 @@ async fn handshake(inner: &Inner, port: u16) -> Result<Link, ConnectError> {
             tokio::select! {
                 msg = ws.next() => match msg {
                     Some(Ok(Message::Text(text))) => {
-                        let parsed = match tether_protocol::chat_frame::parse_chat_frame(&text) {
-                            Some(c) => Some(Inbound::Chat(Box::new(c))),
-                            None => Frame::parse(&text).ok().map(Inbound::Frame),
+                        let inbound = match tether_protocol::chat_frame::parse_chat_frame(&text) {
+                            Some(c) => Inbound::Chat(Box::new(c)),
+                            None => match Frame::parse(&text) {
+                                Ok(f) => Inbound::Frame(f),
+                                Err(e) => Inbound::Unreadable {
+                                    id: e.id().map(str::to_owned),
+                                    reason: e.to_string(),
+                                },
+                            },
                         };
-                        if let Some(inbound) = parsed {
-                            if in_tx.send(inbound).await.is_err() {
-                                let _ = ws.close(None).await;
-                                return;
-                            }
+                        if in_tx.send(inbound).await.is_err() {
+                            let _ = ws.close(None).await;
+                            return;
                         }
                     }
                     Some(Ok(Message::Pong(_))) => {

@@ -112,6 +112,7 @@ impl From<CallError> for ControlError {
             CallError::Busy => "busy",
             CallError::Gone => "gone",
             CallError::Gateway(_) => "gateway",
+            CallError::Unreadable(..) => "bad_response",
         };
         let gateway = match &e {
             CallError::Gateway(g) => serde_json::to_value(g).ok(),
@@ -276,18 +277,16 @@ async fn connection(stream: UnixStream, handle: SupervisorHandle, host: Host) {
             pid: std::process::id(),
         })
         .await;
-    let mut lines = BufReader::new(read).lines();
+    let mut reader = BufReader::new(read);
     let mut subscription: Option<JoinHandle<()>> = None;
-    while let Ok(Some(line)) = lines.next_line().await {
-        if line.len() > MAX_LINE {
-            break;
-        }
+    while let Some(line) = next_request_line(&mut reader).await {
         let req: ControlRequest = match serde_json::from_str(&line) {
             Ok(r) => r,
             Err(e) => {
+                // Every answer echoes the id when one can be read, so the caller stops waiting.
                 let _ = tx
                     .send(res(
-                        Value::Null,
+                        request_id(&line),
                         Err(ControlError::new("bad_request", e.to_string())),
                     ))
                     .await;
@@ -341,6 +340,41 @@ async fn connection(stream: UnixStream, handle: SupervisorHandle, host: Host) {
     }
     drop(tx);
     let _ = writer.await;
+}
+
+/// The next request line, read at most [`MAX_LINE`] bytes into memory; `None` at the end, on an
+/// error, or when a line is longer (which closes the connection).
+async fn next_request_line(
+    reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
+) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let limit = u64::try_from(MAX_LINE).unwrap_or(u64::MAX) + 1;
+    let n = (&mut *reader)
+        .take(limit)
+        .read_until(b'\n', &mut buf)
+        .await
+        .ok()?;
+    if n == 0 || buf.len() > MAX_LINE {
+        return None;
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+    }
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// The `id` of a request line that did not parse as a request, when its envelope has one.
+fn request_id(line: &str) -> Value {
+    #[derive(Deserialize)]
+    struct IdOnly {
+        #[serde(default)]
+        id: Value,
+    }
+    if !line.trim_start().starts_with('{') {
+        return Value::Null;
+    }
+    serde_json::from_str::<IdOnly>(line).map_or(Value::Null, |r| r.id)
 }
 
 fn res(id: Value, r: Result<Value, ControlError>) -> ServerLine {
@@ -538,6 +572,23 @@ mod tests {
         let r: ControlRequest =
             serde_json::from_str(r#"{"id":7,"op":"restart","force":true}"#).unwrap();
         assert!(r.force);
+        // A request that does not parse is still answered with its id.
+        for (line, id) in [
+            (
+                r#"{"op":"call","id":11,"method":"health","timeoutMs":-5}"#,
+                json!(11),
+            ),
+            (r#"{"id":"a","op":7}"#, json!("a")),
+            (r#"{"op":"call","timeoutMs":"x"}"#, Value::Null),
+            ("[1,2]", Value::Null),
+            ("not json", Value::Null),
+        ] {
+            assert!(
+                serde_json::from_str::<ControlRequest>(line).is_err(),
+                "{line}"
+            );
+            assert_eq!(request_id(line), id, "{line}");
+        }
         let line = res(json!(7), Err(ControlError::new("breaker_open", "no")));
 
         assert_eq!(

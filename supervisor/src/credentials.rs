@@ -42,6 +42,19 @@ fn check_private(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// A small regular file's bytes; `None` when it does not exist. Never blocks on a FIFO.
+fn read_regular(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    match crate::regular_file::read(path, 64 * 1024) {
+        Ok((bytes, _)) => Ok(Some(bytes)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(crate::regular_file::OpenError::Io(e)) => Err(e),
+        Err(e) => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )),
+    }
+}
+
 /// Where the token lives, given the gateway's state dir.
 pub fn token_path(gateway_state: &Path) -> PathBuf {
     gateway_state.join(TOKEN_FILE)
@@ -52,13 +65,12 @@ pub fn token_path(gateway_state: &Path) -> PathBuf {
 pub fn load_or_create_token(gateway_state: &Path) -> io::Result<Secret> {
     create_private_dir(gateway_state)?;
     let path = token_path(gateway_state);
-    match std::fs::read_to_string(&path) {
-        Ok(s) if s.trim().len() >= 32 => {
+    match read_regular(&path) {
+        Ok(Some(bytes)) if String::from_utf8_lossy(&bytes).trim().len() >= 32 => {
             check_private(&path)?;
-            return Ok(Secret::new(s.trim()));
+            return Ok(Secret::new(String::from_utf8_lossy(&bytes).trim()));
         }
         Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
     let bytes = random::<32>()?;
@@ -80,27 +92,23 @@ struct DeviceFile {
 pub fn load_or_create_device(dir: &Path, now_ms: u64) -> io::Result<DeviceKey> {
     create_private_dir(dir)?;
     let path = dir.join(DEVICE_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            check_private(&path)?;
-            let f: DeviceFile = serde_json::from_slice(&bytes).map_err(|e| {
+    if let Some(bytes) = read_regular(&path)? {
+        check_private(&path)?;
+        let f: DeviceFile = serde_json::from_slice(&bytes).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: {e}", path.display()),
+            )
+        })?;
+        let seed: [u8; 32] = b64::decode(&f.seed)
+            .and_then(|v| v.try_into().ok())
+            .ok_or_else(|| {
                 io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("{}: {e}", path.display()),
+                    format!("{}: bad seed", path.display()),
                 )
             })?;
-            let seed: [u8; 32] = b64::decode(&f.seed)
-                .and_then(|v| v.try_into().ok())
-                .ok_or_else(|| {
-                    io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("{}: bad seed", path.display()),
-                    )
-                })?;
-            return Ok(DeviceKey::from_seed(&seed));
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+        return Ok(DeviceKey::from_seed(&seed));
     }
     let seed = random::<32>()?;
     let key = DeviceKey::from_seed(&seed);
@@ -132,6 +140,19 @@ mod tests {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(format!("{a:?}"), "***");
+    }
+
+    #[test]
+    fn a_fifo_in_place_of_a_credential_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = dir.path().join("gateway");
+        create_private_dir(&gw).unwrap();
+        let mode = nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR;
+        nix::unistd::mkfifo(&token_path(&gw), mode).unwrap();
+        let e = load_or_create_token(&gw).unwrap_err();
+        assert!(e.to_string().contains("not a regular file (a FIFO)"), "{e}");
+        nix::unistd::mkfifo(&dir.path().join(DEVICE_FILE), mode).unwrap();
+        assert!(load_or_create_device(dir.path(), 0).is_err());
     }
 
     #[test]

@@ -86,7 +86,7 @@ impl Ledger {
 
     /// The recorded entry, if any.
     pub fn read(&self) -> Option<Entry> {
-        let bytes = std::fs::read(&self.path).ok()?;
+        let (bytes, _) = crate::regular_file::read(&self.path, 64 * 1024).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 

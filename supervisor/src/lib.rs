@@ -29,9 +29,11 @@ pub mod normalize;
 pub mod options;
 pub mod output;
 pub mod profile;
+pub mod regular_file;
 pub mod reload;
 pub mod rng;
 pub mod rpc;
+pub mod state_guard;
 
 pub use actor::{
     spawn, CallError, Deps, Metrics, Refused, Snapshot, SupervisorConfig, SupervisorHandle,

@@ -156,6 +156,15 @@ impl std::fmt::Display for ConnectError {
     }
 }
 
+/// The status reason while the gateway refuses logins from this machine.
+fn rate_limit_reason(wait: Duration) -> String {
+    format!(
+        "the gateway is up but refuses logins from this machine for now (too many failed \
+         attempts, e.g. a client with a stale token): retrying in {} s",
+        wait.as_secs().max(1)
+    )
+}
+
 /// What the handshake told about the gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkInfo {
@@ -1074,6 +1083,20 @@ impl Machine {
     fn restart(&mut self, cause: RestartCause, force: bool, now: Instant, fx: &mut Vec<Effect>) {
         let accept = |fx: &mut Vec<Effect>, m: String| fx.push(Effect::Reply(Outcome::Accepted(m)));
         match &mut self.phase {
+            // The breaker is open: a plain restart asks the governor like any restart would
+            // (the user's override is `force`, or `start`, which resets it).
+            Phase::Failed {
+                problem: ProblemCode::BreakerOpen,
+                ..
+            } if !force => match self.governor.request(cause, now, false) {
+                Verdict::Allow => {
+                    accept(fx, "not running: starting (breaker trial)".into());
+                    self.backoff.resume();
+                    self.emit_governor(now, fx);
+                    self.begin_probe(None, "restart requested while not running", now, fx);
+                }
+                Verdict::Suppress { reason, .. } => self.suppressed(reason, now, fx),
+            },
             Phase::Stopped | Phase::Failed { .. } | Phase::Paused { child: None, .. } => {
                 accept(fx, "not running: starting".into());
                 if force {
@@ -1399,6 +1422,12 @@ impl Machine {
             },
             _ => None,
         };
+        // A refusal is an answer: the gateway is alive, whatever else is wrong. A rate limit in
+        // particular (repeated wrong tokens from this machine, e.g. a stale client retrying)
+        // must never read as a dead gateway: wait it out and say so.
+        let answered = matches!(error, ConnectError::Rejected(_));
+        let rate_limited = matches!(&error, ConnectError::Rejected(e)
+            if e.detail_code() == Some(tether_protocol::DetailCode::AuthRateLimited));
         match &mut self.phase {
             Phase::Starting {
                 child,
@@ -1406,7 +1435,7 @@ impl Machine {
                 attached,
                 connecting,
                 retry_at,
-                ..
+                deadline,
             } => {
                 *connecting = false;
                 if let Some(reason) = needs_user {
@@ -1445,6 +1474,16 @@ impl Machine {
                     .unwrap_or(self.cfg.connect_retry)
                     .max(self.cfg.connect_retry);
                 *retry_at = Some(now + wait);
+                if answered {
+                    // Not a failed start: the handshake deadline waits for the retry.
+                    *deadline = (*deadline).max(now + wait + self.cfg.ready_timeout);
+                }
+                if rate_limited {
+                    let reason = rate_limit_reason(wait);
+                    fx.push(Effect::Emit(SupervisorEvent::Status(
+                        self.status(&reason, now),
+                    )));
+                }
             }
             Phase::Reconnecting {
                 child,
@@ -1475,6 +1514,10 @@ impl Machine {
                     );
                     return;
                 }
+                if answered {
+                    // The gateway came back; it just did not let us in yet.
+                    *deadline = None;
+                }
                 let wait = if deadline.is_some() {
                     retry_hint
                         .unwrap_or(self.cfg.connect_retry)
@@ -1494,7 +1537,12 @@ impl Machine {
                 let expected = deadline.is_some();
                 *retry_at = Some(now + wait);
                 // While an announced restart is under way, refusals are expected: stay quiet.
-                if !expected {
+                if rate_limited {
+                    let reason = rate_limit_reason(wait);
+                    fx.push(Effect::Emit(SupervisorEvent::Status(
+                        self.status(&reason, now),
+                    )));
+                } else if !expected {
                     fx.push(Effect::Emit(SupervisorEvent::Status(
                         self.status(&format!("reconnect failed: {error}"), now),
                     )));

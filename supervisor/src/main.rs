@@ -20,6 +20,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tether_supervisor::control::{self, ClientError, ControlClient, ControlRequest, ServerLine};
 use tether_supervisor::events::{ChatPhase, PhaseName, SupervisorEvent, ToolStatus};
 use tether_supervisor::options::{self, Options};
+use tether_supervisor::output::printable;
 use tether_supervisor::profile::GatewayKind;
 use tether_supervisor::reload::ReloadMode;
 
@@ -159,6 +160,7 @@ fn main() {
                         port,
                         config,
                         reload,
+                        upstream: None,
                     },
                     events.is_some(),
                 )
@@ -172,7 +174,7 @@ fn main() {
 }
 
 async fn run(opts: Options, ndjson: bool) -> i32 {
-    let _lock = match options::lock_instance(&opts.state_dir) {
+    let lock = match options::lock_instance(&opts.state_dir) {
         Ok(l) => l,
         Err(options::InstanceError::Held { dir, pid }) => {
             eprintln!("tether: {}", who_supervises(&dir, &pid).await);
@@ -192,8 +194,8 @@ async fn run(opts: Options, ndjson: bool) -> i32 {
     };
     let (handle, mut join) = tether_supervisor::spawn(cfg, deps);
     let mut events = handle.subscribe();
-    let server = match control::serve(&options::socket_path(&opts.state_dir), handle.clone()).await
-    {
+    let socket = options::socket_path(&opts.state_dir);
+    let server = match control::serve(&socket, handle.clone()).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("tether: {e}");
@@ -227,6 +229,11 @@ async fn run(opts: Options, ndjson: bool) -> i32 {
         _ = sigterm.recv() => 0,
         _ = &mut join => {
             eprintln!("tether: the supervisor ended unexpectedly");
+            EXIT_ERROR
+        }
+        why = lock.lost(Some(&socket)) => {
+            // Nobody can reach this supervisor any more: stop rather than run on unseen.
+            eprintln!("tether: {why}; stopping. Start again with `tether run`.");
             EXIT_ERROR
         }
     };
@@ -302,7 +309,13 @@ async fn connect(state_dir: &std::path::Path) -> Result<ControlClient, i32> {
     match ControlClient::connect(&options::socket_path(state_dir)).await {
         Ok(c) => Ok(c),
         Err(e @ ClientError::NotRunning(_)) => {
-            eprintln!("tether: {e}");
+            match tether_supervisor::state_guard::holder_of(state_dir) {
+                Some(pid) => eprintln!(
+                    "tether: a supervisor (pid {pid}) runs for {} but its control socket is gone (was the state directory removed?)",
+                    state_dir.display()
+                ),
+                None => eprintln!("tether: {e}"),
+            }
             Err(EXIT_NOT_RUNNING)
         }
         Err(e) => {
@@ -318,7 +331,7 @@ fn fail(e: ClientError) -> i32 {
         ClientError::Failed(c)
             if matches!(
                 c.code.as_str(),
-                "not_connected" | "timeout" | "disconnected" | "gateway" | "busy"
+                "not_connected" | "timeout" | "disconnected" | "gateway" | "busy" | "bad_response"
             ) =>
         {
             EXIT_CALL_FAILED
@@ -503,10 +516,11 @@ async fn chat(
         };
         match event {
             SupervisorEvent::Chat(u) if u.run_id == run_id => {
+                // Model text: no raw escape sequence reaches the terminal.
                 if u.replace {
-                    let _ = write!(out, "\n{}", u.text);
+                    let _ = write!(out, "\n{}", printable(&u.text, true));
                 } else {
-                    let _ = write!(out, "{}", u.delta);
+                    let _ = write!(out, "{}", printable(&u.delta, true));
                 }
                 let _ = out.flush();
                 match u.state {
@@ -521,14 +535,14 @@ async fn chat(
                     ChatPhase::Error => {
                         eprintln!(
                             "\ntether: the run failed: {}",
-                            u.error_message.unwrap_or_default()
+                            printable(&u.error_message.unwrap_or_default(), true)
                         );
                         return EXIT_RUN_ERROR;
                     }
                     ChatPhase::Interrupted => {
                         eprintln!(
                             "\ntether: the run was interrupted: {}",
-                            u.error_message.unwrap_or_default()
+                            printable(&u.error_message.unwrap_or_default(), true)
                         );
                         return EXIT_INTERRUPTED;
                     }
@@ -541,13 +555,13 @@ async fn chat(
                     ToolStatus::Completed => "completed",
                     ToolStatus::Error => "error",
                 };
-                let mut line = format!("[tool {} {status}", t.name);
+                let mut line = format!("[tool {} {status}", printable(&t.name, false));
                 if let Some(d) = t.duration_ms {
                     line.push_str(&format!(", {d} ms"));
                 }
                 line.push(']');
                 if let Some(s) = t.summary {
-                    line.push_str(&format!(" {s}"));
+                    line.push_str(&format!(" {}", printable(&s, false)));
                 }
                 eprintln!("\n{line}");
             }
@@ -555,8 +569,8 @@ async fn chat(
                 eprintln!(
                     "\n[approval {:?}] {} {}",
                     a.state,
-                    a.id,
-                    a.command.unwrap_or_default()
+                    printable(&a.id, false),
+                    printable(&a.command.unwrap_or_default(), false)
                 );
             }
             SupervisorEvent::Status(s)

@@ -1,7 +1,10 @@
 //! Child output: classify, de-duplicate, redact and keep the last lines of stdout/stderr.
 //!
 //! It owns the ring of the last [`KEEP_LINES`] lines (for diagnostics and exit decisions) and
-//! the de-duplication state. Lines are stripped of ANSI escapes, secrets are redacted (the
+//! the de-duplication state. Lines are stripped of ANSI escapes and every other control or
+//! invisible character is escaped ([`printable`]: a gateway's output is partly written by its
+//! clients and its model, and must not forge lines or move a terminal's cursor), secrets are
+//! redacted (the
 //! gateway token and anything shaped like `token=…`/`Bearer …`), each line gets a level —
 //! anchors b6: known noise is `debug`, startup traces `info`, tracing-style `LEVEL` prefixes
 //! are honoured, everything else `warn` — and a consecutive repeat is counted instead of kept,
@@ -94,7 +97,7 @@ impl OutputLog {
 
     /// Feeds one raw line.
     pub fn feed(&mut self, stream: Stream, raw: &str) -> Fed {
-        let text = redact(&strip_ansi(raw), &self.secrets);
+        let text = redact(&printable(&strip_ansi(raw), false), &self.secrets);
         let text = cut(text.trim_end());
         if text.trim().is_empty() {
             return Fed::Dropped;
@@ -243,6 +246,28 @@ pub fn strip_ansi(s: &str) -> String {
     out
 }
 
+/// `s` with every control character (but tabs, and newlines when `keep_newlines`) and every
+/// invisible or bidirectional-control character escaped as `\u{…}`: text from a gateway, a
+/// client or a model, made safe to print on a terminal or to relay as one line.
+pub fn printable(s: &str, keep_newlines: bool) -> std::borrow::Cow<'_, str> {
+    let escape = |c: char| {
+        (c.is_control() && c != '\t' && !(keep_newlines && c == '\n'))
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    };
+    if !s.chars().any(escape) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if escape(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Replaces known secrets and secret-shaped values with `***`.
 pub fn redact(s: &str, secrets: &[String]) -> String {
     let mut out = s.to_owned();
@@ -325,6 +350,26 @@ fn level_of(text: &str) -> Option<Level> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_in_child_output_are_escaped_not_relayed() {
+        let mut log = OutputLog::new(vec![]);
+        let line = "2026-01-01T00:00:00Z  INFO run accepted run=k\r2026-01-01T00:00:01Z ERROR forged\u{7}\u{8}\u{202e}x";
+        let Fed::Publish(l) = log.feed(Stream::Stderr, line) else {
+            panic!("dropped")
+        };
+        assert_eq!(l.level, Level::Info, "{l:?}");
+        for raw in ['\r', '\u{7}', '\u{8}', '\u{202e}'] {
+            assert!(!l.text.contains(raw), "{:?}", l.text);
+        }
+        assert!(
+            l.text.contains("\\u{d}2026-01-01T00:00:01Z ERROR forged"),
+            "{}",
+            l.text
+        );
+        assert_eq!(printable("a\nb\tc", true), "a\nb\tc");
+        assert_eq!(printable("a\nb\u{1b}[2J", true), "a\nb\\u{1b}[2J");
+    }
 
     fn published(f: Fed) -> Line {
         match f {

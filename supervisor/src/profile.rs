@@ -311,7 +311,16 @@ fn merge(base: &mut Value, over: Value) {
 }
 
 fn read_json(path: &Path) -> std::io::Result<Value> {
-    let text = std::fs::read_to_string(path)?;
+    let text = match crate::regular_file::read(path, 16 << 20) {
+        Ok((bytes, _)) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(crate::regular_file::OpenError::Io(e)) => return Err(e),
+        Err(e) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: {e}", path.display()),
+            ))
+        }
+    };
     serde_json::from_str(&text).map_err(|e| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
@@ -323,13 +332,48 @@ fn read_json(path: &Path) -> std::io::Result<Value> {
     })
 }
 
-/// Creates a directory (and parents) readable by the owner only.
+/// Creates a directory (and parents) readable by the owner only. One that already exists must be
+/// owned by this user and not writable by group or others (it holds tokens, keys and the control
+/// socket: such a directory is refused with how to fix it); one others may read is restricted to
+/// 0700, and that is logged.
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
-        .create(dir)
+        .create(dir)?;
+    let meta = std::fs::metadata(dir)?;
+    if meta.uid() != nix::unistd::geteuid().as_raw() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "state directory {} is owned by another user (uid {}); refusing to use it",
+                dir.display(),
+                meta.uid()
+            ),
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "state directory {} is writable by group or others (mode {mode:04o}): another \
+                 user could replace the token, keys or control socket in it; restrict it with \
+                 `chmod 700 {}`",
+                dir.display(),
+                dir.display()
+            ),
+        ));
+    }
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        tracing::warn!(
+            dir = %dir.display(),
+            "state directory was readable by others (mode {mode:04o}); restricted it to 0700"
+        );
+    }
+    Ok(())
 }
 
 /// Writes a file readable by the owner only (atomically: temp file + rename).
@@ -353,6 +397,25 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn state_dirs_others_may_write_are_refused_and_readable_ones_restricted() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("state");
+        create_private_dir(&dir).unwrap();
+        let set = |m| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(m)).unwrap();
+        for open in [0o777, 0o775, 0o1777] {
+            set(open);
+            let e = create_private_dir(&dir).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied);
+            assert!(e.to_string().contains("chmod 700"), "{e}");
+        }
+        set(0o755);
+        create_private_dir(&dir).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+    }
 
     fn profile(kind: GatewayKind, dir: &Path) -> Profile {
         Profile {

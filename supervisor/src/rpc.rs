@@ -48,6 +48,11 @@ impl<R> Pending<R> {
             .map(|(_, _, r, sent)| (r, now.saturating_duration_since(sent)))
     }
 
+    /// The waiter for a response id and its method, removed.
+    pub fn take_with_method(&mut self, id: &str) -> Option<(String, R)> {
+        self.map.remove(id).map(|(_, m, r, _)| (m, r))
+    }
+
     /// Removes and returns calls whose deadline passed, with their method names.
     pub fn expired(&mut self, now: Instant) -> Vec<(String, R)> {
         let ids: Vec<String> = self

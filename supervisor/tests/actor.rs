@@ -92,6 +92,11 @@ async fn crash_loop_backs_off_with_jitter_then_the_breaker_opens() {
     let snap = h.status().await.unwrap();
     assert_eq!(snap.status.phase, PhaseName::Failed);
     assert_eq!(snap.status.problem, Some(ProblemCode::BreakerOpen));
+    // A plain restart is refused while the breaker is open (only --force overrides it).
+    let refused = h.restart(false).await.unwrap_err();
+    assert_eq!(refused.code, "breaker_open");
+    assert!(refused.message.contains("--force"), "{}", refused.message);
+    assert_eq!(world.launches(), 6);
     // The journal shows the backoff delays: first respawn immediate, then within doubling ceilings.
     let diag = h.diagnostics().await.unwrap();
     let delays: Vec<u64> = diag["journal"]
@@ -395,4 +400,37 @@ async fn config_error_is_final_and_visible() {
     assert_eq!(s.problem, Some(ProblemCode::ConfigError));
     tokio::time::sleep(Duration::from_secs(3600)).await;
     assert_eq!(world.launches(), 1);
+}
+
+/// After an in-process restart the gateway answers the reconnect with a rate limit (a stale
+/// client flooded it with wrong tokens): it is alive, so it is waited out and said so, never
+/// killed as "did not come back".
+#[tokio::test(start_paused = true)]
+async fn a_rate_limited_reconnect_is_waited_out_not_killed() {
+    let world = World::new();
+    let (h, mut rx) = start(&world);
+    h.start().await.unwrap();
+    wait_for(&mut rx, "running", phase_is(PhaseName::Running)).await;
+    let mut limited = ErrorShape::invalid_request(
+        "unauthorized: too many failed authentication attempts (retry later)",
+    )
+    .with_details(json!({"code": "AUTH_RATE_LIMITED"}));
+    limited.retryable = Some(true);
+    limited.retry_after_ms = Some(300_000);
+    world.script_connects([ConnectScript::Reject(limited)]);
+    world.close(0, 1012, "service restart");
+    let ev = wait_for(&mut rx, "rate-limit status", |e| {
+        matches!(e, SupervisorEvent::Status(s) if s.reason.contains("refuses logins from this machine"))
+    })
+    .await;
+    let SupervisorEvent::Status(s) = ev else {
+        unreachable!()
+    };
+    assert_eq!(s.phase, PhaseName::Reconnecting, "{s:?}");
+    assert!(s.reason.contains("retrying in 300 s"), "{}", s.reason);
+    // The lockout ends; the next attempt gets in, on the same process.
+    wait_for(&mut rx, "running again", phase_is(PhaseName::Running)).await;
+    assert!(world.signals(0).is_empty(), "{:?}", world.signals(0));
+    assert_eq!(world.launches(), 1);
+    assert_eq!(h.status().await.unwrap().governor.restarts_in_window, 0);
 }

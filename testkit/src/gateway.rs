@@ -119,7 +119,10 @@ pub fn prepare(opts: &GatewayOptions) -> Result<Prepared> {
         }
     };
     if let Some(cfg) = &opts.config {
-        std::fs::create_dir_all(&state_dir)?;
+        // Private, as the gateway requires of a state directory that already exists.
+        std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+            .recursive(true)
+            .create(&state_dir)?;
         std::fs::write(state_dir.join("gateway.json"), cfg).context("writing config")?;
     }
     let mut command = Command::new(bin);

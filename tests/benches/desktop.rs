@@ -12,7 +12,11 @@
 //!   tool calls through the real gateway; rAF frame gaps (p50, p95, worst, frames > 50 ms) and
 //!   the chat-stream envelopes per second that reached the webview (from the IPC tap);
 //! - webview memory after 100 turns against right after launch.
+//!
 //! Nothing here asserts: the targets are printed next to the numbers.
+
+// A bench that cannot set itself up should stop at once and say where.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -106,7 +110,7 @@ fn mib(kib: u64) -> String {
 
 struct Run {
     _dir: tempfile::TempDir,
-    display: Display,
+    _display: Display,
     _bus: SessionBus,
     _tray: Option<TrayHost>,
     env: Vec<(String, String)>,
@@ -149,7 +153,7 @@ async fn run_env(tray: bool, gateway_config: Option<&Value>) -> Run {
         tap: p("tap.jsonl"),
         log: p("xstate/tether/logs/app.log"),
         _dir: dir,
-        display,
+        _display: display,
         _bus: bus,
         _tray: tray,
         env,

@@ -126,6 +126,7 @@ async fn lifecycle(kind: GatewayKind, rounds: usize) -> (String, String) {
         port: None,
         config: None,
         reload: ReloadMode::Hybrid,
+        upstream: None,
     };
     let built = options::build(&opts);
     let (cfg, deps) = match built {

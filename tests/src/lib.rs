@@ -472,3 +472,77 @@ impl SocketEvents {
         }
     }
 }
+
+/// A scripted gateway in the test process: it answers the WebSocket handshake like a gateway
+/// (`connect.challenge`, then `hello-ok` for any `connect`) and every other request with the raw
+/// text `answer(method, id)` returns. For faults a real gateway cannot be made to produce; the
+/// supervisor attaches to it with `tether run --port PORT`.
+#[derive(Debug)]
+pub struct FakeGateway {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeGateway {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// How a [`FakeGateway`] answers a request: the raw frame text, from the method and the id.
+pub type Answer = std::sync::Arc<dyn Fn(&str, &str) -> String + Send + Sync>;
+
+impl FakeGateway {
+    /// Listens on `127.0.0.1:0` in `rt` and serves every connection.
+    pub fn start(rt: &tokio::runtime::Runtime, answer: Answer) -> FakeGateway {
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind the fake gateway");
+        let port = listener.local_addr().expect("local addr").port();
+        let task = rt.spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(fake_connection(stream, answer.clone()));
+            }
+        });
+        FakeGateway { port, task }
+    }
+}
+
+async fn fake_connection(stream: tokio::net::TcpStream, answer: Answer) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+        return;
+    };
+    let challenge = serde_json::json!({"type": "event", "event": "connect.challenge",
+        "payload": {"nonce": "fake-nonce", "ts": 1}});
+    if ws.send(Message::text(challenge.to_string())).await.is_err() {
+        return;
+    }
+    while let Some(Ok(msg)) = ws.next().await {
+        let Message::Text(text) = msg else { continue };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        let id = v["id"].as_str().unwrap_or_default().to_owned();
+        let method = v["method"].as_str().unwrap_or_default().to_owned();
+        let reply = if method == "connect" {
+            serde_json::json!({"type": "res", "id": id, "ok": true, "payload": {
+                "type": "hello-ok", "protocol": 4,
+                "server": {"version": "fake-1", "connId": "c", "bootId": "fake-boot"},
+                "features": {"methods": ["health", "config.get"], "events": ["tick"]},
+                "snapshot": {"presence": [], "health": {}, "stateVersion": {"presence": 0, "health": 0},
+                             "uptimeMs": 0, "sessionDefaults": {"mainSessionKey": "agent:main:main"}},
+                "auth": {"role": "operator", "scopes": ["operator.admin"]},
+                "policy": {"maxPayload": 26214400, "maxBufferedBytes": 16777216, "tickIntervalMs": 30000}
+            }})
+            .to_string()
+        } else {
+            answer(&method, &id)
+        };
+        if ws.send(Message::text(reply)).await.is_err() {
+            return;
+        }
+    }
+}

@@ -5,6 +5,9 @@
 //!
 //! Screenshots of what a user sees land in `target/desktop-shots/` for a person to look at.
 
+// Test fixtures fail loudly where they are set up.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -112,17 +115,6 @@ impl Desk {
 
     fn tether(&self, args: &[&str]) -> Output {
         self.command(&tether_bin()).args(args).output().unwrap()
-    }
-
-    /// `tether status --json`.
-    fn status(&self) -> Value {
-        let out = self.tether(&["status", "--json"]);
-        assert!(
-            out.status.success(),
-            "tether status: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
     }
 
     /// The app's pid and name, from its control socket's hello.
@@ -375,25 +367,39 @@ async fn click_tray(d: &Desk) {
         .unwrap();
 }
 
-/// Waits for the tray's menu: a mapped window of the app taller than an icon.
-async fn tray_menu_open(d: &Desk, s: &Session<'_>) {
-    s.wait("the tray menu", LONG, || async {
-        let ids = desktop::xdotool(
-            &d.display,
-            &["search", "--onlyvisible", "--name", "^tether-desktop$"],
-        )
-        .await
-        .unwrap_or_default();
-        for id in ids.lines() {
-            let (_, _, w, h) = geometry(d, id.trim()).await;
-            if h > 60 && w > 60 {
-                return Ok(Some(()));
-            }
-        }
-        Ok(None)
-    })
+/// Whether the tray's menu is open: a mapped window of the app taller than an icon.
+async fn tray_menu_shown(d: &Desk) -> bool {
+    let ids = desktop::xdotool(
+        &d.display,
+        &["search", "--onlyvisible", "--name", "^tether-desktop$"],
+    )
     .await
-    .unwrap();
+    .unwrap_or_default();
+    for id in ids.lines() {
+        let (_, _, w, h) = geometry(d, id.trim()).await;
+        if h > 60 && w > 60 {
+            return true;
+        }
+    }
+    false
+}
+
+/// Clicks the tray icon until its menu is open (the first click can land before the icon is
+/// ready to answer it on a loaded machine).
+async fn open_tray_menu(d: &Desk, s: &Session<'_>) {
+    let deadline = Instant::now() + LONG;
+    loop {
+        click_tray(d).await;
+        let opened = s
+            .wait("the tray menu", Duration::from_secs(5), || async {
+                Ok(tray_menu_shown(d).await.then_some(()))
+            })
+            .await;
+        if opened.is_ok() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the tray menu did not open");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -416,8 +422,7 @@ async fn the_tray_shows_the_state_and_its_restart_and_quit_work() {
     })
     .await
     .unwrap();
-    click_tray(&d).await;
-    tray_menu_open(&d, &s).await;
+    open_tray_menu(&d, &s).await;
     d.display
         .screenshot(&d.shot("tray-menu-running-en.png"))
         .await
@@ -432,8 +437,7 @@ async fn the_tray_shows_the_state_and_its_restart_and_quit_work() {
     assert!(d.app_log().contains("tray"), "{}", d.app_log());
 
     // Quit from the tray: Up wraps to the last item.
-    click_tray(&d).await;
-    tray_menu_open(&d, &s).await;
+    open_tray_menu(&d, &s).await;
     desktop::xdotool(&d.display, &["key", "Up", "Return"])
         .await
         .unwrap();
@@ -785,8 +789,7 @@ async fn every_screen_in_every_language() {
                 .await
                 .unwrap();
         }
-        click_tray(&d).await;
-        tray_menu_open(&d, &s).await;
+        open_tray_menu(&d, &s).await;
         d.display
             .screenshot(&d.shot(&format!("tray-menu-{locale}.png")))
             .await

@@ -199,6 +199,59 @@ fn hot_reload_by_rpc_and_by_sigusr1_keeps_the_process() {
     assert_eq!(st["governor"]["executedTotal"], 0, "{st}");
 }
 
+/// A local process floods the gateway with a stale token: the whole machine is locked out, but
+/// the supervisor's device authenticated before, so after an in-process restart it reconnects at
+/// once. It used to be refused, declare that the gateway "did not come back", SIGKILL it and
+/// count a crash.
+#[test]
+fn a_wrong_token_flood_does_not_lock_the_supervisor_out() {
+    use tether_testkit::ws::{ConnectOpts, WsClient};
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (mut sup, s) = start(&state);
+    let (pid, port) = (s.pid.unwrap(), s.port.unwrap());
+    let boot1 = boot_id(&s);
+    let token = supervisor_token(&state);
+    let url = format!("ws://127.0.0.1:{port}");
+    let rt = runtime();
+    rt.block_on(async {
+        for i in 0..11 {
+            let mut c = WsClient::open(&url).await.unwrap();
+            let res = c
+                .handshake(&ConnectOpts::cli(&format!("stale-{i}")))
+                .await
+                .unwrap();
+            assert!(!res.ok);
+        }
+        // The machine is locked out: even the right token without the owner's device.
+        let mut c = WsClient::open(&url).await.unwrap();
+        let res = c.handshake(&ConnectOpts::cli(&token)).await.unwrap();
+        let detail = res.error.and_then(|e| e.details).unwrap_or_default();
+        assert_eq!(detail["code"], "AUTH_RATE_LIMITED");
+    });
+    let out = cli(&state, &["reload"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = status(sup.wait_for("running after reload", BOOT, |e| {
+        matches!(e, SupervisorEvent::Status(s) if s.phase == PhaseName::Running && s.server.as_ref().and_then(|x| x.boot_id.as_deref()) != Some(boot1.as_str()))
+    }));
+    assert_eq!(s.pid, Some(pid), "the same process, not killed");
+    assert!(
+        !sup.seen.iter().any(
+            |e| matches!(e, SupervisorEvent::Status(s) if s.reason.contains("did not come back"))
+        ),
+        "{:?}",
+        sup.seen
+    );
+    let st = sup.control("status", false).unwrap();
+    assert_eq!(st["counters"]["spawns"], 1, "{st}");
+    assert_eq!(st["governor"]["executedTotal"], 0, "{st}");
+}
+
 #[test]
 fn kill_9_of_the_child_is_recovered_with_a_new_process() {
     let dir = tempfile::tempdir().unwrap();

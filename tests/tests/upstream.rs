@@ -247,3 +247,60 @@ fn upstream_openclaw_lifecycle_through_one_code_path() {
         "token in events"
     );
 }
+
+/// `tether run --gateway openclaw` finds upstream the way users install it: `openclaw` on PATH
+/// (here an `npm install -g` layout, then a pnpm shell shim), resolved to its entry and the
+/// `node` that runs it, with no TETHER_UPSTREAM_* variables.
+#[test]
+fn upstream_on_path_is_found_without_the_variables() {
+    let up = tether_testkit::upstream::require();
+    let dir = tempfile::tempdir().unwrap();
+    // npm -g / nvm: <prefix>/bin/openclaw is a symlink to the entry, node beside it.
+    let npm_bin = dir.path().join("npm/bin");
+    std::fs::create_dir_all(&npm_bin).unwrap();
+    std::os::unix::fs::symlink(&up.openclaw, npm_bin.join("openclaw")).unwrap();
+    std::os::unix::fs::symlink(&up.node, npm_bin.join("node")).unwrap();
+    // pnpm: a shell shim naming the entry; node on PATH.
+    let pnpm = dir.path().join("pnpm");
+    let node_dir = dir.path().join("node-bin");
+    std::fs::create_dir_all(&pnpm).unwrap();
+    std::fs::create_dir_all(&node_dir).unwrap();
+    std::os::unix::fs::symlink(&up.node, node_dir.join("node")).unwrap();
+    let shim = pnpm.join("openclaw");
+    std::fs::write(
+        &shim,
+        format!(
+            "#!/bin/sh\nbasedir=$(dirname \"$0\")\nexec node \"{}\" \"$@\"\n",
+            up.openclaw.display()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for (name, path) in [
+        ("npm", std::env::join_paths([&npm_bin]).unwrap()),
+        ("pnpm", std::env::join_paths([&pnpm, &node_dir]).unwrap()),
+    ] {
+        let state = dir.path().join(format!("state-{name}"));
+        let mut sup = Supervisor::start(
+            &state,
+            &["--gateway", "openclaw"],
+            &[
+                (
+                    "PATH",
+                    std::path::PathBuf::from(format!("{}:/usr/bin:/bin", path.to_string_lossy())),
+                ),
+                ("TETHER_UPSTREAM_NODE", "".into()),
+                ("TETHER_UPSTREAM_OPENCLAW", "".into()),
+                ("TETHER_UPSTREAM_ENV", dir.path().join("no-env.sh")),
+            ],
+        );
+        let ev = sup.wait_for(&format!("running ({name})"), BOOT, running);
+        let SupervisorEvent::Status(s) = &ev else {
+            unreachable!()
+        };
+        assert_eq!(s.server.as_ref().unwrap().version, "2026.9.6", "{name}");
+    }
+}

@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'busy'
   /** The gateway refused; `gatewayCode` holds its code (e.g. `INVALID_REQUEST`). */
   | 'gateway'
+  /** The gateway answered, but its answer could not be read. */
+  | 'bad_response'
   /** The restart governor's breaker is open; `gateway_restart` with `force` overrides it. */
   | 'breaker_open'
   /** Reload is turned off by the reload policy. */

@@ -88,9 +88,9 @@ impl std::fmt::Debug for Approvals {
 impl Approvals {
     /// Loads the allow-always list from `path` (a missing or unreadable file is an empty list).
     pub fn new(path: PathBuf, sink: Arc<dyn EventSink>) -> Approvals {
-        let always = std::fs::read(&path)
+        let always = crate::regular_file::read(&path, 4 << 20)
             .ok()
-            .and_then(|b| serde_json::from_slice::<AlwaysFile>(&b).ok())
+            .and_then(|(b, _)| serde_json::from_slice::<AlwaysFile>(&b).ok())
             .map(|f| f.allow_always)
             .unwrap_or_default();
         Approvals {

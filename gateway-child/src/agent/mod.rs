@@ -503,7 +503,12 @@ impl Engine {
         let (release_tx, release_rx) = oneshot::channel();
         let inner = self.inner.clone();
         let a = active.clone();
-        tracing::info!(run = %spec.run_id, session = %spec.key, client = %caller.client, "run accepted");
+        tracing::info!(
+            run = %crate::logging::Clean(&spec.run_id),
+            session = %spec.key,
+            client = %crate::logging::Clean(&caller.client),
+            "run accepted"
+        );
         self.inner.tasks.spawn(run::drive(
             inner, spec, a, settings, slot, release_rx, done_tx,
         ));

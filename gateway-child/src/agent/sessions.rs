@@ -356,10 +356,13 @@ fn archive(s: &Session) -> std::io::Result<()> {
 }
 
 fn read_header_key(p: &Path) -> Option<SessionKey> {
-    use std::io::BufRead;
-    let f = std::fs::File::open(p).ok()?;
+    use std::io::{BufRead, Read};
+    // Only the header line, and never more than 64 KiB of it; never a FIFO.
+    let (f, _) = crate::regular_file::open(p).ok()?;
     let mut line = String::new();
-    std::io::BufReader::new(f).read_line(&mut line).ok()?;
+    std::io::BufReader::new(f.take(64 * 1024))
+        .read_line(&mut line)
+        .ok()?;
     match serde_json::from_str::<Record>(&line).ok()? {
         Record::Session { key, .. } => SessionKey::parse(&key).ok(),
         _ => None,

@@ -1,7 +1,9 @@
 //! Reading a config file: JSON5 text → JSON value → typed [`Config`], with every problem located.
 //!
 //! The file may be absent (defaults apply). When present it must be a regular file owned by this
-//! user and not writable by others, at most [`MAX_FILE_BYTES`]. Syntax errors carry the parser's
+//! user and not writable by others, at most [`MAX_FILE_BYTES`], checked on the opened file (a FIFO
+//! swapped in is refused, never waited on), and nested at most [`depth::MAX_DEPTH`] levels deep,
+//! checked on the text before the (recursive) parser sees it. Syntax errors carry the parser's
 //! line and column; type errors are traced to the offending key path and its line; keys the schema
 //! does not know are collected once each as warnings, never errors. Error texts never quote the
 //! file's content (a secret may sit on the failing line).
@@ -12,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::depth;
 use super::locate::{locate, split_path, Position};
 use super::redact::is_secret_key;
 use super::schema::Config;
@@ -132,22 +135,38 @@ pub fn hash_bytes(bytes: &[u8]) -> String {
 
 /// Reads and parses `path`. An absent file gives the defaults.
 pub fn read(path: &Path) -> Result<Loaded, ConfigError> {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(absent(path)),
+    let (file, meta) = match crate::regular_file::open(path) {
+        Ok(x) => x,
+        Err(e) if e.is_not_found() => return Ok(absent(path)),
         Err(e) => return Err(ConfigError::new(Some(path), format!("cannot read: {e}"))),
     };
     check_file(path, &meta)?;
-    let bytes = std::fs::read(path)
-        .map_err(|e| ConfigError::new(Some(path), format!("cannot read: {e}")))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, MAX_FILE_BYTES + 1),
+        &mut bytes,
+    )
+    .map_err(|e| ConfigError::new(Some(path), format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(path));
+    }
     let text = String::from_utf8(bytes)
         .map_err(|_| ConfigError::new(Some(path), "file is not valid UTF-8"))?;
     parse(path, text)
 }
 
+fn too_large(path: &Path) -> ConfigError {
+    ConfigError::new(
+        Some(path),
+        format!("file is larger than {MAX_FILE_BYTES} bytes"),
+    )
+}
+
 /// The hash of the file on disk, if it exists (no parsing).
 pub fn hash_on_disk(path: &Path) -> Option<String> {
-    std::fs::read(path).ok().map(|b| hash_bytes(&b))
+    crate::regular_file::read(path, MAX_FILE_BYTES + 1)
+        .ok()
+        .map(|(b, _)| hash_bytes(&b))
 }
 
 fn absent(path: &Path) -> Loaded {
@@ -168,10 +187,7 @@ fn check_file(path: &Path, meta: &std::fs::Metadata) -> Result<(), ConfigError> 
         return Err(ConfigError::new(Some(path), "not a regular file"));
     }
     if meta.len() > MAX_FILE_BYTES {
-        return Err(ConfigError::new(
-            Some(path),
-            format!("file is larger than {MAX_FILE_BYTES} bytes"),
-        ));
+        return Err(too_large(path));
     }
     if meta.uid() != nix::unistd::geteuid().as_raw() {
         return Err(ConfigError::new(
@@ -188,8 +204,19 @@ fn check_file(path: &Path, meta: &std::fs::Metadata) -> Result<(), ConfigError> 
     Ok(())
 }
 
-/// Parses config text (pure).
+/// Parses config text (pure). The text is checked for size and nesting depth first, so what
+/// passes here is also what [`read`] accepts from disk.
 pub fn parse(path: &Path, text: String) -> Result<Loaded, ConfigError> {
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(path));
+    }
+    depth::check_text(&text).map_err(|e| ConfigError {
+        file: Some(path.to_path_buf()),
+        line: e.at.map(|p| p.line),
+        column: e.at.map(|p| p.column),
+        key: None,
+        reason: format!("invalid JSON5: {e}"),
+    })?;
     let doc: Value = json5::from_str(&text).map_err(|e| syntax_error(path, &e))?;
     if !doc.is_object() {
         return Err(ConfigError {

@@ -81,10 +81,22 @@ pub async fn tail(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape>
         .log
         .path()
         .unwrap_or_else(|| ctx.services.resolver.paths.log.clone());
+    tokio::task::spawn_blocking(move || read_tail(&path, &p, limit, max_bytes))
+        .await
+        .map_err(|e| ErrorShape::unavailable(format!("cannot read log: {e}"), 1000))?
+}
+
+/// The file part of `logs.tail`, on the blocking pool.
+fn read_tail(
+    path: &std::path::Path,
+    p: &LogsTailParams,
+    limit: usize,
+    max_bytes: u64,
+) -> Result<Value, ErrorShape> {
     let file_name = path.display().to_string();
-    let mut file = match std::fs::File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let mut file = match crate::regular_file::open(path) {
+        Ok((f, _)) => f,
+        Err(e) if e.is_not_found() => {
             return Ok(json!({"file": file_name, "cursor": 0, "size": 0, "lines": []}));
         }
         Err(e) => {

@@ -29,7 +29,7 @@ pub async fn request(ctx: &CallContext, params: Value) -> Result<Value, ErrorSha
         .reason
         .unwrap_or_else(|| "gateway.restart.request".to_owned());
     let services = Arc::clone(&ctx.services);
-    let settings = services.resolver.load().map_err(|e| {
+    let settings = services.resolver.load_async().await.map_err(|e| {
         ErrorShape::invalid_request(format!("restart refused: invalid config: {e}"))
             .with_details(json!({"issues": [e.to_json()]}))
     })?;
@@ -66,7 +66,7 @@ pub async fn request(ctx: &CallContext, params: Value) -> Result<Value, ErrorSha
 async fn fire_later(services: Arc<Services>, delay: Duration, reason: String) {
     tokio::select! {
         () = services.closing.cancelled() => {}
-        () = tokio::time::sleep(delay) => match services.resolver.load() {
+        () = tokio::time::sleep(delay) => match services.resolver.load_async().await {
             Ok(settings) => services.request_restart(reason, Box::new(settings)),
             Err(e) => reload::refuse_restart(&services, &e, &reason),
         },

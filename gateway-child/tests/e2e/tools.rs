@@ -245,6 +245,10 @@ async fn hostile_tool_paths_from_the_model_never_leave_the_workspace() -> Result
     std::os::unix::fs::symlink(root.path().join("outside"), ws.join("linkdir"))?;
     std::os::unix::fs::symlink(&canary, ws.join("evil.txt"))?;
     std::os::unix::fs::symlink("../canary.txt", ws.join("sub/rel-evil.txt"))?;
+    // A hard link has no "where" to check: refused like an escaping symlink. A FIFO would block
+    // whoever opens it: refused at once.
+    std::fs::hard_link(root.path().join("outside/secret.txt"), ws.join("hard.txt"))?;
+    nix::unistd::mkfifo(&ws.join("pipe"), nix::sys::stat::Mode::S_IRWXU)?;
     let before = snapshot(root.path(), &ws);
     let abs = canary.display().to_string();
     let hostile: Vec<String> = vec![
@@ -263,6 +267,8 @@ async fn hostile_tool_paths_from_the_model_never_leave_the_workspace() -> Result
         "linkdir/new.txt".into(),
         "evil.txt".into(),
         "sub/rel-evil.txt".into(),
+        "hard.txt".into(),
+        "pipe".into(),
     ];
     let mut calls = Vec::new();
     for (i, p) in hostile.iter().enumerate() {
@@ -322,5 +328,125 @@ async fn hostile_tool_paths_from_the_model_never_leave_the_workspace() -> Result
     }
     assert_eq!(snapshot(root.path(), &ws), before);
     assert_eq!(std::fs::read_to_string(&canary)?, "CANARY");
+    Ok(())
+}
+
+/// The file tools never run on the gateway's async workers, and a FIFO is refused instead of
+/// read: with one FIFO per worker thread read in as many sessions at once, the gateway used to
+/// stop answering even `/healthz`.
+#[tokio::test]
+async fn fifos_read_in_every_session_at_once_never_stall_the_gateway() -> Result<()> {
+    // One session per worker thread of the gateway (it runs one per core of this machine).
+    let n = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 16));
+    let rig = Rig::start().await?;
+    std::fs::create_dir_all(rig.workspace())?;
+    for i in 0..n {
+        nix::unistd::mkfifo(
+            &rig.workspace().join(format!("pipe{i}")),
+            nix::sys::stat::Mode::S_IRWXU,
+        )?;
+        rig.mock.push(Reply::ToolCalls(vec![MockToolCall::new(
+            &format!("f{i}"),
+            "read",
+            json!({"path": format!("pipe{i}")}),
+        )]));
+    }
+    for _ in 0..n {
+        rig.mock.push(Reply::words("done"));
+    }
+    let mut clients = Vec::new();
+    for i in 0..n {
+        let mut c = rig.connect(&rig.tool_operator()).await?;
+        chat_send(
+            &mut c,
+            &format!("agent:main:fifo-{i}"),
+            "read the pipe",
+            &format!("fifo{i}"),
+        )
+        .await?;
+        clients.push(c);
+    }
+    // Every read has begun before the probe.
+    for (i, c) in clients.iter_mut().enumerate() {
+        loop {
+            let ev = c.event("agent", D).await?;
+            let p = ev.payload.unwrap_or_default();
+            if p["runId"] == format!("fifo{i}")
+                && p["stream"] == "tool"
+                && p["data"]["phase"] == "start"
+            {
+                break;
+            }
+        }
+    }
+    let health = tokio::time::timeout(
+        D,
+        tether_testkit::ws::http_get(&rig.gw.addr(), "/healthz", &[]),
+    )
+    .await??;
+    assert_eq!(health.status, 200);
+    for (i, c) in clients.iter_mut().enumerate() {
+        let run = format!("fifo{i}");
+        let evs = until_terminal(c, &run).await?;
+        assert_eq!(terminal(&evs, &run)["state"], "final");
+        let result = tool_events(&evs, &run, "tool")
+            .into_iter()
+            .find(|p| p["data"]["phase"] == "result")
+            .expect("a tool result");
+        assert_eq!(result["data"]["isError"], true, "{result}");
+        let text = result["data"]["result"]["content"][0]["text"].to_string();
+        assert!(text.contains("not a regular file (a FIFO)"), "{text}");
+    }
+    Ok(())
+}
+
+/// A command run by `exec` reads its parent's environment (`/proc/$PPID/environ`, the gateway's
+/// as it was started): neither the gateway token nor a provider key given as a variable is
+/// there, because the gateway re-executed itself with them moved to memory. `${VAR}` in the
+/// config still resolves to the key.
+#[tokio::test]
+async fn exec_cannot_read_the_token_or_a_provider_key_from_the_gateways_environ() -> Result<()> {
+    let opts = GatewayOptions {
+        env: vec![("TETHER_TEST_PROVIDER_KEY".into(), MOCK_KEY.into())],
+        ..GatewayOptions::default()
+    };
+    let rig = Rig::with_options(
+        json!({
+            "tools": {"exec": {"ask": "off"}},
+            "models": {"providers": {"mock": {"apiKey": "${TETHER_TEST_PROVIDER_KEY}"}}},
+        }),
+        opts,
+    )
+    .await?;
+    let token = rig.token().to_owned();
+    for leaked in [MOCK_KEY, token.as_str(), "TETHER_TEST_PROVIDER_KEY"] {
+        let environ = std::fs::read(format!("/proc/{}/environ", rig.gw.pid))?;
+        assert!(
+            !String::from_utf8_lossy(&environ).contains(leaked),
+            "{leaked} in the gateway's /proc environ"
+        );
+    }
+    rig.mock.push(Reply::ToolCalls(vec![MockToolCall::new(
+        "env1",
+        "exec",
+        json!({"command": "tr '\\0' '\\n' < /proc/$PPID/environ; echo; env"}),
+    )]));
+    rig.mock.push(Reply::words("looked"));
+    let mut c = rig.connect(&rig.tool_operator()).await?;
+    chat_send(&mut c, MAIN, "look at the environment", "env").await?;
+    let evs = until_terminal(&mut c, "env").await?;
+    assert_eq!(terminal(&evs, "env")["state"], "final");
+    let seen = tool_results(&rig.mock);
+    let output = seen[0]["content"].as_str().unwrap_or_default();
+    assert!(output.contains("PATH="), "the command ran: {output}");
+    for leaked in [MOCK_KEY, token.as_str()] {
+        assert!(
+            !output.contains(leaked),
+            "{leaked} readable by exec: {output}"
+        );
+    }
+    // The key still reached the provider, from memory.
+    let auth = rig.mock.requests()[0].authorization.clone();
+    assert_eq!(auth.as_deref(), Some(format!("Bearer {MOCK_KEY}").as_str()));
     Ok(())
 }

@@ -223,7 +223,7 @@ pub async fn stream_turn(
                     provider = %req.model.provider,
                     retry = retry + 1,
                     delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                    error = %e.message,
+                    error = %crate::logging::Clean(&e.message),
                     "retrying model request"
                 );
                 tokio::select! {
@@ -337,17 +337,36 @@ fn jitter() -> f64 {
     (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Parses a tool call's JSON argument text; invalid JSON is kept as a string so the tool can
-/// report it.
+/// Deepest tool-call arguments kept as JSON. The arguments travel inside frames (tool events,
+/// `chat.history`) several levels deep, and every frame must stay within
+/// [`tether_protocol::frame::MAX_DEPTH`], or the supervisor could not read it.
+pub const MAX_ARGS_DEPTH: usize = 32;
+
+/// Parses a tool call's JSON argument text; invalid JSON, and JSON nested deeper than
+/// [`MAX_ARGS_DEPTH`], is kept as a string so the tool can report it.
 pub(crate) fn parse_args(text: &str) -> Value {
     if text.trim().is_empty() {
         return Value::Object(Default::default());
     }
-    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) if crate::config::depth::value_depth(&v) <= MAX_ARGS_DEPTH => v,
+        _ => Value::String(text.to_owned()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tool_arguments_nested_too_deep_stay_a_string() {
+        let ok = format!("{{\"a\":{}1{}}}", "[".repeat(30), "]".repeat(30));
+        assert!(super::parse_args(&ok).is_object());
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(100), "]".repeat(100));
+        assert_eq!(
+            super::parse_args(&deep),
+            serde_json::Value::String(deep.clone())
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -80,6 +80,19 @@ pub fn scrubbed_env(secret_names: &[String]) -> Vec<(String, String)> {
     out
 }
 
+/// `bytes` as text (invalid UTF-8 replaced), at most `max` bytes of it, cut on a char boundary.
+pub fn capped_text(bytes: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if text.len() <= max {
+        return text.into_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
 /// Runs `command` with `sh -c` in `cwd`. `on_output` gets the cumulative (capped) output
 /// each time new output arrives, at most every `update_every`.
 #[allow(clippy::too_many_arguments)]
@@ -164,7 +177,7 @@ pub async fn run(
                     dirty = true;
                     let due = last_update.is_none_or(|t| t.elapsed() >= update_every);
                     if due && !bytes.is_empty() && room > 0 {
-                        on_output(&String::from_utf8_lossy(&captured), pid);
+                        on_output(&capped_text(&captured, max_output), pid);
                         last_update = Some(Instant::now());
                         dirty = false;
                     }
@@ -187,9 +200,13 @@ pub async fn run(
         }
     }
     if dirty {
-        on_output(&String::from_utf8_lossy(&captured), pid);
+        on_output(&capped_text(&captured, max_output), pid);
     }
-    let mut output = String::from_utf8_lossy(&captured).into_owned();
+    // Invalid UTF-8 becomes U+FFFD (three bytes for one): the cap holds for the text, too.
+    let mut output = capped_text(&captured, max_output);
+    if output.len() < String::from_utf8_lossy(&captured).len() {
+        truncated = true;
+    }
     if truncated {
         output.push_str(&format!("\n[output truncated at {max_output} bytes]"));
     }
@@ -211,4 +228,19 @@ pub async fn run(
         duration: started.elapsed(),
         pid,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_output_cap_holds_after_invalid_utf8_is_replaced() {
+        // Each invalid byte becomes a three-byte U+FFFD.
+        let bytes = vec![0xff; 100];
+        let text = capped_text(&bytes, 100);
+        assert!(text.len() <= 100, "{}", text.len());
+        assert_eq!(text.chars().count(), 33);
+        assert_eq!(capped_text(b"plain", 100), "plain");
+    }
 }

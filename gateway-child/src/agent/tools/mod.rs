@@ -183,16 +183,23 @@ pub fn describe(call: &ToolCall) -> (String, String) {
 /// Runs one tool call, emitting its events. The caller records the result in the transcript
 /// *before* calling [`finish`] with it.
 pub async fn run(call: &ToolCall, env: &ToolEnv<'_>) -> ToolOutput {
-    match call.name.as_str() {
-        "read" => fs::read(env.ws, &call.args),
-        "ls" => fs::ls(env.ws, &call.args),
-        "write" => fs::write(env.ws, &call.args),
-        "edit" => fs::edit(env.ws, &call.args),
-        "exec" => run_exec(call, env).await,
-        other => ToolOutput::error(format!(
-            "unknown tool {other:?}; available: read, ls, write, edit, exec"
-        )),
-    }
+    let tool: fn(&Workspace, &Value) -> ToolOutput = match call.name.as_str() {
+        "read" => fs::read,
+        "ls" => fs::ls,
+        "write" => fs::write,
+        "edit" => fs::edit,
+        "exec" => return run_exec(call, env).await,
+        other => {
+            return ToolOutput::error(format!(
+                "unknown tool {other:?}; available: read, ls, write, edit, exec"
+            ))
+        }
+    };
+    // File IO on the blocking pool: a slow filesystem stalls this call, never the runtime.
+    let (ws, args) = (env.ws.clone(), call.args.clone());
+    tokio::task::spawn_blocking(move || tool(&ws, &args))
+        .await
+        .unwrap_or_else(|e| ToolOutput::error(format!("the {} tool failed: {e}", call.name)))
 }
 
 /// Emits `item start` and `tool start`; returns the start time.

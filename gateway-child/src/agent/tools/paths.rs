@@ -4,8 +4,13 @@
 //! components, NUL bytes, backslashes, `~`, percent-escapes of `.`/`/`/`\`, URL schemes or
 //! drive letters, UNC forms, over-long paths or components. Accepted paths are canonicalized
 //! and must stay under the canonical workspace root; symlinks are followed only when their
-//! target is inside. Files are opened with `O_NOFOLLOW` and checked against the inode the
-//! canonical path named, so a symlink swapped in after the check is not followed. It must never
+//! target is inside. Files are opened with `O_NOFOLLOW | O_NONBLOCK` and checked against the
+//! inode the canonical path named, so a symlink swapped in after the check is not followed and a
+//! FIFO never blocks the open. What is opened must be a regular file with a single link: a FIFO,
+//! socket or device is refused (reading one would never end), and so is a hard link, because
+//! its other name may be outside the workspace (a symlink is checked by where it points; a hard
+//! link has no "where", so it cannot be confined). A file is only truncated after these checks
+//! passed on the opened descriptor. It must never
 //! create, open or stat anything outside the root on behalf of a tool (the only syscalls on a
 //! rejected path are on its already-verified ancestors inside the root).
 
@@ -41,8 +46,25 @@ pub struct Workspace {
     root: PathBuf,
 }
 
-fn o_nofollow() -> i32 {
-    nix::fcntl::OFlag::O_NOFOLLOW.bits()
+fn open_flags() -> i32 {
+    (nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_NOCTTY)
+        .bits()
+}
+
+/// Refuses anything but a regular file with one link (see the module docs).
+fn plain_file(meta: &std::fs::Metadata) -> std::io::Result<()> {
+    if !meta.is_file() {
+        return Err(std::io::Error::other(format!(
+            "not a regular file ({}); only regular files can be read or written",
+            crate::regular_file::kind_of(meta)
+        )));
+    }
+    if meta.nlink() > 1 {
+        return Err(std::io::Error::other(
+            "the file has other hard links, which may be outside the workspace; refusing it",
+        ));
+    }
+    Ok(())
 }
 
 impl Workspace {
@@ -182,32 +204,43 @@ impl Workspace {
         }
     }
 
-    /// Opens a resolved path for reading without following a final symlink, and checks that
-    /// the opened file is the one the canonical path named.
+    /// Opens a resolved path for reading without following a final symlink or blocking, and
+    /// checks that the opened file is the one the canonical path named, a regular file with a
+    /// single link.
     pub fn open_read(&self, canon: &Path) -> std::io::Result<File> {
         let before = std::fs::symlink_metadata(canon)?;
+        plain_file(&before)?;
         let f = OpenOptions::new()
             .read(true)
-            .custom_flags(o_nofollow())
+            .custom_flags(open_flags())
             .open(canon)?;
         same_inode(&f, &before)?;
+        plain_file(&f.metadata()?)?;
         Ok(f)
     }
 
-    /// Opens a resolved path for writing (create or truncate) without following a final
-    /// symlink.
+    /// Opens a resolved path for writing (created if missing) without following a final symlink
+    /// or blocking, checks the opened file (inside, regular, a single link), and only then
+    /// truncates it.
     pub fn open_write(&self, canon: &Path) -> std::io::Result<File> {
+        match std::fs::symlink_metadata(canon) {
+            Ok(meta) => plain_file(&meta)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
         let f = OpenOptions::new()
             .write(true)
             .create(true)
-            .truncate(true)
-            .custom_flags(o_nofollow())
+            .truncate(false)
+            .custom_flags(open_flags())
             .open(canon)?;
+        plain_file(&f.metadata()?)?;
         // The parent was verified; re-check the file itself landed inside.
         let real = canon.canonicalize()?;
         if !real.starts_with(&self.root) {
             return Err(std::io::Error::other("file resolved outside the workspace"));
         }
+        f.set_len(0)?;
         Ok(f)
     }
 

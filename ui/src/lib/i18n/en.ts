@@ -86,6 +86,7 @@ export const en = {
   'error.disconnected': 'The connection dropped',
   'error.busy': 'Busy, try again',
   'error.gateway': 'The gateway refused',
+  'error.bad_response': "The gateway's answer could not be read",
   'error.breaker_open': 'Restarts are on hold',
   'error.reload_off': 'Reloading is turned off',
   'error.not_owned': 'Tether did not start this gateway',

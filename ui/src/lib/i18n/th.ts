@@ -85,6 +85,7 @@ export const th: Catalog = {
   'error.disconnected': 'การเชื่อมต่อขาดหาย',
   'error.busy': 'ระบบไม่ว่าง ลองอีกครั้ง',
   'error.gateway': 'เกตเวย์ปฏิเสธ',
+  'error.bad_response': 'อ่านคำตอบของเกตเวย์ไม่ได้',
   'error.breaker_open': 'พักการรีสตาร์ตอยู่',
   'error.reload_off': 'ปิดการโหลดใหม่ไว้',
   'error.not_owned': 'Tether ไม่ได้เป็นผู้เริ่มเกตเวย์นี้',

@@ -85,6 +85,7 @@ export const zhCN: Catalog = {
   'error.disconnected': '连接已断开',
   'error.busy': '正忙，请重试',
   'error.gateway': '网关拒绝了请求',
+  'error.bad_response': '无法读取网关的应答',
   'error.breaker_open': '重启已暂停',
   'error.reload_off': '已关闭自动重载',
   'error.not_owned': '此网关并非由 Tether 启动',
