@@ -134,7 +134,13 @@ fn reexec(private: &[(OsString, OsString)]) -> std::io::Result<std::convert::Inf
     let argv0 = args
         .next()
         .unwrap_or_else(|| OsString::from("tether-gateway"));
-    let err = std::process::Command::new("/proc/self/exe")
+    // The binary by its own path, so the process keeps its name (`comm`, what `ps` and `pgrep`
+    // show); `/proc/self/exe` only when that path is gone (replaced by an upgrade).
+    let program = std::env::current_exe()
+        .ok()
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| "/proc/self/exe".into());
+    let err = std::process::Command::new(program)
         .arg0(argv0)
         .args(args)
         .env_clear()

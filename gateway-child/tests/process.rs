@@ -61,6 +61,10 @@ async fn the_lock_file_and_readiness_line() -> Result<()> {
     let ready = ReadyLine::parse(&stdout[0]).unwrap();
     assert_eq!(ready.port, gw.port);
     assert_eq!(ready.pid, gw.pid);
+    // The re-execution that moves secrets out of the environment keeps the process's name, so
+    // `ps`, `pgrep tether-gateway` and the desktop app's process views still find it.
+    let comm = std::fs::read_to_string(format!("/proc/{}/comm", gw.pid))?;
+    assert_eq!(comm.trim(), "tether-gateway");
     Ok(())
 }
 

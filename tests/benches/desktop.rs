@@ -3,7 +3,7 @@
 //! `cargo bench -p tether-e2e --bench desktop` runs the release app under Xvfb with a session
 //! bus and measures, in one run:
 //! - idle memory (PSS) of the app with its WebKit processes against a bare Tauri window showing
-//!   `about:blank` (the floor; target ≤ 1.15×), the gateway apart, and the upstream OpenClaw
+//!   a minimal scripted page (the floor; target ≤ 1.15×), the gateway apart, and the upstream OpenClaw
 //!   gateway alone when it is installed;
 //! - idle CPU over `TETHER_BENCH_IDLE_S` seconds (default 60), window shown and window hidden
 //!   (target < 0.5 % of a core hidden);
@@ -94,8 +94,9 @@ fn app_tree(app: u32) -> (Vec<u32>, Vec<u32>) {
         .iter()
         .copied()
         .filter(|p| {
+            // Our gateway and its guardian (`tether`), or upstream's node.
             let c = comm(*p);
-            c.starts_with("tether") || c == "node"
+            c.starts_with("tether") || c == "node" || c == "exe"
         })
         .flat_map(|p| std::iter::once(p).chain(tether_supervisor::guard::descendants(p)))
         .collect();
@@ -381,28 +382,19 @@ async fn streaming_rows(app: &Path) {
     settle(Duration::from_secs(3)).await;
     let pss_launch = webview_pss(app_pid);
 
-    // ~55 KB in ~10,000 deltas over 201 model turns, 200 of them ending in an `ls` call.
+    // ~55 KB in ~10,000 deltas over 21 model turns; 20 of them end in ten `ls` calls each (a
+    // run may make at most 24 model calls).
     let word = "lorem ";
     let mut total = 0usize;
-    for i in 0..200 {
-        let chunks: Vec<String> = (0..50)
-            .map(|j| {
-                if j == 0 {
-                    format!("\n\nStep {i}: ")
-                } else {
-                    word.into()
-                }
-            })
+    for i in 0..20 {
+        let chunks: Vec<String> = (0..500)
+            .map(|j| if j == 0 { format!("\n\nStep {i}: ") } else { word.into() })
             .collect();
         total += chunks.iter().map(String::len).sum::<usize>();
-        mock.push(Reply::TextThenTools(
-            chunks,
-            vec![MockToolCall::new(
-                &format!("call_{i}"),
-                "ls",
-                json!({"path": "."}),
-            )],
-        ));
+        let calls = (0..10)
+            .map(|k| MockToolCall::new(&format!("call_{i}_{k}"), "ls", json!({"path": "."})))
+            .collect();
+        mock.push(Reply::TextThenTools(chunks, calls));
     }
     let tail: Vec<String> = (0..50).map(|_| word.to_owned()).collect();
     total += tail.iter().map(String::len).sum::<usize>();
@@ -416,7 +408,7 @@ async fn streaming_rows(app: &Path) {
     .unwrap();
     let t0 = Instant::now();
     send(&s, "Stream a long answer with many tools").await;
-    s.wait("the 200th tool card", Duration::from_secs(600), || async {
+    s.wait("the 200th tool card", Duration::from_secs(300), || async {
         let n = s
             .script(
                 "return document.querySelectorAll('[aria-label^=\"Tool ls: completed\"]').length;",
@@ -516,8 +508,17 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         println!("Desktop app, release build, Xvfb (software rendering), 2 cores");
-        launch_rows(&app).await;
-        memory_rows(&app, idle_s).await;
-        streaming_rows(&app).await;
+        // `TETHER_BENCH_ONLY=launch|memory|stream` runs one section.
+        let only = std::env::var("TETHER_BENCH_ONLY").unwrap_or_default();
+        let run = |s: &str| only.is_empty() || only == s;
+        if run("launch") {
+            launch_rows(&app).await;
+        }
+        if run("memory") {
+            memory_rows(&app, idle_s).await;
+        }
+        if run("stream") {
+            streaming_rows(&app).await;
+        }
     });
 }

@@ -318,10 +318,11 @@ fn a_removed_state_directory_never_gets_a_second_stack() {
             .is_some()),
         "a second stack started"
     );
-    assert_eq!(second.child.wait().unwrap().code(), Some(1));
+    // Refused with the "already supervised" exit code, naming the holder.
+    assert_eq!(second.child.wait().unwrap().code(), Some(9));
     let err = second.stderr.lock().unwrap().join("\n");
     assert!(
-        err.contains("already runs") && err.contains(&format!("(pid {first_pid})")),
+        err.contains("already supervises") && err.contains(&format!("(pid {first_pid})")),
         "{err}"
     );
     let out = tether_e2e::cli(&state, &["status"]);
