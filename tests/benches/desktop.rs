@@ -215,6 +215,11 @@ async fn memory_rows(app: &Path, idle_s: u64) {
     let pid = child.id().unwrap();
     settle(Duration::from_secs(8)).await;
     let floor: u64 = app_tree(pid).0.iter().map(|p| pss_kib(*p)).sum();
+    assert!(
+        child.try_wait().unwrap().is_none() && floor > 0,
+        "the bare window exited before it was measured: {}",
+        bare.display()
+    );
     let _ = child.kill().await;
     drop(r);
 
@@ -273,7 +278,7 @@ async fn memory_rows(app: &Path, idle_s: u64) {
 
     println!("\n| idle | result | target |\n|---|---|---|");
     println!(
-        "| bare Tauri window (about:blank), PSS with its WebKit processes | {} | floor |",
+        "| bare Tauri window (a scripted page), PSS with its WebKit processes | {} | floor |",
         mib(floor)
     );
     println!(
@@ -388,7 +393,13 @@ async fn streaming_rows(app: &Path) {
     let mut total = 0usize;
     for i in 0..20 {
         let chunks: Vec<String> = (0..500)
-            .map(|j| if j == 0 { format!("\n\nStep {i}: ") } else { word.into() })
+            .map(|j| {
+                if j == 0 {
+                    format!("\n\nStep {i}: ")
+                } else {
+                    word.into()
+                }
+            })
             .collect();
         total += chunks.iter().map(String::len).sum::<usize>();
         let calls = (0..10)
