@@ -20,5 +20,7 @@ export default defineConfig({
     include: ['test/unit/**/*.test.ts'],
     setupFiles: ['test/unit/setup.ts'],
     restoreMocks: true,
+    // A hang guard, not a speed limit: CI shares 2 cores with cargo builds.
+    testTimeout: 60_000,
   },
 });
