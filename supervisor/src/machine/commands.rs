@@ -7,7 +7,7 @@ use crate::events::ProblemCode;
 use crate::governor::{RestartCause, Verdict};
 use crate::reload::{self, HotCapabilities, ReloadMode, ReloadPlan};
 
-use super::{diag, After, ChildRef, Command, Effect, Machine, Outcome, Phase, Sig};
+use super::{diag, After, ChildRef, Command, Dial, Effect, Machine, Outcome, Phase, Sig};
 
 impl Machine {
     pub(super) fn command(&mut self, c: Command, now: Instant, fx: &mut Vec<Effect>) {
@@ -57,8 +57,7 @@ impl Machine {
                             Phase::Reconnecting {
                                 child,
                                 port,
-                                retry_at: None,
-                                connecting: true,
+                                dial: Dial::Connecting,
                                 deadline: None,
                             },
                             "resumed by the user",
@@ -242,17 +241,9 @@ impl Machine {
     }
 
     pub(super) fn reload_now(&mut self, now: Instant, fx: &mut Vec<Effect>) {
-        let (owned, running) = match &self.phase {
-            Phase::Running { child, .. } => {
-                (child.is_some_and(|c| c.owned && c.pid.is_some()), true)
-            }
-            _ => (false, false),
-        };
-        if !running {
-            if matches!(
-                self.phase,
-                Phase::Probing { .. } | Phase::Starting { .. } | Phase::Reconnecting { .. }
-            ) {
+        let owned = match &self.phase {
+            Phase::Running { child, .. } => child.is_some_and(|c| c.owned && c.pid.is_some()),
+            Phase::Probing { .. } | Phase::Starting { .. } | Phase::Reconnecting { .. } => {
                 self.deferred = Some(Deferred {
                     cause: RestartCause::Reload,
                     force: false,
@@ -264,15 +255,21 @@ impl Machine {
                     "reload_deferred",
                     "reload deferred: the gateway is still starting",
                 );
-            } else {
+                return;
+            }
+            Phase::Stopped
+            | Phase::Backoff { .. }
+            | Phase::Stopping { .. }
+            | Phase::Paused { .. }
+            | Phase::Failed { .. } => {
                 diag(
                     fx,
                     "reload_ignored",
                     "reload ignored: the gateway is not running",
                 );
+                return;
             }
-            return;
-        }
+        };
         let caps = HotCapabilities {
             restart_rpc: self.server.as_ref().is_some_and(|s| s.restart_rpc),
             signal: if owned { self.cfg.restart_signal } else { None },

@@ -39,7 +39,7 @@ pub use config::MachineConfig;
 pub use effect::{Effect, Outcome, Sig};
 pub use input::{Command, ConnectError, Found, Input, LinkInfo};
 pub use phase::ChildRef;
-use phase::{After, Phase};
+use phase::{After, Announced, Dial, Escalation, Origin, PastLink, Phase};
 
 /// Counters for diagnostics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -77,11 +77,10 @@ pub struct Machine {
     rng: SplitMix64,
     last_exit: Option<ExitStatus>,
     server: Option<ServerSummary>,
-    last_boot: Option<(Option<u32>, Option<String>)>,
+    /// The previous link, once there was one.
+    past_link: Option<PastLink>,
     booted_at: Option<Instant>,
-    expect_restart: Option<Option<Duration>>,
-    had_link: bool,
-    respawned_since_link: bool,
+    announced: Announced,
     /// On the way back to a running gateway (restart, respawn, in-process restart): what
     /// [`Headline::Restarting`] reports. Kept by [`Machine::set`].
     restarting: bool,
@@ -105,11 +104,9 @@ impl Machine {
             deferred: None,
             last_exit: None,
             server: None,
-            last_boot: None,
+            past_link: None,
             booted_at: None,
-            expect_restart: None,
-            had_link: false,
-            respawned_since_link: false,
+            announced: Announced::Nothing,
             restarting: false,
             phase_entered: None,
             counters: Counters::default(),
@@ -154,7 +151,9 @@ impl Machine {
             Phase::Paused { .. } => Headline::Paused,
             Phase::Failed { .. } => Headline::Failed,
             Phase::Backoff { .. } => Headline::Restarting,
-            Phase::Reconnecting { .. } if self.expect_restart.is_some() => Headline::Restarting,
+            Phase::Reconnecting { .. } if self.announced != Announced::Nothing => {
+                Headline::Restarting
+            }
             Phase::Reconnecting { .. } => Headline::Reconnecting,
             Phase::Probing { .. } | Phase::Starting { .. } if self.restarting => {
                 Headline::Restarting
@@ -212,13 +211,10 @@ impl Machine {
                 s.server = self.server.clone();
             }
             Phase::Reconnecting {
-                child,
-                port,
-                retry_at,
-                ..
+                child, port, dial, ..
             } => {
                 child_fields(&mut s, child, Some(*port));
-                s.retry_in_ms = retry_at.and_then(until);
+                s.retry_in_ms = dial.retry_at().and_then(until);
                 s.attempt = Some(self.backoff.failures());
             }
             Phase::Backoff { until: t } => {
@@ -256,9 +252,9 @@ impl Machine {
     pub fn next_deadline(&self) -> Option<Instant> {
         let phase = match &self.phase {
             Phase::Stopped | Phase::Probing { .. } | Phase::Paused { .. } => None,
-            Phase::Starting {
-                deadline, retry_at, ..
-            } => Some(retry_at.map_or(*deadline, |r| r.min(*deadline))),
+            Phase::Starting { deadline, dial, .. } => {
+                Some(dial.retry_at().map_or(*deadline, |r| r.min(*deadline)))
+            }
             Phase::Running {
                 heartbeat,
                 since,
@@ -272,19 +268,19 @@ impl Machine {
                     hb.min(*since + self.cfg.governor.stable_after)
                 })
             }
-            Phase::Reconnecting {
-                retry_at, deadline, ..
-            } => match (retry_at, deadline) {
-                (Some(a), Some(b)) => Some((*a).min(*b)),
-                (a, b) => a.or(*b),
+            Phase::Reconnecting { dial, deadline, .. } => match (dial.retry_at(), *deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
             },
             Phase::Backoff { until } => Some(*until),
             Phase::Stopping {
-                kill_at,
-                killed,
+                escalation,
                 give_up_at,
                 ..
-            } => Some(if *killed { *give_up_at } else { *kill_at }),
+            } => Some(match escalation {
+                Escalation::Term { kill_at } => *kill_at,
+                Escalation::Killed => *give_up_at,
+            }),
             Phase::Failed { trial_at, .. } => *trial_at,
         };
         match (phase, self.debounce.deadline()) {
@@ -309,7 +305,7 @@ impl Machine {
             Input::Probed { found, .. } => self.probed(found, now, &mut fx),
             Input::Spawned { pid, port, .. } => self.spawned(pid, port, now, &mut fx),
             Input::SpawnFailed { error, .. } => self.spawn_failed(error, now, &mut fx),
-            Input::Ready { port, .. } => self.ready(port, now, &mut fx),
+            Input::Ready { port, .. } => self.ready(port, &mut fx),
             Input::Exited { status, hints, .. } => self.exited(status, hints, now, &mut fx),
             Input::Connected { info, .. } => self.connected(info, now, &mut fx),
             Input::ConnectFailed { error, .. } => self.connect_failed(error, now, &mut fx),
@@ -324,7 +320,10 @@ impl Machine {
                 if let Phase::Running { heartbeat, .. } = &mut self.phase {
                     heartbeat.on_frame(now);
                 }
-                self.expect_restart = Some(restart_expected);
+                self.announced = match restart_expected {
+                    Some(after) => Announced::Restart(after),
+                    None => Announced::Stop,
+                };
             }
             Input::LinkClosed { code, reason, .. } => self.link_closed(code, reason, now, &mut fx),
             Input::Tick => self.tick(now, &mut fx),

@@ -8,7 +8,10 @@ use crate::exit::{self, ExitClass, ExitStatus, Hints};
 use crate::governor::RestartCause;
 use crate::heartbeat::Heartbeat;
 
-use super::{After, ChildRef, ConnectError, Effect, Found, LinkInfo, Machine, Phase};
+use super::{
+    After, Announced, ChildRef, ConnectError, Dial, Effect, Found, LinkInfo, Machine, Origin,
+    PastLink, Phase,
+};
 
 /// The status reason while the gateway refuses logins from this machine.
 fn rate_limit_reason(wait: Duration) -> String {
@@ -21,10 +24,17 @@ fn rate_limit_reason(wait: Duration) -> String {
 
 impl Machine {
     pub(super) fn probed(&mut self, found: Option<Found>, now: Instant, fx: &mut Vec<Effect>) {
-        let Phase::Probing { on_none } = &self.phase else {
-            return;
+        let on_none = match &self.phase {
+            Phase::Probing { on_none } => on_none.clone(),
+            Phase::Stopped
+            | Phase::Starting { .. }
+            | Phase::Running { .. }
+            | Phase::Reconnecting { .. }
+            | Phase::Backoff { .. }
+            | Phase::Stopping { .. }
+            | Phase::Paused { .. }
+            | Phase::Failed { .. } => return,
         };
-        let on_none = on_none.clone();
         match found {
             None => match on_none {
                 None => self.spawn("no running gateway found: spawning", now, fx),
@@ -44,10 +54,9 @@ impl Machine {
                     Phase::Starting {
                         child: Some(ChildRef { pid, owned }),
                         port: Some(port),
-                        attached: true,
+                        origin: Origin::Attached,
                         deadline: now + self.cfg.ready_timeout.min(Duration::from_secs(15)),
-                        connecting: true,
-                        retry_at: None,
+                        dial: Dial::Connecting,
                     },
                     &format!("found a running gateway on port {port}{who}: attaching"),
                     now,
@@ -66,19 +75,28 @@ impl Machine {
     ) {
         let wait_ready = self.cfg.waits_for_ready_line;
         let mut connect_to = None;
-        if let Phase::Starting {
-            child,
-            port: p,
-            connecting,
-            ..
-        } = &mut self.phase
-        {
-            *child = Some(ChildRef { pid, owned: true });
-            *p = port;
-            if let (Some(port), false) = (port, wait_ready) {
-                *connecting = true;
-                connect_to = Some(port);
+        match &mut self.phase {
+            Phase::Starting {
+                child,
+                port: p,
+                dial,
+                ..
+            } => {
+                *child = Some(ChildRef { pid, owned: true });
+                *p = port;
+                if let (Some(port), false) = (port, wait_ready) {
+                    *dial = Dial::Connecting;
+                    connect_to = Some(port);
+                }
             }
+            Phase::Stopped
+            | Phase::Probing { .. }
+            | Phase::Running { .. }
+            | Phase::Reconnecting { .. }
+            | Phase::Backoff { .. }
+            | Phase::Stopping { .. }
+            | Phase::Paused { .. }
+            | Phase::Failed { .. } => {}
         }
         if let Some(port) = connect_to {
             self.connect(port, fx);
@@ -90,38 +108,41 @@ impl Machine {
     }
 
     pub(super) fn spawn_failed(&mut self, error: String, now: Instant, fx: &mut Vec<Effect>) {
-        if matches!(self.phase, Phase::Starting { .. }) {
-            self.fail(
+        match self.phase {
+            Phase::Starting { .. } => self.fail(
                 ProblemCode::SpawnFailed,
                 format!("could not start the gateway: {error}"),
                 now,
                 fx,
-            );
+            ),
+            Phase::Stopped
+            | Phase::Probing { .. }
+            | Phase::Running { .. }
+            | Phase::Reconnecting { .. }
+            | Phase::Backoff { .. }
+            | Phase::Stopping { .. }
+            | Phase::Paused { .. }
+            | Phase::Failed { .. } => {}
         }
     }
 
-    pub(super) fn ready(&mut self, port: u16, now: Instant, fx: &mut Vec<Effect>) {
-        let _ = now;
+    pub(super) fn ready(&mut self, port: u16, fx: &mut Vec<Effect>) {
         let go = match &mut self.phase {
-            Phase::Starting {
-                port: p,
-                connecting,
-                ..
-            } => {
+            Phase::Starting { port: p, dial, .. } => {
                 *p = Some(port);
-                !std::mem::replace(connecting, true)
+                std::mem::replace(dial, Dial::Connecting) != Dial::Connecting
             }
-            Phase::Reconnecting {
-                port: p,
-                connecting,
-                retry_at,
-                ..
-            } => {
+            Phase::Reconnecting { port: p, dial, .. } => {
                 *p = port;
-                *retry_at = None;
-                !std::mem::replace(connecting, true)
+                std::mem::replace(dial, Dial::Connecting) != Dial::Connecting
             }
-            _ => false,
+            Phase::Stopped
+            | Phase::Probing { .. }
+            | Phase::Running { .. }
+            | Phase::Backoff { .. }
+            | Phase::Stopping { .. }
+            | Phase::Paused { .. }
+            | Phase::Failed { .. } => false,
         };
         if go {
             self.connect(port, fx);
@@ -136,16 +157,23 @@ impl Machine {
                 ..
             } => (*child, *port),
             Phase::Reconnecting { child, port, .. } => (*child, *port),
-            _ => {
+            Phase::Starting { port: None, .. }
+            | Phase::Stopped
+            | Phase::Probing { .. }
+            | Phase::Running { .. }
+            | Phase::Backoff { .. }
+            | Phase::Stopping { .. }
+            | Phase::Paused { .. }
+            | Phase::Failed { .. } => {
                 fx.push(Effect::CloseLink);
                 return;
             }
         };
         self.counters.connects += 1;
         let boot = (child.and_then(|c| c.pid), info.server.boot_id.clone());
-        let boot_changed =
-            self.respawned_since_link || self.last_boot.as_ref().is_some_and(|b| *b != boot);
-        if self.last_boot.as_ref().is_some_and(|b| b.1 != boot.1) {
+        let past = self.past_link.take();
+        let boot_changed = past.as_ref().is_some_and(|p| p.respawned || p.boot != boot);
+        if past.as_ref().is_some_and(|p| p.boot.1 != boot.1) {
             // An in-process restart: a new boot of the same process.
             self.booted_at = Some(now);
         }
@@ -153,11 +181,12 @@ impl Machine {
             self.booted_at = Some(now);
         }
         let tick = Duration::from_millis(info.server.tick_interval_ms.max(10));
-        let first = !self.had_link;
-        self.had_link = true;
-        self.respawned_since_link = false;
-        self.last_boot = Some(boot);
-        self.expect_restart = None;
+        let first = past.is_none();
+        self.past_link = Some(PastLink {
+            boot,
+            respawned: false,
+        });
+        self.announced = Announced::Nothing;
         self.server = Some(info.server);
         self.backoff.on_running(now);
         if !first {
@@ -194,7 +223,7 @@ impl Machine {
                 Failure::NeedsUser { reason } => Some(reason),
                 Failure::Transient { .. } => None,
             },
-            _ => None,
+            ConnectError::Transport(_) | ConnectError::Unavailable { .. } => None,
         };
         // A refusal is an answer: the gateway is alive, whatever else is wrong. A rate limit in
         // particular (repeated wrong tokens from this machine, e.g. a stale client retrying)
@@ -206,15 +235,13 @@ impl Machine {
             Phase::Starting {
                 child,
                 port,
-                attached,
-                connecting,
-                retry_at,
+                origin,
+                dial,
                 deadline,
             } => {
-                *connecting = false;
                 if let Some(reason) = needs_user {
-                    let (child, port, attached) = (*child, *port, *attached);
-                    if attached && !child.is_some_and(|c| c.owned) {
+                    let (child, port, origin) = (*child, *port, *origin);
+                    if origin == Origin::Attached && !child.is_some_and(|c| c.owned) {
                         let who = child
                             .and_then(|c| c.pid)
                             .map_or(String::new(), |p| format!(" (pid {p})"));
@@ -247,7 +274,7 @@ impl Machine {
                 let wait = retry_hint
                     .unwrap_or(self.cfg.connect_retry)
                     .max(self.cfg.connect_retry);
-                *retry_at = Some(now + wait);
+                *dial = Dial::RetryAt(now + wait);
                 if answered {
                     // Not a failed start: the handshake deadline waits for the retry.
                     *deadline = (*deadline).max(now + wait + self.cfg.ready_timeout);
@@ -262,11 +289,9 @@ impl Machine {
             Phase::Reconnecting {
                 child,
                 port,
-                retry_at,
-                connecting,
+                dial,
                 deadline,
             } => {
-                *connecting = false;
                 if let Some(reason) = needs_user {
                     let (child, port) = (Some(*child).flatten(), *port);
                     self.backoff.on_failure(
@@ -309,7 +334,7 @@ impl Machine {
                     }
                 };
                 let expected = deadline.is_some();
-                *retry_at = Some(now + wait);
+                *dial = Dial::RetryAt(now + wait);
                 // While an announced restart is under way, refusals are expected: stay quiet.
                 if rate_limited {
                     let reason = rate_limit_reason(wait);
@@ -322,7 +347,13 @@ impl Machine {
                     )));
                 }
             }
-            _ => {}
+            Phase::Stopped
+            | Phase::Probing { .. }
+            | Phase::Running { .. }
+            | Phase::Backoff { .. }
+            | Phase::Stopping { .. }
+            | Phase::Paused { .. }
+            | Phase::Failed { .. } => {}
         }
     }
 
@@ -333,24 +364,30 @@ impl Machine {
         now: Instant,
         fx: &mut Vec<Effect>,
     ) {
-        let Phase::Running { child, port, .. } = &self.phase else {
-            return;
+        let (child, port) = match &self.phase {
+            Phase::Running { child, port, .. } => (*child, *port),
+            Phase::Stopped
+            | Phase::Probing { .. }
+            | Phase::Starting { .. }
+            | Phase::Reconnecting { .. }
+            | Phase::Backoff { .. }
+            | Phase::Stopping { .. }
+            | Phase::Paused { .. }
+            | Phase::Failed { .. } => return,
         };
-        let (child, port) = (*child, *port);
-        let expected = self.expect_restart.take();
-        let (deadline, why) = match expected {
-            Some(Some(after)) => (
+        let (deadline, why) = match std::mem::replace(&mut self.announced, Announced::Nothing) {
+            Announced::Restart(after) => (
                 Some(now + after + self.cfg.restart_grace),
                 format!(
                     "gateway restarting in-process (expected back in {} ms)",
                     after.as_millis()
                 ),
             ),
-            _ if code == Some(tether_protocol::close::SERVICE_RESTART) && expected.is_none() => (
+            Announced::Nothing if code == Some(tether_protocol::close::SERVICE_RESTART) => (
                 Some(now + self.cfg.restart_grace),
                 format!("link closed with 1012 ({reason})"),
             ),
-            _ => (
+            Announced::Nothing | Announced::Stop => (
                 None,
                 format!(
                     "link lost (code {}, {reason})",
@@ -360,13 +397,11 @@ impl Machine {
         };
         // Poll at the connect-retry pace; a ready line from our gateway (printed again after an
         // in-process restart, possibly before this close is seen) connects at once instead.
-        let retry_at = Some(now + self.cfg.connect_retry);
         self.set(
             Phase::Reconnecting {
                 child,
                 port,
-                retry_at,
-                connecting: false,
+                dial: Dial::RetryAt(now + self.cfg.connect_retry),
                 deadline,
             },
             &why,
@@ -385,46 +420,21 @@ impl Machine {
         self.counters.exits += 1;
         self.last_exit = Some(status);
         fx.push(Effect::Forget { gen: self.gen });
-        if let Phase::Stopping { then, .. } = &self.phase {
-            let then = then.clone();
-            match then {
-                After::Stop => self.enter_stopped(&format!("gateway stopped ({status})"), now, fx),
-                After::Start => {
-                    self.governor.reset();
-                    self.backoff.resume();
-                    self.spawn(
-                        &format!("gateway stopped ({status}); starting again"),
-                        now,
-                        fx,
-                    );
-                }
-                After::Restart => {
-                    self.respawned_since_link = true;
-                    self.restarting = true;
-                    self.spawn(&format!("gateway stopped ({status}); restarting"), now, fx);
-                }
-                After::Respawn(cause) => {
-                    self.respawned_since_link = true;
-                    let why = format!("gateway killed ({status}) after {cause:?}").to_lowercase();
-                    self.respawn_after_backoff(&why, now, fx);
-                }
-                After::Fail(problem, reason) => self.fail(problem, reason, now, fx),
+        let starting = match &self.phase {
+            Phase::Stopping { then, .. } => {
+                let then = then.clone();
+                self.exited_while_stopping(then, status, now, fx);
+                return;
             }
-            return;
-        }
-        let starting = matches!(self.phase, Phase::Starting { .. });
-        let live = matches!(
-            self.phase,
-            Phase::Starting { .. }
-                | Phase::Running { .. }
-                | Phase::Reconnecting { .. }
-                | Phase::Paused { .. }
-        );
-        if !live {
-            return;
-        }
+            Phase::Starting { .. } => true,
+            Phase::Running { .. } | Phase::Reconnecting { .. } | Phase::Paused { .. } => false,
+            Phase::Stopped
+            | Phase::Probing { .. }
+            | Phase::Backoff { .. }
+            | Phase::Failed { .. } => return,
+        };
         fx.push(Effect::CloseLink);
-        self.respawned_since_link = true;
+        self.note_respawn();
         match exit::classify(self.cfg.family, status, false, hints) {
             ExitClass::Requested => {}
             ExitClass::Crash(what) => {
@@ -457,6 +467,39 @@ impl Machine {
                 };
                 self.begin_probe(Some((problem, m)), &format!("gateway exited ({status}): checking for another instance before concluding"), now, fx);
             }
+        }
+    }
+
+    /// The child exited during `Stopping`: do what was planned for afterwards.
+    fn exited_while_stopping(
+        &mut self,
+        then: After,
+        status: ExitStatus,
+        now: Instant,
+        fx: &mut Vec<Effect>,
+    ) {
+        match then {
+            After::Stop => self.enter_stopped(&format!("gateway stopped ({status})"), now, fx),
+            After::Start => {
+                self.governor.reset();
+                self.backoff.resume();
+                self.spawn(
+                    &format!("gateway stopped ({status}); starting again"),
+                    now,
+                    fx,
+                );
+            }
+            After::Restart => {
+                self.note_respawn();
+                self.restarting = true;
+                self.spawn(&format!("gateway stopped ({status}); restarting"), now, fx);
+            }
+            After::Respawn(cause) => {
+                self.note_respawn();
+                let why = format!("gateway killed ({status}) after {cause:?}").to_lowercase();
+                self.respawn_after_backoff(&why, now, fx);
+            }
+            After::Fail(problem, reason) => self.fail(problem, reason, now, fx),
         }
     }
 }

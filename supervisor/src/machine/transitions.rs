@@ -7,7 +7,7 @@ use crate::deferral::{self, Flush, Settled};
 use crate::events::{ProblemCode, SupervisorEvent};
 use crate::governor::{RestartCause, Verdict};
 
-use super::{diag, After, ChildRef, Effect, Machine, Phase, Sig};
+use super::{diag, After, ChildRef, Dial, Effect, Escalation, Machine, Origin, Phase, Sig};
 
 impl Machine {
     pub(super) fn set(&mut self, phase: Phase, reason: &str, now: Instant, fx: &mut Vec<Effect>) {
@@ -37,7 +37,10 @@ impl Machine {
             Phase::Failed { .. } | Phase::Paused { .. } | Phase::Backoff { .. } => {
                 Some(Settled::Failed)
             }
-            _ => None,
+            Phase::Probing { .. }
+            | Phase::Starting { .. }
+            | Phase::Reconnecting { .. }
+            | Phase::Stopping { .. } => None,
         };
         if let (Some(settled), Some(d)) = (settled, self.deferred) {
             self.deferred = None;
@@ -69,6 +72,13 @@ impl Machine {
         )));
     }
 
+    /// A child was spawned or died: the next link is to a new process.
+    pub(super) fn note_respawn(&mut self) {
+        if let Some(past) = &mut self.past_link {
+            past.respawned = true;
+        }
+    }
+
     pub(super) fn new_gen(&mut self) -> u64 {
         self.gen += 1;
         self.gen
@@ -89,17 +99,16 @@ impl Machine {
     pub(super) fn spawn(&mut self, reason: &str, now: Instant, fx: &mut Vec<Effect>) {
         let gen = self.new_gen();
         self.counters.spawns += 1;
-        self.respawned_since_link = true;
+        self.note_respawn();
         self.booted_at = Some(now);
         fx.push(Effect::Spawn { gen });
         self.set(
             Phase::Starting {
                 child: None,
                 port: None,
-                attached: false,
+                origin: Origin::Spawned,
                 deadline: now + self.cfg.ready_timeout,
-                connecting: false,
-                retry_at: None,
+                dial: Dial::Waiting,
             },
             reason,
             now,
@@ -148,13 +157,17 @@ impl Machine {
     ) {
         fx.push(Effect::CloseLink);
         fx.push(Effect::Signal { gen: self.gen, sig });
-        let killed = sig == Sig::Kill;
         let grace = self.cfg.stop_grace.min(self.cfg.quit_budget);
         self.set(
             Phase::Stopping {
                 child,
-                kill_at: now + grace,
-                killed,
+                escalation: if sig == Sig::Kill {
+                    Escalation::Killed
+                } else {
+                    Escalation::Term {
+                        kill_at: now + grace,
+                    }
+                },
                 give_up_at: now + self.cfg.quit_budget,
                 then,
             },
