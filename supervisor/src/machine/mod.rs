@@ -21,6 +21,8 @@ mod tick;
 mod transitions;
 
 #[cfg(test)]
+mod check;
+#[cfg(test)]
 mod tests;
 
 use std::time::{Duration, Instant};
