@@ -245,13 +245,15 @@ impl RestartGovernor {
         if now.saturating_duration_since(since) < self.policy.stable_after {
             return false;
         }
-        let changed = !matches!(self.state, State::Closed) || self.trips > 0;
-        if matches!(self.state, State::HalfOpen { .. }) || self.trips > 0 {
-            self.state = State::Closed;
-            self.trips = 0;
-            self.reason = "gateway stable: breaker closed".into();
+        // Trips are counted from the first trip until the breaker closes: a closed breaker has
+        // none, an open or half-open one has some.
+        if matches!(self.state, State::Closed) {
+            return false;
         }
-        changed
+        self.state = State::Closed;
+        self.trips = 0;
+        self.reason = "gateway stable: breaker closed".into();
+        true
     }
 
     /// An explicit `start` by the user: reset like the override, without recording a restart.
