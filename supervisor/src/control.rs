@@ -34,8 +34,8 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
-use crate::actor::{CallError, SupervisorHandle};
 use crate::events::SupervisorEvent;
+use crate::handle::{CallError, SupervisorHandle};
 
 /// Protocol version.
 pub const PROTOCOL: u32 = 1;
@@ -408,7 +408,7 @@ async fn forward(mut events: broadcast::Receiver<SupervisorEvent>, tx: mpsc::Sen
 }
 
 async fn execute(h: &SupervisorHandle, req: ControlRequest) -> Result<Value, ControlError> {
-    let refused = |r: crate::actor::Refused| ControlError::new(&r.code, r.message);
+    let refused = |r: crate::handle::Refused| ControlError::new(&r.code, r.message);
     let gone = || ControlError::new("gone", "the supervisor has stopped");
     match req.op.as_str() {
         "status" => h

@@ -19,6 +19,7 @@ pub mod events;
 pub mod exit;
 pub mod governor;
 pub mod guard;
+pub mod handle;
 pub mod heartbeat;
 pub mod journal;
 pub mod launcher;
@@ -35,9 +36,8 @@ pub mod rng;
 pub mod rpc;
 pub mod state_guard;
 
-pub use actor::{
-    spawn, CallError, Deps, Metrics, Refused, Snapshot, SupervisorConfig, SupervisorHandle,
-};
+pub use actor::{spawn, Deps, SupervisorConfig};
 pub use events::SupervisorEvent;
+pub use handle::{CallError, Metrics, Refused, Snapshot, SupervisorHandle};
 #[cfg(feature = "testing")]
 pub mod testing;
