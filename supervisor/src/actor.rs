@@ -20,6 +20,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::{field, info_span, Instrument, Span};
 
 use tether_protocol::events::{names, Shutdown};
@@ -122,6 +124,12 @@ struct LinkSlot {
 
 struct Actor {
     cfg: SupervisorConfig,
+    /// Every task the actor starts (IO, the ledger's writer): waited for when it ends.
+    tasks: TaskTracker,
+    /// Tells the IO tasks that may be dropped midway (probe, connect) to stop.
+    cancel: CancellationToken,
+    /// The ledger's writer, when there is a ledger.
+    ledger: Option<ledger::Writer>,
     deps: Deps,
     machine: Machine,
     child: Option<ChildSlot>,
@@ -201,7 +209,15 @@ pub fn spawn(config: SupervisorConfig, deps: Deps) -> (SupervisorHandle, JoinHan
     let (io_tx, io_rx) = mpsc::channel(16);
     let auto_start = config.auto_start;
     let config_label = config.machine.gateway_label.clone();
+    let tasks = TaskTracker::new();
+    let ledger = config
+        .ledger
+        .clone()
+        .map(|l| ledger::Writer::spawn(l, &tasks));
     let actor = Actor {
+        tasks,
+        cancel: CancellationToken::new(),
+        ledger,
         machine: Machine::new(config.machine.clone()),
         output: OutputLog::new(config.secrets.clone()),
         cfg: config,
@@ -303,11 +319,33 @@ impl Actor {
                 && self.machine.phase() == crate::events::PhaseName::Stopped
                 && self.child.is_none()
             {
-                if let Some(s) = self.shutdown.take() {
-                    let _ = s.send(());
-                }
                 break;
             }
+        }
+        drop((rx, io_rx));
+        self.finish().await;
+    }
+
+    /// Tell, then drain: the IO tasks that may stop midway are cancelled, a launch in flight
+    /// completes and its child is dropped (killed) with the closed channel, and the ledger's
+    /// writer carries out what it was sent — all within the quit budget. Then the caller of
+    /// `shutdown` is answered.
+    async fn finish(mut self) {
+        self.cancel.cancel();
+        self.ledger = None;
+        self.tasks.close();
+        let budget = self.cfg.machine.quit_budget;
+        if tokio::time::timeout(budget, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                tasks = self.tasks.len(),
+                "IO tasks still running after the quit budget"
+            );
+        }
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
         }
     }
 
@@ -562,19 +600,15 @@ impl Actor {
     }
 
     fn record_ledger(&self, pid: Option<u32>, port: Option<u16>) {
-        let (Some(l), Some(pid)) = (&self.cfg.ledger, pid) else {
+        let (Some(l), Some(pid)) = (&self.ledger, pid) else {
             return;
         };
-        let me = std::process::id();
-        let _ = l.write(&ledger::Entry {
+        l.send(ledger::Change::Record {
             pid,
-            start_time: ledger::proc_start_time(pid),
             exe: self.deps.launcher.exe(),
             port,
             token_hash: self.cfg.token_hash.clone(),
             gateway: self.cfg.machine.gateway_label.clone(),
-            owner_pid: me,
-            owner_start_time: ledger::proc_start_time(me),
         });
     }
 
@@ -600,11 +634,8 @@ impl Actor {
                 }
             }
             ChildEvent::Ready { port } => {
-                if let Some(l) = &self.cfg.ledger {
-                    if let Some(mut e) = l.read() {
-                        e.port = Some(port);
-                        let _ = l.write(&e);
-                    }
+                if let Some(l) = &self.ledger {
+                    l.send(ledger::Change::Port(port));
                 }
                 let fx = self.machine.step(Input::Ready { gen, port }, now());
                 self.apply(fx, None);
@@ -738,16 +769,21 @@ impl Actor {
                     let io = self.io_tx.clone();
                     let ctx = self.cfg.probe.clone();
                     let span = self.spans.child.clone();
-                    tokio::spawn(
+                    let cancel = self.cancel.clone();
+                    self.tasks.spawn(
                         async move {
-                            let probed = match ctx {
-                                Some(ctx) => attach::probe(&ctx).await,
-                                None => attach::Probed {
-                                    found: None,
-                                    adopt: None,
-                                },
+                            let probe = async {
+                                match ctx {
+                                    Some(ctx) => attach::probe(&ctx).await,
+                                    None => attach::Probed {
+                                        found: None,
+                                        adopt: None,
+                                    },
+                                }
                             };
-                            let _ = io.send(Io::Probed(gen, probed)).await;
+                            if let Some(probed) = cancel.run_until_cancelled(probe).await {
+                                let _ = io.send(Io::Probed(gen, probed)).await;
+                            }
                         }
                         .instrument(span),
                     );
@@ -756,7 +792,9 @@ impl Actor {
                     self.spans.new_child(gen);
                     let io = self.io_tx.clone();
                     let fut = self.deps.launcher.launch();
-                    tokio::spawn(
+                    // Never cancelled: a launch dropped midway could leave a process behind. Its
+                    // result comes back, or is dropped with the channel (killing the child).
+                    self.tasks.spawn(
                         async move {
                             let _ = io.send(Io::Spawned(gen, fut.await)).await;
                         }
@@ -767,9 +805,12 @@ impl Actor {
                     self.spans.new_link(conn);
                     let io = self.io_tx.clone();
                     let fut = self.deps.connector.connect(port);
-                    tokio::spawn(
+                    let cancel = self.cancel.clone();
+                    self.tasks.spawn(
                         async move {
-                            let _ = io.send(Io::Connected(conn, Box::new(fut.await))).await;
+                            if let Some(link) = cancel.run_until_cancelled(fut).await {
+                                let _ = io.send(Io::Connected(conn, Box::new(link))).await;
+                            }
                         }
                         .instrument(self.spans.link.clone()),
                     );
@@ -822,8 +863,8 @@ impl Actor {
                     }
                 }
                 Effect::Forget { gen: _ } => {
-                    if let Some(l) = &self.cfg.ledger {
-                        l.clear();
+                    if let Some(l) = &self.ledger {
+                        l.send(ledger::Change::Clear);
                     }
                 }
                 Effect::Emit(ev) => self.publish(ev),
@@ -831,8 +872,8 @@ impl Actor {
                     for w in self.stop_waiters.drain(..) {
                         let _ = w.send(Outcome::Accepted("stopped".into()));
                     }
-                    if let Some(l) = &self.cfg.ledger {
-                        l.clear();
+                    if let Some(l) = &self.ledger {
+                        l.send(ledger::Change::Clear);
                     }
                     // A stopped supervisor keeps no child: a straggler (quit budget exceeded) is
                     // SIGKILLed by dropping its control.
