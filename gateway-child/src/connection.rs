@@ -15,7 +15,7 @@
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use fastwebsockets::upgrade::UpgradeFut;
 use fastwebsockets::{OpCode, Role, WebSocketError, WebSocketRead};
@@ -31,7 +31,10 @@ use tokio::sync::Semaphore;
 use tracing::{debug, info, warn};
 
 use crate::assembler::{Assembler, Violation};
-use crate::dispatch::{self, CallContext, Caller, ClientLabel, Responder};
+use crate::call::{CallContext, Responder};
+use crate::caller::{Caller, ClientLabel};
+use crate::clock::now_ms;
+use crate::dispatch;
 use crate::flood_guard::{FloodGuard, PingGuard};
 use crate::handshake::{self, Attempt, Grant};
 use crate::hub::{ConnHandle, EVENTS};
@@ -40,7 +43,7 @@ use crate::logging::Clean;
 use crate::mask_guard::{MaskGuard, UnmaskedFrame};
 use crate::outbound::{self, Outbound};
 use crate::preauth::Slot;
-use crate::server::Services;
+use crate::services::Services;
 
 /// Requests one connection may have running at once; more wait (the socket is not read).
 pub const MAX_IN_FLIGHT: usize = 32;
@@ -49,13 +52,6 @@ pub const MAX_IN_FLIGHT: usize = 32;
 const REASON_TOO_LARGE: &str = "max payload size exceeded";
 /// Close reason for too many pings.
 pub const REASON_PING_FLOOD: &str = "ping flood";
-
-/// Epoch milliseconds now.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
 
 /// Why reading stopped.
 enum ReadEnd {

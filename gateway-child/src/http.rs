@@ -36,7 +36,7 @@ use tracing::{debug, info};
 use crate::config::schema::BindMode;
 use crate::locality::Peer;
 use crate::logging::Clean;
-use crate::server::{Phase, Services};
+use crate::services::{Phase, Services};
 
 /// Largest HTTP head hyper buffers.
 const MAX_HEAD_BYTES: usize = 64 * 1024;

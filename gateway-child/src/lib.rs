@@ -16,7 +16,10 @@
 pub mod agent;
 pub mod assembler;
 pub mod bus;
+pub mod call;
+pub mod caller;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod credentials;
@@ -44,8 +47,10 @@ pub mod rate_limit;
 pub mod regular_file;
 pub mod reload;
 pub mod server;
+pub mod services;
 pub mod settings;
 pub mod signals;
 
-pub use server::{run, Control, Exit, Finished, Launch, Ready, Services};
+pub use server::{run, Control, Exit, Finished, Launch, Ready};
+pub use services::Services;
 pub use settings::{Resolver, Settings};

@@ -15,7 +15,9 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use crate::clock::wall_ms;
 
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -243,13 +245,6 @@ pub fn spawn(config: SupervisorConfig, deps: Deps) -> (SupervisorHandle, JoinHan
 
 fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()
-}
-
-fn wall_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 impl Actor {

@@ -10,6 +10,7 @@
 pub mod actor;
 pub mod attach;
 pub mod backoff;
+pub mod clock;
 pub mod connector;
 pub mod control;
 pub mod credentials;

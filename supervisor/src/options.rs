@@ -12,7 +12,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use crate::clock::wall_ms;
 
 use crate::actor::{Deps, SupervisorConfig};
 use crate::attach::ProbeContext;
@@ -367,13 +369,6 @@ pub fn profile(opts: &Options) -> Result<Profile, String> {
         port: opts.port,
         token_file,
     })
-}
-
-fn wall_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(0))
-        .unwrap_or(0)
 }
 
 /// Builds a real supervisor's configuration and seams. Must run inside a tokio runtime.

@@ -60,7 +60,6 @@
 pub mod allowlist;
 pub mod approvals;
 pub mod attachments;
-pub mod clock;
 pub mod emit;
 pub mod http;
 pub mod provider;
@@ -92,9 +91,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::bus::{ConnId, EventSink};
+use crate::clock::now_ms;
 use crate::config::schema::{Config, ProviderApi};
 use approvals::Approvals;
-use clock::now_ms;
 use provider::discovery::{self, LocalProbe};
 use provider::offline::OfflineInfo;
 use provider::retry::RetryPolicy;

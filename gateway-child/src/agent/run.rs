@@ -21,7 +21,6 @@ use tether_protocol::session_key::SessionKey;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::attachments::{self, Attachment, Image};
-use super::clock::now_ms;
 use super::emit::{Observed, RunEmitter};
 use super::provider::{self, ModelRequest, TurnError};
 use super::runs::{ActiveRun, RunOutcome};
@@ -31,6 +30,7 @@ use super::tools::{self, paths::Workspace, ToolEnv};
 use super::transcript::{Msg, Record};
 use super::Inner;
 use crate::bus::Audience;
+use crate::clock::now_ms;
 
 /// Most model calls in one run (each tool round is one more).
 pub const MAX_MODEL_CALLS: usize = 24;

@@ -13,7 +13,7 @@ use tether_protocol::methods::{names, AgentParams, AgentWaitParams, RunStatus};
 use tether_protocol::ErrorShape;
 
 use super::{encode, params_for};
-use crate::dispatch::CallContext;
+use crate::call::CallContext;
 
 /// `agent {message, idempotencyKey, sessionKey?|agentId?, timeout?, …}`.
 pub async fn agent(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {

@@ -7,7 +7,7 @@ use tether_protocol::methods::{names, ExecApprovalResolveParams};
 use tether_protocol::ErrorShape;
 
 use super::params_for;
-use crate::dispatch::CallContext;
+use crate::call::CallContext;
 
 /// `exec.approval.resolve {id, decision: allow-once|allow-always|deny}`.
 pub async fn resolve(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {

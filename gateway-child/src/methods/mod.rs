@@ -1,6 +1,6 @@
 //! Handlers of the gateway's methods, one module per family.
 //!
-//! Each handler receives a [`crate::dispatch::CallContext`] (already authorized) and the request
+//! Each handler receives a [`crate::call::CallContext`] (already authorized) and the request
 //! params, and returns the response payload or an `ErrorShape`. Handlers validate their params
 //! themselves (unknown fields are ignored, wrong types are `INVALID_REQUEST`); they never check
 //! scopes (dispatch did) and never write to a socket (the responder enqueues). The chat, agent,

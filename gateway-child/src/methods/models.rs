@@ -5,7 +5,7 @@ use serde_json::Value;
 use tether_protocol::ErrorShape;
 
 use super::encode;
-use crate::dispatch::CallContext;
+use crate::call::CallContext;
 
 /// `models.list {}`.
 pub async fn list(ctx: &CallContext, _params: Value) -> Result<Value, ErrorShape> {

@@ -10,7 +10,7 @@ use tether_protocol::methods::{names, SessionKeyParams, SessionsListParams};
 use tether_protocol::ErrorShape;
 
 use super::{encode, params_for};
-use crate::dispatch::CallContext;
+use crate::call::CallContext;
 
 /// Turns the subscription on or off for the calling connection.
 pub async fn subscribe(ctx: &CallContext, _params: Value, on: bool) -> Result<Value, ErrorShape> {

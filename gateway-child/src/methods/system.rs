@@ -12,9 +12,9 @@ use tether_protocol::events::PresenceEntry;
 use tether_protocol::methods::HealthParams;
 use tether_protocol::ErrorShape;
 
-use crate::connection::now_ms;
-use crate::dispatch::CallContext;
-use crate::server::{Boot, Services};
+use crate::call::CallContext;
+use crate::clock::now_ms;
+use crate::services::{Boot, Services};
 
 /// The host name, for the gateway's own presence entry.
 fn host_name() -> String {

@@ -21,11 +21,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::allowlist::{is_allowlisted, preview};
 use super::approvals::{Approvals, Verdict};
-use super::clock::now_ms;
 use super::emit::RunEmitter;
 use super::provider::ToolSpec;
 use super::settings::ExecPolicy;
 use super::transcript::ToolCall;
+use crate::clock::now_ms;
 use crate::config::schema::ExecAsk;
 use paths::Workspace;
 
