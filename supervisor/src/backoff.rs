@@ -80,10 +80,7 @@ pub enum Decision {
         attempt: u32,
     },
     /// Do not retry until [`Backoff::resume`].
-    Paused {
-        /// Why.
-        reason: String,
-    },
+    Paused { reason: String },
 }
 
 /// Backoff state.

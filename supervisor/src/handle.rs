@@ -56,9 +56,7 @@ pub struct Refused {
 pub struct Snapshot {
     /// Current status.
     pub status: StatusEvent,
-    /// Governor.
     pub governor: GovernorSnapshot,
-    /// Counters.
     pub counters: Value,
     /// Consecutive failures counted by the backoff.
     pub backoff_failures: u32,

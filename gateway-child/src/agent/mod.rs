@@ -211,7 +211,6 @@ pub enum EngineError {
     Io {
         /// Which path.
         path: PathBuf,
-        /// Why.
         #[source]
         source: std::io::Error,
     },

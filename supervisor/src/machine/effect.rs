@@ -34,31 +34,15 @@ pub enum Effect {
     /// Answer the command being processed.
     Reply(Outcome),
     /// Look for a running gateway for this state.
-    Probe {
-        /// Generation.
-        gen: u64,
-    },
+    Probe { gen: u64 },
     /// Spawn the child.
-    Spawn {
-        /// Generation.
-        gen: u64,
-    },
+    Spawn { gen: u64 },
     /// Open a link and handshake.
-    Connect {
-        /// Connection number.
-        conn: u64,
-        /// Port.
-        port: u16,
-    },
+    Connect { conn: u64, port: u16 },
     /// Close the current link (pending calls fail at once).
     CloseLink,
     /// Signal the owned child's process group.
-    Signal {
-        /// Generation.
-        gen: u64,
-        /// Which.
-        sig: Sig,
-    },
+    Signal { gen: u64, sig: Sig },
     /// Send a WebSocket ping.
     Ping,
     /// Call `gateway.restart.request`.
@@ -70,15 +54,9 @@ pub enum Effect {
         boot_changed: bool,
     },
     /// The gateway is gone for now: runs still open end as interrupted.
-    InterruptRuns {
-        /// Why.
-        reason: String,
-    },
+    InterruptRuns { reason: String },
     /// The child of this generation is gone: forget its ledger entry.
-    Forget {
-        /// Generation.
-        gen: u64,
-    },
+    Forget { gen: u64 },
     /// Publish an event (and journal it).
     Emit(SupervisorEvent),
     /// A stop finished: wake `stop` callers.

@@ -82,14 +82,12 @@ pub enum Input {
     Command(Command),
     /// The pre-spawn probe finished.
     Probed {
-        /// Generation.
         gen: u64,
         /// What it found.
         found: Option<Found>,
     },
     /// The child process exists.
     Spawned {
-        /// Generation.
         gen: u64,
         /// Its pid.
         pid: Option<u32>,
@@ -97,62 +95,40 @@ pub enum Input {
         port: Option<u16>,
     },
     /// The child could not be started.
-    SpawnFailed {
-        /// Generation.
-        gen: u64,
-        /// Why.
-        error: String,
-    },
+    SpawnFailed { gen: u64, error: String },
     /// The child printed its ready line (also after each in-process restart).
     Ready {
-        /// Generation.
         gen: u64,
         /// The port it listens on.
         port: u16,
     },
     /// The child exited.
     Exited {
-        /// Generation.
         gen: u64,
-        /// How.
         status: ExitStatus,
         /// What its last output lines said.
         hints: Hints,
     },
     /// Handshake done.
     Connected {
-        /// Connection number.
         conn: u64,
         /// What `hello-ok` said.
         info: LinkInfo,
     },
     /// Handshake failed.
-    ConnectFailed {
-        /// Connection number.
-        conn: u64,
-        /// Why.
-        error: ConnectError,
-    },
+    ConnectFailed { conn: u64, error: ConnectError },
     /// Any frame arrived on the link (liveness).
-    Frame {
-        /// Connection number.
-        conn: u64,
-    },
+    Frame { conn: u64 },
     /// A `shutdown` event arrived.
     Shutdown {
-        /// Connection number.
         conn: u64,
         /// `restartExpectedMs`: `Some` for an in-process restart, `None` for a stop.
         restart_expected: Option<Duration>,
     },
     /// A pong arrived.
-    Pong {
-        /// Connection number.
-        conn: u64,
-    },
+    Pong { conn: u64 },
     /// The link closed.
     LinkClosed {
-        /// Connection number.
         conn: u64,
         /// Close code, if any.
         code: Option<u16>,
