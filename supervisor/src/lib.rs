@@ -33,7 +33,6 @@ pub mod output;
 pub mod profile;
 pub mod regular_file;
 pub mod reload;
-pub mod rng;
 pub mod rpc;
 pub mod state_guard;
 

@@ -385,7 +385,12 @@ pub fn build(opts: &Options) -> Result<(SupervisorConfig, Deps), String> {
     machine.waits_for_ready_line = profile.reports_ready();
     machine.restart_signal = profile.restart_signal();
     machine.reload_mode = opts.reload;
-    machine.seed = crate::rng::SplitMix64::from_os().next_u64();
+    // The jitter's seed: predictable jitter if the OS RNG fails is harmless, never unsafe.
+    let mut seed = [0u8; 8];
+    machine.seed = match getrandom::fill(&mut seed) {
+        Ok(()) => u64::from_le_bytes(seed),
+        Err(_) => 0x5eed_7e7e_5eed_7e7e,
+    };
     let lock_file = match opts.gateway {
         GatewayKind::OpenClaw => None,
         _ => Some(profile.state_dir.join("gateway.lock")),

@@ -27,6 +27,9 @@ mod tests;
 
 use std::time::{Duration, Instant};
 
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+
 use crate::backoff::Backoff;
 use crate::debounce::Debounce;
 use crate::deferral::Deferred;
@@ -35,7 +38,6 @@ use crate::events::{
 };
 use crate::exit::ExitStatus;
 use crate::governor::RestartGovernor;
-use crate::rng::SplitMix64;
 
 pub use config::MachineConfig;
 pub use effect::{Effect, Outcome, Sig};
@@ -76,7 +78,7 @@ pub struct Machine {
     governor: RestartGovernor,
     debounce: Debounce,
     deferred: Option<Deferred>,
-    rng: SplitMix64,
+    rng: SmallRng,
     last_exit: Option<ExitStatus>,
     server: Option<ServerSummary>,
     /// The previous link, once there was one.
@@ -98,7 +100,7 @@ impl Machine {
             backoff: Backoff::new(cfg.backoff),
             governor: RestartGovernor::new(cfg.governor),
             debounce: Debounce::new(cfg.reload_debounce, cfg.reload_max_wait),
-            rng: SplitMix64::new(cfg.seed),
+            rng: SmallRng::seed_from_u64(cfg.seed),
             cfg,
             phase: Phase::Stopped,
             gen: 0,
