@@ -35,7 +35,7 @@ use crate::connector::{Connector, Inbound, Link, Outbound};
 use crate::events::{Diagnostic, ServerSummary, SupervisorEvent};
 use crate::handle::{CallError, HandleRequest, Metrics, Snapshot, SupervisorHandle};
 use crate::journal::Journal;
-use crate::launcher::{ChildControl, ChildEvent, Launched, Launcher};
+use crate::launcher::{ChildControl, ChildEvent, LaunchError, Launched, Launcher};
 use crate::ledger::{self, Ledger};
 use crate::machine::{Command, Counters, Effect, Input, LinkInfo, Machine, MachineConfig, Outcome};
 use crate::metrics::LatencyWindow;
@@ -108,7 +108,7 @@ enum ReplyTo {
 
 enum Io {
     Probed(u64, attach::Probed),
-    Spawned(u64, Result<Launched, String>),
+    Spawned(u64, Result<Launched, LaunchError>),
     Connected(u64, Box<Result<Link, crate::machine::ConnectError>>),
 }
 
@@ -566,7 +566,10 @@ impl Actor {
                         // A stale child is dropped here, and its control SIGKILLs its group.
                         Input::Spawned { gen, pid, port }
                     }
-                    Err(error) => Input::SpawnFailed { gen, error },
+                    Err(error) => Input::SpawnFailed {
+                        gen,
+                        error: error.to_string(),
+                    },
                 };
                 let fx = self.machine.step(input, now());
                 self.apply(fx, None);

@@ -77,9 +77,36 @@ pub struct Launched {
 }
 
 /// The launcher seam.
+/// Why a child could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// No port could be chosen before spawning.
+    #[error("no free port: {0}")]
+    NoFreePort(#[source] io::Error),
+    /// The command could not be assembled (token file, private directories, …).
+    #[error("cannot prepare the launch: {0}")]
+    Prepare(#[source] io::Error),
+    /// The spawner thread is gone (the launcher is being dropped).
+    #[error("the spawner thread is gone")]
+    SpawnerGone,
+    /// The operating system refused to start the program.
+    #[error("{program}: {source}")]
+    Spawn {
+        /// The program's path.
+        program: String,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// Another launcher's own reason (the fake's scripted failures).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Starts gateway processes (the real [`ProcessLauncher`], or a fake in tests).
 pub trait Launcher: Send + Sync + 'static {
     /// Starts a child.
-    fn launch(&self) -> BoxFuture<'static, Result<Launched, String>>;
+    fn launch(&self) -> BoxFuture<'static, Result<Launched, LaunchError>>;
     /// Watches a process Tether started earlier (proven by the ledger) and may signal.
     fn adopt(&self, pid: u32) -> Launched;
     /// The profile's executable, for the ledger.
@@ -200,20 +227,18 @@ pub fn free_port() -> io::Result<u16> {
 }
 
 impl Launcher for ProcessLauncher {
-    fn launch(&self) -> BoxFuture<'static, Result<Launched, String>> {
+    fn launch(&self) -> BoxFuture<'static, Result<Launched, LaunchError>> {
         let port = if self.profile.needs_port() {
             match self.profile.port.map_or_else(free_port, Ok) {
                 Ok(p) => Some(p),
-                Err(e) => return Box::pin(async move { Err(format!("no free port: {e}")) }),
+                Err(e) => return Box::pin(async move { Err(LaunchError::NoFreePort(e)) }),
             }
         } else {
             None
         };
         let spec = match self.profile.command(port, self.token.expose()) {
             Ok(s) => s,
-            Err(e) => {
-                return Box::pin(async move { Err(format!("cannot prepare the launch: {e}")) })
-            }
+            Err(e) => return Box::pin(async move { Err(LaunchError::Prepare(e)) }),
         };
         let mut cmd = match &self.guard {
             Some(guard) => {
@@ -245,11 +270,11 @@ impl Launcher for ProcessLauncher {
         let (reply, rx) = oneshot::channel();
         let sent = self.jobs.send(SpawnJob { cmd, reply });
         Box::pin(async move {
-            sent.map_err(|_| "the spawner thread is gone".to_string())?;
+            sent.map_err(|_| LaunchError::SpawnerGone)?;
             let mut child = rx
                 .await
-                .map_err(|_| "the spawner thread is gone".to_string())?
-                .map_err(|e| format!("{program}: {e}"))?;
+                .map_err(|_| LaunchError::SpawnerGone)?
+                .map_err(|source| LaunchError::Spawn { program, source })?;
             let direct = child.id();
             // Under a guardian the gateway is its child: signals and the pid users see are
             // the gateway's; the exit comes from the guardian, which mirrors the gateway's.
