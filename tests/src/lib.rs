@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use tether_supervisor::control::{ControlClient, ControlRequest};
+use tether_supervisor::control::{ControlClient, ControlRequest, Op};
 use tether_supervisor::events::SupervisorEvent;
 use tether_testkit::process::KillOnDrop;
 
@@ -168,16 +168,12 @@ impl Supervisor {
             let mut c = ControlClient::connect(&path)
                 .await
                 .map_err(|e| e.to_string())?;
-            c.request(ControlRequest {
-                id: serde_json::Value::Null,
-                op: op.into(),
-                force,
-                method: None,
-                params: None,
-                timeout_ms: None,
-            })
-            .await
-            .map_err(|e| e.to_string())
+            let r = if op == "restart" {
+                c.request(ControlRequest::new(Op::Restart { force })).await
+            } else {
+                c.op(op).await
+            };
+            r.map_err(|e| e.to_string())
         })
     }
 
@@ -196,14 +192,11 @@ impl Supervisor {
             let mut c = ControlClient::connect(&path)
                 .await
                 .map_err(|e| e.to_string())?;
-            c.request(ControlRequest {
-                id: serde_json::Value::Null,
-                op: "call".into(),
-                force: false,
+            c.request(ControlRequest::new(Op::Call {
                 method: Some(method.into()),
                 params: Some(params),
                 timeout_ms: Some(60_000),
-            })
+            }))
             .await
             .map_err(|e| e.to_string())
         })
