@@ -969,3 +969,232 @@ fn coalesced_reloads_are_counted() {
     step(&mut m, Input::Command(Command::Reload), t + ms(20));
     assert_eq!(m.counters().reloads_coalesced, 2);
 }
+
+#[test]
+fn a_stop_moves_past_the_link_and_the_generation() {
+    let t = Instant::now();
+    let mut m = at("running-attached", t);
+    assert_eq!((m.generation(), m.connection()), (1, 1));
+    step(&mut m, Input::Command(Command::Stop), t);
+    assert_eq!((m.generation(), m.connection()), (2, 2));
+    let fx = step(
+        &mut m,
+        Input::LinkClosed {
+            conn: 1,
+            code: None,
+            reason: "closed".into(),
+        },
+        t,
+    );
+    assert_eq!(fx, ["diag stale_callback"]);
+}
+
+#[test]
+fn a_forced_restart_deferred_while_starting_stays_forced() {
+    let t = Instant::now();
+    let mut c = cfg();
+    c.governor = GovernorPolicy {
+        max_restarts: 0,
+        ..GovernorPolicy::default()
+    };
+    let mut m = Machine::new(c);
+    feed(
+        &mut m,
+        t,
+        [
+            Input::Command(Command::Start),
+            Input::Probed {
+                gen: 1,
+                found: None,
+            },
+            Input::Spawned {
+                gen: 2,
+                pid: Some(100),
+                port: None,
+            },
+        ],
+    );
+    step(&mut m, Input::Command(Command::Restart { force: true }), t);
+    step(&mut m, Input::Command(Command::Restart { force: false }), t);
+    assert_eq!(m.counters().deferred, 2);
+    step(&mut m, Input::Ready { gen: 2, port: 5000 }, t);
+    let fx = step(
+        &mut m,
+        Input::Connected {
+            conn: 1,
+            info: info("b1", false),
+        },
+        t,
+    );
+    // Forced: executed although the breaker allows no restart at all.
+    assert_eq!(
+        fx,
+        [
+            "status Running Running: connected: hello-ok",
+            "diag deferred_restart_executed",
+            "ok: restarting",
+            "governor Closed",
+            "interrupt: gateway restarted",
+            "close",
+            "signal 2 Term",
+            "status Stopping Restarting: explicit restart"
+        ]
+    );
+}
+
+#[test]
+fn a_restart_while_stopping_keeps_a_restart_and_turns_a_stop_into_a_start() {
+    let t = Instant::now();
+    let exited = Input::Exited {
+        gen: 2,
+        status: ExitStatus::code(0),
+        hints: Hints::default(),
+    };
+    let mut m = at("running", t);
+    step(&mut m, Input::Command(Command::Restart { force: false }), t);
+    step(&mut m, Input::Command(Command::Restart { force: false }), t);
+    let fx = step(&mut m, exited.clone(), t);
+    assert_eq!(
+        fx.last().map(String::as_str),
+        Some("status Starting Restarting: gateway stopped (exit code 0); restarting")
+    );
+    let mut m = at("stopping", t);
+    step(&mut m, Input::Command(Command::Restart { force: false }), t);
+    let fx = step(&mut m, exited, t);
+    assert_eq!(
+        fx.last().map(String::as_str),
+        Some("status Starting Starting: gateway stopped (exit code 0); starting again")
+    );
+}
+
+#[test]
+fn a_gateway_tether_did_not_start_and_that_offers_no_restart_rpc_is_not_restarted() {
+    let t = Instant::now();
+    let mut m = Machine::new(cfg());
+    feed(
+        &mut m,
+        t,
+        [
+            Input::Command(Command::Start),
+            Input::Probed {
+                gen: 1,
+                found: Some(Found::Gateway {
+                    port: 5000,
+                    pid: Some(9),
+                    owned: false,
+                }),
+            },
+            Input::Connected {
+                conn: 1,
+                info: info("b1", false),
+            },
+        ],
+    );
+    assert_eq!(
+        step(&mut m, Input::Command(Command::Restart { force: false }), t),
+        ["refused: not_owned"]
+    );
+    // Nor signalled for a reload: the full restart it would take is refused, quietly.
+    step(&mut m, Input::Command(Command::Reload), t);
+    let fx = step(&mut m, Input::Tick, t + ms(1200));
+    assert!(!fx.iter().any(|e| e.starts_with("signal")), "{fx:?}");
+    assert_eq!(fx[..1], ["diag reload_fired"]);
+}
+
+#[test]
+fn a_reload_without_a_hot_way_is_a_full_restart_without_a_reply() {
+    let t = Instant::now();
+    let mut c = cfg();
+    c.restart_signal = None;
+    let mut m = Machine::new(c);
+    feed(
+        &mut m,
+        t,
+        [
+            Input::Command(Command::Start),
+            Input::Probed {
+                gen: 1,
+                found: None,
+            },
+            Input::Spawned {
+                gen: 2,
+                pid: Some(100),
+                port: None,
+            },
+            Input::Ready { gen: 2, port: 5000 },
+            Input::Connected {
+                conn: 1,
+                info: info("b1", false),
+            },
+        ],
+    );
+    step(&mut m, Input::Command(Command::Reload), t);
+    let fx = step(&mut m, Input::Tick, t + ms(1200));
+    assert_eq!(
+        fx,
+        [
+            "diag reload_fired",
+            "governor Closed",
+            "interrupt: gateway restarted",
+            "close",
+            "signal 2 Term",
+            "status Stopping Restarting: reload restart"
+        ]
+    );
+    assert_eq!(m.governor().snapshot(t).reason, "reload restart");
+}
+
+#[test]
+fn a_reload_deferred_while_starting_is_counted() {
+    let t = Instant::now();
+    let mut m = at("starting", t);
+    step(&mut m, Input::Command(Command::Reload), t);
+    step(&mut m, Input::Tick, t + ms(1200));
+    assert_eq!(m.counters().deferred, 1);
+}
+
+#[test]
+fn family_defaults() {
+    let ours = MachineConfig::for_family(Family::Tether, "tether");
+    let upstream = MachineConfig::for_family(Family::OpenClaw, "openclaw");
+    assert!(ours.waits_for_ready_line);
+    assert!(!upstream.waits_for_ready_line);
+    assert_eq!(
+        (ours.restart_signal, upstream.restart_signal),
+        (
+            Some(crate::profile::RestartSignal::Usr1),
+            Some(crate::profile::RestartSignal::Usr2)
+        )
+    );
+    assert_eq!(
+        (ours.ready_timeout, upstream.ready_timeout),
+        (Duration::from_secs(20), Duration::from_secs(60))
+    );
+    assert_eq!(
+        (ours.connect_retry, upstream.connect_retry),
+        (ms(50), ms(250))
+    );
+    assert_eq!(
+        (ours.restart_grace, upstream.restart_grace),
+        (Duration::from_secs(10), Duration::from_secs(20))
+    );
+    assert_eq!(ours.gateway_label, "tether");
+}
+
+#[test]
+fn failures_are_counted_until_the_gateway_runs() {
+    let t = Instant::now();
+    let m = at("backoff", t);
+    assert_eq!(m.backoff_failures(), 2);
+    let mut m = at("reconnecting", t);
+    step(&mut m, Input::Tick, t + ms(50));
+    step(
+        &mut m,
+        Input::ConnectFailed {
+            conn: 2,
+            error: ConnectError::Transport("refused".into()),
+        },
+        t + ms(50),
+    );
+    assert_eq!(m.backoff_failures(), 1);
+}
