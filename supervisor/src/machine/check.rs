@@ -1198,3 +1198,57 @@ fn failures_are_counted_until_the_gateway_runs() {
     );
     assert_eq!(m.backoff_failures(), 1);
 }
+
+#[test]
+fn a_restart_asked_during_an_in_process_restart_is_dropped_once_the_new_boot_answers() {
+    let t = Instant::now();
+    let reconnect = |m: &mut Machine, boot: &str, at_: Instant| {
+        step(
+            m,
+            Input::Shutdown {
+                conn: 1,
+                restart_expected: Some(ms(2000)),
+            },
+            t,
+        );
+        step(
+            m,
+            Input::LinkClosed {
+                conn: 1,
+                code: Some(1012),
+                reason: "restart".into(),
+            },
+            t,
+        );
+        step(
+            m,
+            Input::Command(Command::Restart { force: false }),
+            t + ms(10),
+        );
+        step(m, Input::Tick, t + ms(50));
+        step(
+            m,
+            Input::Connected {
+                conn: 2,
+                info: info(boot, false),
+            },
+            at_,
+        )
+    };
+    // A new boot after the request re-read the config: the restart is not needed.
+    let mut m = at("running", t);
+    let fx = reconnect(&mut m, "b2", t + ms(100));
+    assert!(
+        fx.contains(&"diag deferred_restart_dropped".to_string()),
+        "{fx:?}"
+    );
+    assert_eq!(m.counters().connects, 2);
+    // The same boot answering again (the restart never happened): the restart runs.
+    let mut m = at("running", t);
+    let fx = reconnect(&mut m, "b1", t + ms(100));
+    assert!(
+        fx.contains(&"diag deferred_restart_executed".to_string()),
+        "{fx:?}"
+    );
+    assert!(fx.contains(&"reconcile false".to_string()), "{fx:?}");
+}
