@@ -67,12 +67,12 @@ impl Caller {
 
     /// The caller as the agent engine sees it. Its client label (run ownership for aborts,
     /// `resolvedBy` of approvals) is the verified device when there is one, else `id/mode`.
-    pub fn for_engine(&self) -> crate::agent::Caller {
+    pub fn for_engine(&self) -> crate::agent::EngineCaller {
         let client = match &self.client.device_id {
             Some(d) => format!("device:{d}"),
             None => format!("{}/{}", self.client.id, self.client.mode),
         };
-        crate::agent::Caller {
+        crate::agent::EngineCaller {
             conn: Some(self.conn),
             client,
             protocol: self.protocol,

@@ -304,7 +304,7 @@ async fn chat_completions(
     // within the cap; only then does the engine see the request.
     let (parts, body) = req.into_parts();
     let deadline = settings.limits.handshake_timeout;
-    let limited = http_body_util::Limited::new(body, crate::agent::http::MAX_BODY_BYTES);
+    let limited = http_body_util::Limited::new(body, crate::agent::completions::MAX_BODY_BYTES);
     let bytes = match tokio::time::timeout(deadline, limited.collect()).await {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(_)) => {

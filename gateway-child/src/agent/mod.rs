@@ -10,7 +10,7 @@
 //!
 //! # API (one async method per protocol method)
 //!
-//! Every method takes a [`Caller`] (connection, client label, protocol version, `tool-events`
+//! Every method takes a [`EngineCaller`] (connection, client label, protocol version, `tool-events`
 //! cap, granted scopes) and typed params from `tether_protocol::methods`, and returns
 //! `Result<T, ErrorShape>`; the gateway puts `T` in the `res` payload or the error in `error`.
 //!
@@ -60,9 +60,9 @@
 pub mod allowlist;
 pub mod approvals;
 pub mod attachments;
+pub mod completions;
 pub mod emit;
 mod engine;
-pub mod http;
 pub mod provider;
 pub mod run;
 pub mod runs;
@@ -92,7 +92,7 @@ use provider::retry::RetryPolicy;
 use provider::ToolSpec;
 use runs::Runs;
 use sessions::SessionStore;
-use settings::{ModelChoice, Settings};
+use settings::{AgentSettings, ModelChoice};
 
 /// Runs that may wait behind the running one in a session.
 pub const MAX_QUEUED_PER_SESSION: usize = 8;
@@ -113,7 +113,7 @@ pub const DISCOVERY_TTL: Duration = Duration::from_secs(30);
 
 /// Who is calling.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Caller {
+pub struct EngineCaller {
     /// The connection (`None` for HTTP).
     pub conn: Option<ConnId>,
     /// Client label for logs and `resolvedBy` (e.g. `cli`, `openclaw-control-ui`).
@@ -126,7 +126,7 @@ pub struct Caller {
     pub scopes: Vec<Scope>,
 }
 
-impl Caller {
+impl EngineCaller {
     fn has(&self, scope: Scope) -> bool {
         scope.is_satisfied_by(&self.scopes)
     }
@@ -245,7 +245,7 @@ struct Discovered {
 /// Shared engine state.
 pub struct Inner {
     sink: Arc<dyn EventSink>,
-    settings: RwLock<Arc<Settings>>,
+    settings: RwLock<Arc<AgentSettings>>,
     opts: EngineOptions,
     sessions: SessionStore,
     runs: Runs,
@@ -292,7 +292,7 @@ pub(crate) fn status_label(state: &str, reason: Option<&str>) -> String {
 }
 
 impl Inner {
-    fn settings(&self) -> Arc<Settings> {
+    fn settings(&self) -> Arc<AgentSettings> {
         self.settings
             .read()
             .map(|s| s.clone())
@@ -300,7 +300,7 @@ impl Inner {
     }
 
     /// The model for a new run: configured, else a discovered local server, else offline.
-    async fn resolve_model(&self, settings: &Settings) -> Result<ModelChoice, String> {
+    async fn resolve_model(&self, settings: &AgentSettings) -> Result<ModelChoice, String> {
         if let Some(m) = settings.configured_model()? {
             return Ok(m);
         }
@@ -332,7 +332,7 @@ impl Inner {
             .unwrap_or_default()
     }
 
-    fn offline_info(&self, settings: &Settings) -> OfflineInfo {
+    fn offline_info(&self, settings: &AgentSettings) -> OfflineInfo {
         OfflineInfo {
             config_path: self
                 .opts

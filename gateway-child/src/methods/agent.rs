@@ -55,7 +55,7 @@ pub async fn wait(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape>
 /// `agents.list {}`: the one agent, in upstream's shape.
 pub async fn agents_list(ctx: &CallContext, _params: Value) -> Result<Value, ErrorShape> {
     let settings = ctx.services.settings();
-    let engine_settings = crate::agent::settings::Settings::from_config(
+    let engine_settings = crate::agent::settings::AgentSettings::from_config(
         settings.config(),
         &ctx.services.resolver.paths.state_dir,
     );

@@ -10,14 +10,14 @@ use tokio::sync::watch;
 
 use crate::agent::run::{RunKind, RunSpec};
 use crate::agent::runs::{Lookup, RunOutcome};
-use crate::agent::settings::Settings;
+use crate::agent::settings::AgentSettings;
 use crate::agent::*;
 
 impl Engine {
     /// `agent`: the `accepted` ack and a future of the final result (see the module docs).
     pub async fn agent(
         &self,
-        caller: &Caller,
+        caller: &EngineCaller,
         params: AgentParams,
     ) -> Result<(Ack<AgentRunResult>, AgentDone), ErrorShape> {
         let raw_key = params
@@ -132,7 +132,7 @@ impl Engine {
     /// `agent.wait`: waits up to `timeoutMs` (default 30 s) for a run to end.
     pub async fn agent_wait(
         &self,
-        caller: &Caller,
+        caller: &EngineCaller,
         params: AgentWaitParams,
     ) -> Result<AgentRunResult, ErrorShape> {
         let timeout =
@@ -226,7 +226,10 @@ fn agent_final(run_id: &str, o: &RunOutcome) -> Result<AgentRunResult, ErrorShap
 }
 
 /// `agent {provider?, model?}`: the run's own model, checked before the run is accepted.
-fn run_model(settings: &Settings, p: &AgentParams) -> Result<Option<(String, String)>, ErrorShape> {
+fn run_model(
+    settings: &AgentSettings,
+    p: &AgentParams,
+) -> Result<Option<(String, String)>, ErrorShape> {
     let (provider, model) = match (p.provider.as_deref(), p.model.as_deref()) {
         (None, None) => return Ok(None),
         (Some(pr), Some(m)) => (pr.to_owned(), m.to_owned()),

@@ -10,7 +10,7 @@ impl Engine {
     /// `exec.approval.resolve` (the gateway checks `operator.approvals`; re-checked here).
     pub async fn exec_approval_resolve(
         &self,
-        caller: &Caller,
+        caller: &EngineCaller,
         params: ExecApprovalResolveParams,
     ) -> Result<Value, ErrorShape> {
         if !caller.has(Scope::Approvals) {
@@ -27,7 +27,7 @@ impl Engine {
     }
 
     /// `exec.approval.list`: pending requests.
-    pub async fn exec_approval_list(&self, caller: &Caller) -> Result<Value, ErrorShape> {
+    pub async fn exec_approval_list(&self, caller: &EngineCaller) -> Result<Value, ErrorShape> {
         if !caller.has(Scope::Approvals) {
             return Err(ErrorShape::missing_scope(
                 caller.protocol,

@@ -23,7 +23,7 @@ impl Engine {
     /// Registers and spawns a run; the returned sender releases it.
     pub(in crate::agent) fn start(
         &self,
-        caller: &Caller,
+        caller: &EngineCaller,
         spec: RunSpec,
     ) -> Result<(ActiveRun, oneshot::Sender<()>), Lookup> {
         let settings = self.inner.settings();
@@ -173,7 +173,7 @@ impl Engine {
     /// the idempotent status). The run's events start when the [`Ack`] is dropped.
     pub async fn chat_send(
         &self,
-        caller: &Caller,
+        caller: &EngineCaller,
         params: ChatSendParams,
     ) -> Result<Ack<RunAck>, ErrorShape> {
         let key = parse_key(&params.session_key)?;
@@ -255,7 +255,7 @@ impl Engine {
     /// that started a run, or an admin, may abort it.
     pub async fn chat_abort(
         &self,
-        caller: &Caller,
+        caller: &EngineCaller,
         params: ChatAbortParams,
     ) -> Result<ChatAbortResult, ErrorShape> {
         let key = parse_key(&params.session_key)?.to_string();
@@ -304,7 +304,7 @@ impl Engine {
     /// `chat.history`.
     pub async fn chat_history(
         &self,
-        _caller: &Caller,
+        _caller: &EngineCaller,
         params: ChatHistoryParams,
     ) -> Result<ChatHistory, ErrorShape> {
         let key = parse_key(&params.session_key)?;
@@ -392,7 +392,7 @@ impl Engine {
             observer: Some(observer),
             model: None,
         };
-        let caller = Caller {
+        let caller = EngineCaller {
             conn: None,
             client: "http".into(),
             protocol: 4,

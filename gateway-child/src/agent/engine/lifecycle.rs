@@ -9,7 +9,7 @@ use tokio_util::task::TaskTracker;
 use crate::agent::approvals::Approvals;
 use crate::agent::runs::Runs;
 use crate::agent::sessions::SessionStore;
-use crate::agent::settings::{ModelChoice, Settings};
+use crate::agent::settings::{AgentSettings, ModelChoice};
 use crate::agent::*;
 use crate::bus::{ConnId, EventSink};
 use crate::config::schema::Config;
@@ -26,7 +26,7 @@ impl Engine {
             path: agents.clone(),
             source,
         })?;
-        let settings = Settings::from_config(config, &opts.state_dir);
+        let settings = AgentSettings::from_config(config, &opts.state_dir);
         let approvals = Approvals::new(opts.state_dir.join("exec-approvals.json"), sink.clone());
         Ok(Engine {
             inner: Arc::new(Inner {
@@ -68,7 +68,7 @@ impl Engine {
     /// Hot reload: new runs use `config`; running ones keep the settings they started with.
     /// Discovery is re-probed on the next run.
     pub fn apply_settings(&self, config: &Config) {
-        let s = Settings::from_config(config, &self.inner.opts.state_dir);
+        let s = AgentSettings::from_config(config, &self.inner.opts.state_dir);
         if let Ok(mut w) = self.inner.settings.write() {
             *w = Arc::new(s);
         }

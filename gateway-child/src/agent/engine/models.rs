@@ -11,7 +11,7 @@ use crate::config::schema::ProviderApi;
 impl Engine {
     /// `models.list`: configured models (marked `available` when their server answers and any
     /// `${ENV}` key is set), discovered local models, and `tether/offline`.
-    pub async fn models_list(&self, _caller: &Caller) -> Result<ModelsList, ErrorShape> {
+    pub async fn models_list(&self, _caller: &EngineCaller) -> Result<ModelsList, ErrorShape> {
         let s = self.inner.settings();
         let default = match s.configured_model() {
             Ok(Some(m)) => Some(m.label()),

@@ -31,7 +31,7 @@ impl Engine {
     /// `sessions.list`: sessions with a transcript, newest first.
     pub async fn sessions_list(
         &self,
-        _caller: &Caller,
+        _caller: &EngineCaller,
         params: SessionsListParams,
     ) -> Result<SessionsList, ErrorShape> {
         let now = now_ms();
@@ -128,7 +128,7 @@ impl Engine {
     /// transcript and starts a new session id.
     pub async fn sessions_reset(
         &self,
-        _caller: &Caller,
+        _caller: &EngineCaller,
         params: SessionKeyParams,
     ) -> Result<Value, ErrorShape> {
         let key = parse_key(&params.key)?;
@@ -145,7 +145,7 @@ impl Engine {
     /// (`deleteTranscript`, default true) or archived.
     pub async fn sessions_delete(
         &self,
-        _caller: &Caller,
+        _caller: &EngineCaller,
         params: SessionKeyParams,
     ) -> Result<Value, ErrorShape> {
         let key = parse_key(&params.key)?;
