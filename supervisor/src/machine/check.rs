@@ -1252,3 +1252,37 @@ fn a_restart_asked_during_an_in_process_restart_is_dropped_once_the_new_boot_ans
     );
     assert!(fx.contains(&"reconcile false".to_string()), "{fx:?}");
 }
+
+#[test]
+fn credentials_refused_by_a_gateway_tether_owns_pause_instead_of_failing() {
+    let t = Instant::now();
+    let mut m = Machine::new(cfg());
+    feed(
+        &mut m,
+        t,
+        [
+            Input::Command(Command::Start),
+            Input::Probed {
+                gen: 1,
+                found: Some(Found::Gateway {
+                    port: 5000,
+                    pid: Some(9),
+                    owned: true,
+                }),
+            },
+        ],
+    );
+    let fx = step(
+        &mut m,
+        Input::ConnectFailed {
+            conn: 1,
+            error: ConnectError::Rejected(refused()),
+        },
+        t,
+    );
+    assert_eq!(
+        fx,
+        ["status Paused Paused: paused: INVALID_REQUEST: unauthorized"]
+    );
+    assert_eq!(m.counters().connect_failures, 1);
+}
