@@ -29,6 +29,8 @@ pub mod environ;
 pub mod fatal;
 pub mod flood_guard;
 pub mod handshake;
+pub mod health;
+pub mod hello;
 pub mod http;
 pub mod hub;
 pub mod instance;

@@ -30,10 +30,10 @@ use crate::agent::{Engine, EngineOptions};
 use crate::bus::{Audience, EventSink};
 use crate::clock::now_ms;
 use crate::config::schema::ReloadMode;
+use crate::health;
 use crate::hub::Hub;
 use crate::listen::Listeners;
 use crate::logging::LogSink;
-use crate::methods::system;
 use crate::rate_limit::{AuthLimiter, WriteLimiter};
 use crate::reload;
 pub use crate::services::RESTART_EXPECTED;
@@ -184,7 +184,7 @@ pub async fn run(
     log_notes(&settings);
     let (restarts_tx, mut restarts_rx) = mpsc::channel(4);
     let applied = Arc::clone(&settings.loaded);
-    let hub = Hub::new(u64::from(generation) << 40, system::self_presence(&boot));
+    let hub = Hub::new(u64::from(generation) << 40, health::self_presence(&boot));
     let engine = {
         let mut opts = EngineOptions::new(&launch.resolver.paths.state_dir);
         opts.config_path = Some(launch.resolver.paths.config.clone());
@@ -353,7 +353,7 @@ fn spawn_health(services: &Arc<Services>) {
                     // the heap memory freed since the last minute back to the system.
                     s.engine.evict_idle_sessions();
                     crate::memory::release_free_heap();
-                    let summary = system::health_summary(&s);
+                    let summary = health::health_summary(&s);
                     s.hub.publish_health(summary);
                 }
             }
