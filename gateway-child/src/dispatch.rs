@@ -239,6 +239,8 @@ pub async fn call(method: Method, ctx: CallContext, params: Value) {
 }
 
 async fn route(method: Method, ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+    // The handlers that need only the engine get only the engine.
+    let engine = &ctx.services.engine;
     match method {
         Method::Health => methods::system::health(ctx, params).await,
         Method::Status => methods::system::status(ctx, params).await,
@@ -253,15 +255,25 @@ async fn route(method: Method, ctx: &CallContext, params: Value) -> Result<Value
         Method::ChatSend => methods::chat::send(ctx, params).await,
         Method::ChatAbort => methods::chat::abort(ctx, params).await,
         Method::ChatHistory => methods::chat::history(ctx, params).await,
-        Method::SessionsList => methods::sessions::list(ctx, params).await,
-        Method::SessionsReset => methods::sessions::reset(ctx, params).await,
-        Method::SessionsDelete => methods::sessions::delete(ctx, params).await,
+        Method::SessionsList => {
+            methods::sessions::list(engine, &ctx.caller.for_engine(), params).await
+        }
+        Method::SessionsReset => {
+            methods::sessions::reset(engine, &ctx.caller.for_engine(), params).await
+        }
+        Method::SessionsDelete => {
+            methods::sessions::delete(engine, &ctx.caller.for_engine(), params).await
+        }
         Method::Agent => methods::agent::agent(ctx, params).await,
         Method::AgentWait => methods::agent::wait(ctx, params).await,
         Method::AgentsList => methods::agent::agents_list(ctx, params).await,
-        Method::ModelsList => methods::models::list(ctx, params).await,
-        Method::ExecApprovalResolve => methods::approvals::resolve(ctx, params).await,
-        Method::ExecApprovalList => methods::approvals::list(ctx, params).await,
+        Method::ModelsList => methods::models::list(engine, &ctx.caller.for_engine(), params).await,
+        Method::ExecApprovalResolve => {
+            methods::approvals::resolve(engine, &ctx.caller.for_engine(), params).await
+        }
+        Method::ExecApprovalList => {
+            methods::approvals::list(engine, &ctx.caller.for_engine(), params).await
+        }
     }
 }
 
