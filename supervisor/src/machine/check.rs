@@ -886,6 +886,7 @@ fn after_a_stop_the_plan_decides() {
             "status Starting Restarting: gateway stopped (exit code 0); restarting"
         ]
     );
+    assert_eq!((m.counters().exits, m.counters().spawns), (1, 2));
     // stop, then start while stopping: start afresh, breaker closed.
     let mut m = at("stopping", t);
     step(&mut m, Input::Command(Command::Start), t);
