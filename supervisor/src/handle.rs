@@ -113,7 +113,7 @@ fn outcome(o: Result<Outcome, oneshot::error::RecvError>) -> Result<String, Refu
     match o {
         Ok(Outcome::Accepted(m)) => Ok(m),
         Ok(Outcome::Refused { code, message }) => Err(Refused {
-            code: code.into(),
+            code: code.as_str().into(),
             message,
         }),
         Err(_) => Err(Refused {

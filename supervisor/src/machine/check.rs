@@ -35,7 +35,7 @@ fn summary(fx: &[Effect]) -> Vec<String> {
     fx.iter()
         .map(|e| match e {
             Effect::Reply(Outcome::Accepted(m)) => format!("ok: {m}"),
-            Effect::Reply(Outcome::Refused { code, .. }) => format!("refused: {code}"),
+            Effect::Reply(Outcome::Refused { code, .. }) => format!("refused: {}", code.as_str()),
             Effect::Probe { gen } => format!("probe {gen}"),
             Effect::Spawn { gen } => format!("spawn {gen}"),
             Effect::Connect { conn, port } => format!("connect {conn} {port}"),

@@ -7,7 +7,7 @@ use crate::events::ProblemCode;
 use crate::governor::{RestartCause, Verdict};
 use crate::reload::{self, HotCapabilities, ReloadMode, ReloadPlan};
 
-use super::{diag, After, ChildRef, Command, Dial, Effect, Machine, Outcome, Phase, Sig};
+use super::{diag, After, ChildRef, Command, Dial, Effect, Machine, Outcome, Phase, Refusal, Sig};
 
 impl Machine {
     pub(super) fn command(&mut self, c: Command, now: Instant, fx: &mut Vec<Effect>) {
@@ -18,7 +18,7 @@ impl Machine {
             Command::Reload => {
                 if self.cfg.reload_mode == ReloadMode::Off {
                     fx.push(Effect::Reply(Outcome::Refused {
-                        code: "reload_off",
+                        code: Refusal::ReloadOff,
                         message: "reload policy is off".into(),
                     }));
                     return;
@@ -224,7 +224,7 @@ impl Machine {
                     }
                 } else {
                     fx.push(Effect::Reply(Outcome::Refused {
-                        code: "not_owned",
+                        code: Refusal::NotOwned,
                         message: "this gateway was not started by Tether and offers no restart RPC; restart it where it was started".into(),
                     }));
                 }
@@ -234,7 +234,7 @@ impl Machine {
 
     pub(super) fn suppressed(&mut self, reason: String, now: Instant, fx: &mut Vec<Effect>) {
         fx.push(Effect::Reply(Outcome::Refused {
-            code: "breaker_open",
+            code: Refusal::BreakerOpen,
             message: format!("{reason}; use restart --force to restart anyway"),
         }));
         self.emit_governor(now, fx);

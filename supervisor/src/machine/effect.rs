@@ -21,11 +21,33 @@ pub enum Outcome {
     Accepted(String),
     /// Refused; `code` is stable, `message` human-readable.
     Refused {
-        /// e.g. `breaker_open`, `reload_off`, `not_running`.
-        code: &'static str,
+        /// Why, for programs.
+        code: Refusal,
         /// Why, and what to do.
         message: String,
     },
+}
+
+/// Why the machine refused a command (its wire name is [`Refusal::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `breaker_open`: the restart breaker is open; `restart --force` overrides it.
+    BreakerOpen,
+    /// `reload_off`: the reload policy is off.
+    ReloadOff,
+    /// `not_owned`: a gateway Tether did not start, without a restart RPC.
+    NotOwned,
+}
+
+impl Refusal {
+    /// The stable code clients branch on.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::BreakerOpen => "breaker_open",
+            Refusal::ReloadOff => "reload_off",
+            Refusal::NotOwned => "not_owned",
+        }
+    }
 }
 
 /// What the actor must do.

@@ -40,7 +40,7 @@ use crate::exit::ExitStatus;
 use crate::governor::RestartGovernor;
 
 pub use config::MachineConfig;
-pub use effect::{Effect, Outcome, Sig};
+pub use effect::{Effect, Outcome, Refusal, Sig};
 pub use input::{Command, ConnectError, Found, Input, LinkInfo};
 pub use phase::ChildRef;
 use phase::{After, Announced, Dial, Escalation, Origin, PastLink, Phase};
