@@ -1287,3 +1287,26 @@ fn credentials_refused_by_a_gateway_tether_owns_pause_instead_of_failing() {
     );
     assert_eq!(m.counters().connect_failures, 1);
 }
+
+#[test]
+fn a_link_that_dies_after_an_announced_restart_is_on_its_way_back() {
+    let t = Instant::now();
+    let mut m = at("running-attached", t);
+    step(
+        &mut m,
+        Input::Shutdown {
+            conn: 1,
+            restart_expected: Some(ms(2000)),
+        },
+        t,
+    );
+    // No close arrives: the heartbeat declares the link dead.
+    let fx = tick_until_phase_changes(&mut m);
+    assert_eq!(m.phase(), PhaseName::Reconnecting);
+    assert!(
+        fx.last()
+            .is_some_and(|s| s.starts_with("status Reconnecting Restarting: heartbeat")),
+        "{fx:?}"
+    );
+    assert_eq!(m.headline(), Headline::Restarting);
+}
