@@ -613,6 +613,18 @@ fn an_announced_restart_that_never_comes_back_kills_the_owned_gateway() {
     assert!(fx.is_empty(), "{fx:?}");
     assert_eq!(m.next_deadline(), Some(t + ms(110)));
     // Back in 2 s plus the 10 s grace, or killed.
+    assert_eq!(
+        step(&mut m, Input::Tick, t + ms(11_999)),
+        ["connect 3 5000"]
+    );
+    step(
+        &mut m,
+        Input::ConnectFailed {
+            conn: 3,
+            error: ConnectError::Transport("refused".into()),
+        },
+        t + ms(11_999),
+    );
     let overdue = t + ms(12_000);
     assert_eq!(
         step(&mut m, Input::Tick, overdue),
@@ -1309,4 +1321,47 @@ fn a_link_that_dies_after_an_announced_restart_is_on_its_way_back() {
         "{fx:?}"
     );
     assert_eq!(m.headline(), Headline::Restarting);
+}
+
+#[test]
+fn an_overdue_restart_of_a_gateway_tether_did_not_start_is_only_reported() {
+    let t = Instant::now();
+    let mut m = at("running-attached", t);
+    step(
+        &mut m,
+        Input::Shutdown {
+            conn: 1,
+            restart_expected: Some(ms(2000)),
+        },
+        t,
+    );
+    step(
+        &mut m,
+        Input::LinkClosed {
+            conn: 1,
+            code: Some(1012),
+            reason: "restart".into(),
+        },
+        t,
+    );
+    assert_eq!(
+        step(&mut m, Input::Tick, t + ms(12_000)),
+        ["diag restart_overdue"]
+    );
+    assert_eq!(m.phase(), PhaseName::Reconnecting);
+}
+
+#[test]
+fn after_a_heartbeat_death_the_reconnect_waits_for_the_backoff() {
+    let t = Instant::now();
+    let mut m = at("running-attached", t);
+    loop {
+        let at_ = m.next_deadline().expect("a deadline");
+        step(&mut m, Input::Tick, at_);
+        if m.phase() == PhaseName::Reconnecting {
+            let retry = m.next_deadline().expect("a retry");
+            assert!(retry >= at_ + ms(50), "{retry:?} vs {at_:?}");
+            break;
+        }
+    }
 }
