@@ -1365,3 +1365,20 @@ fn after_a_heartbeat_death_the_reconnect_waits_for_the_backoff() {
         }
     }
 }
+
+#[test]
+fn after_sigkill_the_stop_waits_for_the_quit_budget() {
+    let t = Instant::now();
+    let mut m = at("stopping", t);
+    assert_eq!(
+        step(&mut m, Input::Tick, t + ms(5_000)),
+        ["signal 2 Kill", "diag stop_escalated"]
+    );
+    assert_eq!(
+        step(&mut m, Input::Tick, t + ms(7_999)),
+        Vec::<String>::new()
+    );
+    let fx = step(&mut m, Input::Tick, t + ms(8_000));
+    assert_eq!(fx[0], "diag stop_gave_up");
+    assert_eq!(m.phase(), PhaseName::Stopped);
+}
