@@ -1382,3 +1382,57 @@ fn after_sigkill_the_stop_waits_for_the_quit_budget() {
     assert_eq!(fx[0], "diag stop_gave_up");
     assert_eq!(m.phase(), PhaseName::Stopped);
 }
+
+#[test]
+fn the_breaker_trial_starts_at_its_instant_and_not_before() {
+    let t = Instant::now();
+    let mut m = at("breaker", t);
+    let trial = m.next_deadline().expect("the cooldown");
+    let before = m.governor().snapshot(t).suppressed_total;
+    assert_eq!(
+        step(&mut m, Input::Tick, trial - ms(1)),
+        Vec::<String>::new()
+    );
+    assert_eq!(m.governor().snapshot(t).suppressed_total, before);
+    assert_eq!(m.next_deadline(), Some(trial));
+    let fx = step(&mut m, Input::Tick, trial + ms(1));
+    assert!(fx.contains(&"spawn 3".to_string()), "{fx:?}");
+}
+
+#[test]
+fn a_respawned_child_is_a_new_boot_even_when_it_looks_the_same() {
+    let t = Instant::now();
+    let mut m = at("running", t);
+    let fx = step(
+        &mut m,
+        Input::Exited {
+            gen: 2,
+            status: ExitStatus::signal(9),
+            hints: Hints::default(),
+        },
+        t,
+    );
+    assert!(fx.contains(&"spawn 3".to_string()), "{fx:?}");
+    // Same pid and boot id as before (a recycled pid, a gateway without boot ids).
+    feed(
+        &mut m,
+        t,
+        [
+            Input::Spawned {
+                gen: 3,
+                pid: Some(100),
+                port: None,
+            },
+            Input::Ready { gen: 3, port: 5000 },
+        ],
+    );
+    let fx = step(
+        &mut m,
+        Input::Connected {
+            conn: 2,
+            info: info("b1", false),
+        },
+        t,
+    );
+    assert_eq!(fx[0], "reconcile true");
+}
