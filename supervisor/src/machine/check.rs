@@ -1355,15 +1355,22 @@ fn an_overdue_restart_of_a_gateway_tether_did_not_start_is_only_reported() {
 fn after_a_heartbeat_death_the_reconnect_waits_for_the_backoff() {
     let t = Instant::now();
     let mut m = at("running-attached", t);
-    loop {
+    for _ in 0..20 {
         let at_ = m.next_deadline().expect("a deadline");
-        step(&mut m, Input::Tick, at_);
+        let fx = step(&mut m, Input::Tick, at_);
         if m.phase() == PhaseName::Reconnecting {
             let retry = m.next_deadline().expect("a retry");
             assert!(retry >= at_ + ms(50), "{retry:?} vs {at_:?}");
-            break;
+            assert!(
+                fx.last().is_some_and(|s| s.contains(": heartbeat: ")
+                    && (s.contains("no frame from the gateway for")
+                        || s.contains("ping unanswered for"))),
+                "{fx:?}"
+            );
+            return;
         }
     }
+    panic!("the heartbeat never declared the link dead");
 }
 
 #[test]
