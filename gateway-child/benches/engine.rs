@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tether_gateway::agent::{Caller, Engine, EngineOptions};
+use tether_gateway::agent::{Engine, EngineCaller, EngineOptions};
 use tether_gateway::bus::{Audience, EventSink, OutEvent};
 use tether_gateway::config::schema::Config;
 use tether_protocol::methods::ChatSendParams;
@@ -77,8 +77,8 @@ impl EventSink for CountingSink {
     }
 }
 
-fn caller() -> Caller {
-    Caller {
+fn caller() -> EngineCaller {
+    EngineCaller {
         conn: Some(1),
         client: "bench".into(),
         protocol: 4,

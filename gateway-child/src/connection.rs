@@ -15,32 +15,32 @@
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use fastwebsockets::upgrade::UpgradeFut;
 use fastwebsockets::{OpCode, Role, WebSocketError, WebSocketRead};
 use serde_json::{json, Value};
-use tether_protocol::connect::{
-    Features, HelloAuth, HelloOk, Policy, ServerInfo, SessionDefaults, Snapshot,
-};
-use tether_protocol::consts::{CAP_TOOL_EVENTS, DEFAULT_AGENT_ID, MAIN_KEY, MAIN_SESSION_KEY};
+use tether_protocol::consts::CAP_TOOL_EVENTS;
 use tether_protocol::events::{names, PresenceEntry};
-use tether_protocol::{close, ErrorShape, Frame, FrameError, Map, Request, Response, Scope};
+use tether_protocol::{close, ErrorShape, Frame, FrameError, Request, Response, Scope};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::Semaphore;
 use tracing::{debug, info, warn};
 
 use crate::assembler::{Assembler, Violation};
-use crate::dispatch::{self, CallContext, Caller, ClientLabel, Responder};
+use crate::call::{CallContext, Responder};
+use crate::caller::{Caller, ClientLabel};
+use crate::clock::now_ms;
+use crate::dispatch;
 use crate::flood_guard::{FloodGuard, PingGuard};
 use crate::handshake::{self, Attempt, Grant};
-use crate::hub::{ConnHandle, EVENTS};
+use crate::hub::ConnHandle;
 use crate::locality::Peer;
 use crate::logging::Clean;
 use crate::mask_guard::{MaskGuard, UnmaskedFrame};
 use crate::outbound::{self, Outbound};
 use crate::preauth::Slot;
-use crate::server::Services;
+use crate::services::Services;
 
 /// Requests one connection may have running at once; more wait (the socket is not read).
 pub const MAX_IN_FLIGHT: usize = 32;
@@ -49,13 +49,6 @@ pub const MAX_IN_FLIGHT: usize = 32;
 const REASON_TOO_LARGE: &str = "max payload size exceeded";
 /// Close reason for too many pings.
 pub const REASON_PING_FLOOD: &str = "ping flood";
-
-/// Epoch milliseconds now.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
 
 /// Why reading stopped.
 enum ReadEnd {
@@ -234,7 +227,7 @@ where
         },
         ip: peer.ip,
     });
-    let hello = hello_ok(services, &grant, id);
+    let hello = crate::hello::hello_ok(services, &grant, id);
     let hello = serde_json::to_value(&hello).unwrap_or(Value::Null);
     out.push_text(Frame::Res(Response::ok(request_id, hello)).to_json());
     services.hub.register(Arc::new(ConnHandle {
@@ -587,73 +580,6 @@ fn presence_entry(grant: &Grant, peer: &Peer) -> Option<PresenceEntry> {
         instance_id: grant.client.instance_id.clone(),
         ..Default::default()
     })
-}
-
-/// The `hello-ok` payload for a grant.
-pub fn hello_ok(services: &Services, grant: &Grant, conn: u64) -> HelloOk {
-    let settings = services.settings();
-    let admin = grant.scopes.contains(&Scope::Admin);
-    let boot = &services.boot;
-    HelloOk {
-        kind: "hello-ok".to_owned(),
-        protocol: grant.protocol,
-        server: ServerInfo {
-            version: boot.version.to_owned(),
-            conn_id: conn.to_string(),
-            boot_id: Some(boot.id.clone()),
-            extra: Map::new(),
-        },
-        features: Features {
-            methods: dispatch::Method::advertised(),
-            events: EVENTS.iter().map(|e| (*e).to_owned()).collect(),
-            extra: Map::new(),
-        },
-        snapshot: Snapshot {
-            presence: services.hub.presence_snapshot(),
-            health: services.hub.health_snapshot(),
-            state_version: services.hub.state_version(),
-            uptime_ms: u64::try_from(boot.started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            session_defaults: Some(SessionDefaults {
-                default_agent_id: Some(DEFAULT_AGENT_ID.to_owned()),
-                main_key: Some(MAIN_KEY.to_owned()),
-                main_session_key: MAIN_SESSION_KEY.to_owned(),
-                scope: Some("per-sender".to_owned()),
-                extra: Map::new(),
-            }),
-            config_path: admin.then(|| settings.loaded.path.display().to_string()),
-            state_dir: admin.then(|| services.resolver.paths.state_dir.display().to_string()),
-            auth_mode: admin.then(|| settings.auth.mode_str().to_owned()),
-            applied_config_hash: services.applied_hash(),
-            extra: Map::new(),
-        },
-        canvas_host_url: None,
-        auth: Some(HelloAuth {
-            role: grant.role.clone(),
-            scopes: grant.scopes.clone(),
-            device_token: None,
-            issued_at_ms: None,
-            extra: Map::new(),
-        }),
-        policy: Policy {
-            max_payload: settings.limits.max_payload as u64,
-            max_buffered_bytes: settings.limits.max_buffered as u64,
-            tick_interval_ms: u64::try_from(settings.limits.tick_interval.as_millis())
-                .unwrap_or(u64::MAX),
-            extra: attachment_policy(),
-        },
-        extra: Map::new(),
-    }
-}
-
-/// `policy.attachments`: what `chat.send` accepts, so a client can check before sending.
-fn attachment_policy() -> Map {
-    use crate::agent::attachments::{MAX_IMAGE_BYTES, MAX_TOTAL_BYTES};
-    let mut m = Map::new();
-    m.insert(
-        "attachments".into(),
-        serde_json::json!({"maxBytes": MAX_TOTAL_BYTES, "maxImageBytes": MAX_IMAGE_BYTES}),
-    );
-    m
 }
 
 #[cfg(test)]

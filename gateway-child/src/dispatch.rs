@@ -8,18 +8,13 @@
 //! answer by returning; a [`Responder`] can also send later responses with the same request id
 //! (upstream's `agent` sends two).
 
-use std::net::{IpAddr, Ipv4Addr};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
 use serde_json::Value;
 use tether_protocol::methods::names;
-use tether_protocol::{ErrorShape, Frame, Response, Role, Scope};
+use tether_protocol::{ErrorShape, Scope};
 
-use crate::bus::ConnId;
+use crate::call::CallContext;
+use crate::caller::Caller;
 use crate::methods;
-use crate::outbound::{Outbound, Pushed};
-use crate::server::Services;
 
 /// Every method this gateway implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -187,91 +182,6 @@ impl Method {
     }
 }
 
-/// The client's self-description, for logs, presence and `status`.
-#[derive(Debug, Clone, Default)]
-pub struct ClientLabel {
-    /// `client.id`.
-    pub id: String,
-    /// `client.mode`.
-    pub mode: String,
-    /// `client.displayName`.
-    pub display_name: Option<String>,
-    /// `client.version`.
-    pub version: String,
-    /// `client.platform`.
-    pub platform: String,
-    /// Verified device id.
-    pub device_id: Option<String>,
-}
-
-/// The caller of a method: one authenticated connection and what it was granted.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// Connection id.
-    pub conn: ConnId,
-    /// Negotiated protocol (3 or 4).
-    pub protocol: u32,
-    /// Role.
-    pub role: Role,
-    /// Granted scopes.
-    pub scopes: Vec<Scope>,
-    /// Advertised caps.
-    pub caps: Vec<String>,
-    /// Advertised `tool-events`.
-    pub tool_events: bool,
-    /// Client label.
-    pub client: ClientLabel,
-    /// Canonical client address.
-    pub ip: IpAddr,
-}
-
-impl Default for Caller {
-    fn default() -> Self {
-        Caller {
-            conn: 0,
-            protocol: 4,
-            role: Role::Operator,
-            scopes: Vec::new(),
-            caps: Vec::new(),
-            tool_events: false,
-            client: ClientLabel::default(),
-            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        }
-    }
-}
-
-impl Caller {
-    /// Whether the caller holds `operator.admin`.
-    pub fn is_admin(&self) -> bool {
-        self.scopes.contains(&Scope::Admin)
-    }
-
-    /// The caller as the agent engine sees it. Its client label (run ownership for aborts,
-    /// `resolvedBy` of approvals) is the verified device when there is one, else `id/mode`.
-    pub fn for_engine(&self) -> crate::agent::Caller {
-        let client = match &self.client.device_id {
-            Some(d) => format!("device:{d}"),
-            None => format!("{}/{}", self.client.id, self.client.mode),
-        };
-        crate::agent::Caller {
-            conn: Some(self.conn),
-            client,
-            protocol: self.protocol,
-            tool_events: self.tool_events,
-            scopes: self.scopes.clone(),
-        }
-    }
-
-    /// `id/mode` (sanitized for logs).
-    pub fn label(&self) -> String {
-        format!(
-            "{}/{}",
-            crate::logging::Clean(&self.client.id),
-            crate::logging::Clean(&self.client.mode)
-        )
-    }
-}
-
 /// A refused call.
 #[derive(Debug, Clone)]
 pub struct Denied {
@@ -307,7 +217,7 @@ pub fn authorize(caller: &Caller, name: &str, draining: bool) -> Result<Method, 
     if draining && !method.served_while_draining() {
         let mut e = ErrorShape::unavailable(
             format!("{} unavailable: gateway is stopping", method.name()),
-            crate::server::RESTART_EXPECTED.as_millis() as u64,
+            crate::services::RESTART_EXPECTED.as_millis() as u64,
         );
         e.details = Some(serde_json::json!({"method": method.name(), "reason": "draining"}));
         return Err(Denied {
@@ -316,86 +226,6 @@ pub fn authorize(caller: &Caller, name: &str, draining: bool) -> Result<Method, 
         });
     }
     Ok(method)
-}
-
-/// Sends responses for one request id on one connection. Cheap to clone; usable after the
-/// handler returned (for a second, final response).
-#[derive(Debug, Clone)]
-pub struct Responder {
-    id: Arc<str>,
-    out: Arc<Outbound>,
-    answered: Arc<AtomicBool>,
-}
-
-impl Responder {
-    /// A responder for request `id` on `out`.
-    pub fn new(id: &str, out: Arc<Outbound>) -> Self {
-        Responder {
-            id: Arc::from(id),
-            out,
-            answered: Arc::new(AtomicBool::new(false)),
-        }
-    }
-
-    /// The request id.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// Sends a response. Returns false when the connection is closing (or too slow).
-    pub fn respond(&self, result: Result<Value, ErrorShape>) -> bool {
-        let res = match result {
-            Ok(payload) => Response::ok(&*self.id, payload),
-            Err(e) => Response::err(&*self.id, e),
-        };
-        self.send(res)
-    }
-
-    /// Sends a response frame as built by the caller (e.g. `ok:false` with a payload).
-    pub fn send(&self, mut res: Response) -> bool {
-        self.answered.store(true, Ordering::SeqCst);
-        (*self.id).clone_into(&mut res.id);
-        matches!(
-            self.out.push_text(Frame::Res(res).to_json()),
-            Pushed::Queued(_)
-        )
-    }
-
-    /// Whether a response was sent.
-    pub fn answered(&self) -> bool {
-        self.answered.load(Ordering::SeqCst)
-    }
-}
-
-/// What a handler gets: who calls, the run's services, and the responder.
-#[derive(Debug, Clone)]
-pub struct CallContext {
-    /// The caller.
-    pub caller: Arc<Caller>,
-    /// The run's shared services.
-    pub services: Arc<Services>,
-    responder: Responder,
-}
-
-impl CallContext {
-    /// A context for one request.
-    pub fn new(caller: Arc<Caller>, services: Arc<Services>, responder: Responder) -> Self {
-        CallContext {
-            caller,
-            services,
-            responder,
-        }
-    }
-
-    /// The responder for this request (send now, or later).
-    pub fn responder(&self) -> Responder {
-        self.responder.clone()
-    }
-
-    /// The request id.
-    pub fn request_id(&self) -> &str {
-        self.responder.id()
-    }
 }
 
 /// Runs an authorized method. The first response goes out when the handler returns, unless the
@@ -409,6 +239,8 @@ pub async fn call(method: Method, ctx: CallContext, params: Value) {
 }
 
 async fn route(method: Method, ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+    // The handlers that need only the engine get only the engine.
+    let engine = &ctx.services.engine;
     match method {
         Method::Health => methods::system::health(ctx, params).await,
         Method::Status => methods::system::status(ctx, params).await,
@@ -423,15 +255,25 @@ async fn route(method: Method, ctx: &CallContext, params: Value) -> Result<Value
         Method::ChatSend => methods::chat::send(ctx, params).await,
         Method::ChatAbort => methods::chat::abort(ctx, params).await,
         Method::ChatHistory => methods::chat::history(ctx, params).await,
-        Method::SessionsList => methods::sessions::list(ctx, params).await,
-        Method::SessionsReset => methods::sessions::reset(ctx, params).await,
-        Method::SessionsDelete => methods::sessions::delete(ctx, params).await,
+        Method::SessionsList => {
+            methods::sessions::list(engine, &ctx.caller.for_engine(), params).await
+        }
+        Method::SessionsReset => {
+            methods::sessions::reset(engine, &ctx.caller.for_engine(), params).await
+        }
+        Method::SessionsDelete => {
+            methods::sessions::delete(engine, &ctx.caller.for_engine(), params).await
+        }
         Method::Agent => methods::agent::agent(ctx, params).await,
         Method::AgentWait => methods::agent::wait(ctx, params).await,
         Method::AgentsList => methods::agent::agents_list(ctx, params).await,
-        Method::ModelsList => methods::models::list(ctx, params).await,
-        Method::ExecApprovalResolve => methods::approvals::resolve(ctx, params).await,
-        Method::ExecApprovalList => methods::approvals::list(ctx, params).await,
+        Method::ModelsList => methods::models::list(engine, &ctx.caller.for_engine(), params).await,
+        Method::ExecApprovalResolve => {
+            methods::approvals::resolve(engine, &ctx.caller.for_engine(), params).await
+        }
+        Method::ExecApprovalList => {
+            methods::approvals::list(engine, &ctx.caller.for_engine(), params).await
+        }
     }
 }
 

@@ -36,7 +36,7 @@ use tracing::{debug, info};
 use crate::config::schema::BindMode;
 use crate::locality::Peer;
 use crate::logging::Clean;
-use crate::server::{Phase, Services};
+use crate::services::{Phase, Services};
 
 /// Largest HTTP head hyper buffers.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -304,7 +304,7 @@ async fn chat_completions(
     // within the cap; only then does the engine see the request.
     let (parts, body) = req.into_parts();
     let deadline = settings.limits.handshake_timeout;
-    let limited = http_body_util::Limited::new(body, crate::agent::http::MAX_BODY_BYTES);
+    let limited = http_body_util::Limited::new(body, crate::agent::completions::MAX_BODY_BYTES);
     let bytes = match tokio::time::timeout(deadline, limited.collect()).await {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(_)) => {

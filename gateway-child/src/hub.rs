@@ -17,7 +17,7 @@ use tether_protocol::{Event, Frame, Scope};
 use tracing::info;
 
 use crate::bus::{Audience, ConnId, EventSink, OutEvent};
-use crate::dispatch::Caller;
+use crate::caller::Caller;
 use crate::outbound::Outbound;
 
 /// Events this gateway sends (`hello-ok.features.events`): its own, then the agent engine's.
@@ -425,7 +425,7 @@ impl EventSink for Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dispatch::ClientLabel;
+    use crate::caller::ClientLabel;
     use tether_protocol::{ChatEvent, ChatMessage, ChatState, Role};
 
     fn conn(hub: &Hub, protocol: u32, scopes: Vec<Scope>, tool_events: bool) -> Arc<ConnHandle> {

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 use crate::cli::RunArgs;
-use crate::connection::now_ms;
+use crate::clock::now_ms;
 use crate::credentials::EnvSecrets;
 use crate::fatal::{Fatal, EXIT_OK};
 use crate::listen::Listeners;

@@ -15,38 +15,31 @@
 //! `shutdown`, and `restartExpectedMs` only has to cover the restart itself. The listener is not
 //! closed here, so during an in-process restart new connections wait in the kernel backlog.
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tether_protocol::events::names;
 use tether_protocol::{close, Maybe};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use crate::agent::{Engine, EngineOptions};
 use crate::bus::{Audience, EventSink};
-use crate::config::schema::{Config, ReloadMode};
-use crate::connection::now_ms;
-use crate::drain::{ActiveWork, DrainHooks};
+use crate::clock::now_ms;
+use crate::config::schema::ReloadMode;
+use crate::health;
 use crate::hub::Hub;
 use crate::listen::Listeners;
 use crate::logging::LogSink;
-use crate::methods::system;
-use crate::preauth::PreauthBudget;
 use crate::rate_limit::{AuthLimiter, WriteLimiter};
-use crate::reload::{self, ReloadState};
+use crate::reload;
+pub use crate::services::RESTART_EXPECTED;
+use crate::services::{Boot, Parts, Phase, Services};
 use crate::settings::{Note, Resolver, Settings};
 
-/// What clients are told to expect after `shutdown` on a restart: an upper bound for "1012
-/// received → `hello-ok` on a new connection". Active work was drained before `shutdown` was
-/// sent, so this covers only the restart itself. The listener is kept, so a reconnect waits in
-/// the backlog and is served as soon as the next run starts; the benchmark measures ~1–2 ms for
-/// that on a 2-core machine, and this bound leaves room for a loaded one.
-pub const RESTART_EXPECTED: Duration = Duration::from_millis(250);
 /// How long a stop or restart lets responses released by the drain (an aborted run's `agent`
 /// result, a `chat.abort` reply) go out before the sockets close.
 pub const SETTLE: Duration = Duration::from_millis(100);
@@ -160,149 +153,6 @@ impl std::fmt::Debug for Launch {
     }
 }
 
-/// Identity of one run.
-#[derive(Debug, Clone)]
-pub struct Boot {
-    /// New for every run (process start or in-process restart).
-    pub id: String,
-    /// When the run started.
-    pub started: Instant,
-    /// When the run started, epoch ms.
-    pub started_at_ms: u64,
-    /// When the process started, epoch ms.
-    pub process_started_at_ms: u64,
-    /// Process id.
-    pub pid: u32,
-    /// Gateway version.
-    pub version: &'static str,
-    /// Listen address.
-    pub addr: SocketAddr,
-    /// Runs before this one in this process.
-    pub generation: u32,
-}
-
-/// Readiness of the run (`/readyz`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// Setting up.
-    Starting,
-    /// Serving.
-    Ready,
-    /// Stopping or restarting.
-    Draining,
-}
-
-/// A restart decided inside the run (config change, `gateway.restart.request`).
-#[derive(Debug)]
-pub struct RestartRequest {
-    /// Why (logged).
-    pub reason: String,
-    /// The validated settings to restart with.
-    pub settings: Box<Settings>,
-}
-
-/// The run's shared state, handed to connections and handlers.
-#[derive(Debug)]
-pub struct Services {
-    /// Connections and event fan-out.
-    pub hub: Arc<Hub>,
-    /// This run's identity.
-    pub boot: Boot,
-    /// Turns config files into settings.
-    pub resolver: Arc<Resolver>,
-    /// Log sink.
-    pub log: LogSink,
-    /// Unauthenticated sockets per address.
-    pub preauth: PreauthBudget,
-    /// What a stop or restart waits for.
-    pub drain: DrainHooks,
-    /// In-flight requests (registered in `drain`).
-    pub requests: Arc<ActiveWork>,
-    /// The agent engine of this run (registered in `drain`).
-    pub engine: Engine,
-    /// Every task of the run.
-    pub tasks: TaskTracker,
-    /// Connections stop reading and close; timers stop.
-    pub closing: CancellationToken,
-    /// Writers drop their sockets.
-    pub kill: CancellationToken,
-    settings: RwLock<Arc<Settings>>,
-    config_tx: watch::Sender<Arc<Config>>,
-    limiter: Arc<Mutex<AuthLimiter>>,
-    writes: Arc<Mutex<WriteLimiter>>,
-    phase: watch::Sender<Phase>,
-    restarts: mpsc::Sender<RestartRequest>,
-    reload: Mutex<ReloadState>,
-}
-
-impl Services {
-    /// The settings in effect.
-    pub fn settings(&self) -> Arc<Settings> {
-        Arc::clone(&self.settings.read().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    /// Replaces the settings in effect (hot reload) and tells config subscribers.
-    pub fn set_settings(&self, settings: Arc<Settings>) {
-        let config = Arc::new(settings.config().clone());
-        *self
-            .settings
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = settings;
-        self.config_tx.send_replace(config);
-    }
-
-    /// The config in effect, updated on every hot reload (for the agent engine).
-    pub fn config(&self) -> watch::Receiver<Arc<Config>> {
-        self.config_tx.subscribe()
-    }
-
-    /// The auth-failure limiter.
-    pub fn limiter(&self) -> MutexGuard<'_, AuthLimiter> {
-        self.limiter.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The control-plane write budget.
-    pub fn write_limiter(&self) -> MutexGuard<'_, WriteLimiter> {
-        self.writes.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The readiness phase.
-    pub fn phase(&self) -> Phase {
-        *self.phase.borrow()
-    }
-
-    /// True once a stop or restart has begun: new work is refused.
-    pub fn is_draining(&self) -> bool {
-        self.phase() == Phase::Draining
-    }
-
-    /// Asks the run to restart with validated settings (after the caller answered its client).
-    pub fn request_restart(&self, reason: impl Into<String>, settings: Box<Settings>) {
-        let req = RestartRequest {
-            reason: reason.into(),
-            settings,
-        };
-        if self.restarts.try_send(req).is_err() {
-            info!("a restart is already pending");
-        }
-    }
-
-    /// Reload bookkeeping.
-    pub fn reload_state(&self) -> MutexGuard<'_, ReloadState> {
-        self.reload.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Hash of the config file the run has applied.
-    pub fn applied_hash(&self) -> Option<String> {
-        self.reload_state().applied.hash.clone()
-    }
-
-    /// The hub as the engine's event sink.
-    pub fn event_sink(&self) -> Arc<dyn EventSink> {
-        Arc::clone(&self.hub) as Arc<dyn EventSink>
-    }
-}
-
 fn log_notes(settings: &Settings) {
     for note in &settings.notes {
         match note {
@@ -333,9 +183,8 @@ pub async fn run(
     };
     log_notes(&settings);
     let (restarts_tx, mut restarts_rx) = mpsc::channel(4);
-    let (config_tx, _) = watch::channel(Arc::new(settings.config().clone()));
     let applied = Arc::clone(&settings.loaded);
-    let hub = Hub::new(u64::from(generation) << 40, system::self_presence(&boot));
+    let hub = Hub::new(u64::from(generation) << 40, health::self_presence(&boot));
     let engine = {
         let mut opts = EngineOptions::new(&launch.resolver.paths.state_dir);
         opts.config_path = Some(launch.resolver.paths.config.clone());
@@ -346,26 +195,18 @@ pub async fn run(
         )
         .map_err(Error::Engine)?
     };
-    let services = Arc::new(Services {
+    let services = Arc::new(Services::new(Parts {
         hub: Arc::clone(&hub),
         boot,
         resolver: Arc::clone(&launch.resolver),
         log: launch.log.clone(),
-        preauth: PreauthBudget::new(),
-        drain: DrainHooks::new(),
-        requests: ActiveWork::new(),
         engine,
-        tasks: TaskTracker::new(),
-        closing: CancellationToken::new(),
-        kill: CancellationToken::new(),
-        settings: RwLock::new(Arc::new(settings)),
-        config_tx,
+        settings,
         limiter: Arc::clone(&launch.limiter),
         writes: Arc::clone(&launch.writes),
-        phase: watch::channel(Phase::Starting).0,
         restarts: restarts_tx,
-        reload: Mutex::new(ReloadState::new(applied)),
-    });
+        applied,
+    }));
     services
         .drain
         .register("in-flight requests", Arc::clone(&services.requests) as _);
@@ -380,7 +221,7 @@ pub async fn run(
             .tasks
             .spawn(reload::watch_loop(Arc::clone(&services)));
     }
-    services.phase.send_replace(Phase::Ready);
+    services.set_phase(Phase::Ready);
     info!(
         addr = %addr,
         boot_id = %services.boot.id,
@@ -432,7 +273,7 @@ pub async fn run(
 async fn shutdown(services: &Arc<Services>, exit: &Exit, reason: &str) {
     // 1. Readiness off: `/readyz` says 503, dispatch refuses methods that start work or change
     //    state, and the engine stops taking runs as soon as its drain begins (below).
-    services.phase.send_replace(Phase::Draining);
+    services.set_phase(Phase::Draining);
     let restarting = matches!(exit, Exit::Restart(_));
     let drain_timeout = services.settings().limits.drain_timeout;
     info!(
@@ -512,7 +353,7 @@ fn spawn_health(services: &Arc<Services>) {
                     // the heap memory freed since the last minute back to the system.
                     s.engine.evict_idle_sessions();
                     crate::memory::release_free_heap();
-                    let summary = system::health_summary(&s);
+                    let summary = health::health_summary(&s);
                     s.hub.publish_health(summary);
                 }
             }

@@ -1,4 +1,5 @@
-//! The actor: the one task that owns the supervisor's mutable state, and its handle.
+//! The actor: the one task that owns the supervisor's mutable state (its handle is in
+//! [`crate::handle`]).
 //!
 //! It owns the [`Machine`], the child and link resources of the current generation, the pending
 //! RPC calls, the event normalizer, the child-output log, the journal and the tracing spans
@@ -14,12 +15,15 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use crate::clock::wall_ms;
+
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::{field, info_span, Instrument, Span};
 
 use tether_protocol::events::{names, Shutdown};
@@ -28,13 +32,13 @@ use tether_protocol::{ErrorShape, Frame, Request};
 
 use crate::attach::{self, ProbeContext};
 use crate::connector::{Connector, Inbound, Link, Outbound};
-use crate::events::{Diagnostic, ServerSummary, StatusEvent, SupervisorEvent};
-use crate::governor::GovernorSnapshot;
+use crate::events::{Diagnostic, ServerSummary, SupervisorEvent};
+use crate::handle::{CallError, HandleRequest, Metrics, Snapshot, SupervisorHandle};
 use crate::journal::Journal;
-use crate::launcher::{ChildControl, ChildEvent, Launched, Launcher};
+use crate::launcher::{ChildControl, ChildEvent, LaunchError, Launched, Launcher};
 use crate::ledger::{self, Ledger};
 use crate::machine::{Command, Counters, Effect, Input, LinkInfo, Machine, MachineConfig, Outcome};
-use crate::metrics::{LatencySummary, LatencyWindow};
+use crate::metrics::LatencyWindow;
 use crate::normalize::Normalizer;
 use crate::output::{Fed, OutputLog, Stream};
 use crate::rpc::Pending;
@@ -96,206 +100,6 @@ impl std::fmt::Debug for Deps {
     }
 }
 
-/// Why a call failed.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum CallError {
-    /// No link right now.
-    #[error("not connected to the gateway")]
-    NotConnected,
-    /// No answer in time.
-    #[error("{0}: timed out")]
-    Timeout(String),
-    /// The link went away while the call was pending.
-    #[error("{0}: the connection to the gateway was lost")]
-    Disconnected(String),
-    /// The link's send queue is full.
-    #[error("the link is busy")]
-    Busy,
-    /// The gateway answered with an error.
-    #[error("{0}")]
-    Gateway(ErrorShape),
-    /// The gateway's answer could not be read (e.g. nested too deep to parse).
-    #[error("{0}: the gateway's answer could not be read ({1})")]
-    Unreadable(String, String),
-    /// The supervisor is gone.
-    #[error("the supervisor has stopped")]
-    Gone,
-}
-
-/// A command's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct Refused {
-    /// Stable code (`breaker_open`, `reload_off`, `not_owned`, `gone`).
-    pub code: String,
-    /// Why, and what to do.
-    pub message: String,
-}
-
-/// `status()`: the current status plus the governor and counters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Snapshot {
-    /// Current status.
-    pub status: StatusEvent,
-    /// Governor.
-    pub governor: GovernorSnapshot,
-    /// Counters.
-    pub counters: Value,
-    /// Consecutive failures counted by the backoff.
-    pub backoff_failures: u32,
-    /// Calls waiting for an answer.
-    pub pending_calls: usize,
-}
-
-enum Request_ {
-    Command(Command, oneshot::Sender<Outcome>),
-    Stop(oneshot::Sender<Outcome>),
-    Call {
-        method: String,
-        params: Value,
-        timeout: Duration,
-        reply: oneshot::Sender<Result<Value, CallError>>,
-    },
-    Status(oneshot::Sender<Snapshot>),
-    Metrics(oneshot::Sender<Metrics>),
-    Diagnostics(oneshot::Sender<Value>),
-    Shutdown(oneshot::Sender<()>),
-}
-
-/// `metrics()`: what a diagnostics view samples.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Metrics {
-    /// The gateway's pid, when one is known (to sample its memory and CPU).
-    pub pid: Option<u32>,
-    /// Latency of the gateway calls answered since the previous `metrics()`.
-    pub latency: Option<LatencySummary>,
-    /// Restarts the governor let through since the supervisor started.
-    pub restarts_total: u64,
-    /// Successful handshakes since the supervisor started (the first connect included).
-    pub connects_total: u64,
-    /// Children spawned since the supervisor started.
-    pub spawns_total: u64,
-}
-
-/// The handle: cheap to clone, async verbs.
-#[derive(Debug, Clone)]
-pub struct SupervisorHandle {
-    tx: mpsc::Sender<Request_>,
-    events: broadcast::Sender<SupervisorEvent>,
-}
-
-impl std::fmt::Debug for Request_ {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Request")
-    }
-}
-
-fn outcome(o: Result<Outcome, oneshot::error::RecvError>) -> Result<String, Refused> {
-    match o {
-        Ok(Outcome::Accepted(m)) => Ok(m),
-        Ok(Outcome::Refused { code, message }) => Err(Refused {
-            code: code.into(),
-            message,
-        }),
-        Err(_) => Err(Refused {
-            code: "gone".into(),
-            message: "the supervisor has stopped".into(),
-        }),
-    }
-}
-
-impl SupervisorHandle {
-    async fn command(&self, c: Command) -> Result<String, Refused> {
-        let (tx, rx) = oneshot::channel();
-        // If the actor is gone the request (and its sender) is dropped: `rx` then says so.
-        let _ = self.tx.send(Request_::Command(c, tx)).await;
-        outcome(rx.await)
-    }
-
-    /// Starts the gateway (also: resume after a pause, retry after a failure; resets the breaker).
-    pub async fn start(&self) -> Result<String, Refused> {
-        self.command(Command::Start).await
-    }
-
-    /// Stops the gateway; returns once it has stopped (bounded by the quit budget).
-    pub async fn stop(&self) -> Result<String, Refused> {
-        let (tx, rx) = oneshot::channel();
-        let _ = self.tx.send(Request_::Stop(tx)).await;
-        outcome(rx.await)
-    }
-
-    /// Restarts the gateway; `force` overrides an open breaker ("restart anyway").
-    pub async fn restart(&self, force: bool) -> Result<String, Refused> {
-        self.command(Command::Restart { force }).await
-    }
-
-    /// Asks for a configuration reload (debounced; carried out per the reload policy).
-    pub async fn reload(&self) -> Result<String, Refused> {
-        self.command(Command::Reload).await
-    }
-
-    /// Calls a gateway method with the default timeout.
-    pub async fn call(&self, method: &str, params: Value) -> Result<Value, CallError> {
-        self.call_with_timeout(method, params, Duration::ZERO).await
-    }
-
-    /// Calls a gateway method; a zero `timeout` means the default.
-    pub async fn call_with_timeout(
-        &self,
-        method: &str,
-        params: Value,
-        timeout: Duration,
-    ) -> Result<Value, CallError> {
-        let (tx, rx) = oneshot::channel();
-        self.tx
-            .send(Request_::Call {
-                method: method.to_owned(),
-                params,
-                timeout,
-                reply: tx,
-            })
-            .await
-            .map_err(|_| CallError::Gone)?;
-        rx.await.map_err(|_| CallError::Gone)?
-    }
-
-    /// The current status.
-    pub async fn status(&self) -> Option<Snapshot> {
-        let (tx, rx) = oneshot::channel();
-        self.tx.send(Request_::Status(tx)).await.ok()?;
-        rx.await.ok()
-    }
-
-    /// Call latency since the previous call of this, the gateway's pid and lifetime counters.
-    pub async fn metrics(&self) -> Option<Metrics> {
-        let (tx, rx) = oneshot::channel();
-        self.tx.send(Request_::Metrics(tx)).await.ok()?;
-        rx.await.ok()
-    }
-
-    /// The diagnostics export.
-    pub async fn diagnostics(&self) -> Option<Value> {
-        let (tx, rx) = oneshot::channel();
-        self.tx.send(Request_::Diagnostics(tx)).await.ok()?;
-        rx.await.ok()
-    }
-
-    /// Every event from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<SupervisorEvent> {
-        self.events.subscribe()
-    }
-
-    /// Stops the gateway and ends the actor.
-    pub async fn shutdown(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Request_::Shutdown(tx)).await.is_ok() {
-            let _ = rx.await;
-        }
-    }
-}
-
 enum ReplyTo {
     Caller(oneshot::Sender<Result<Value, CallError>>),
     Reconcile { session: String, cut: bool },
@@ -304,7 +108,7 @@ enum ReplyTo {
 
 enum Io {
     Probed(u64, attach::Probed),
-    Spawned(u64, Result<Launched, String>),
+    Spawned(u64, Result<Launched, LaunchError>),
     Connected(u64, Box<Result<Link, crate::machine::ConnectError>>),
 }
 
@@ -322,6 +126,12 @@ struct LinkSlot {
 
 struct Actor {
     cfg: SupervisorConfig,
+    /// Every task the actor starts (IO, the ledger's writer): waited for when it ends.
+    tasks: TaskTracker,
+    /// Tells the IO tasks that may be dropped midway (probe, connect) to stop.
+    cancel: CancellationToken,
+    /// The ledger's writer, when there is a ledger.
+    ledger: Option<ledger::Writer>,
     deps: Deps,
     machine: Machine,
     child: Option<ChildSlot>,
@@ -335,7 +145,6 @@ struct Actor {
     io_tx: mpsc::Sender<Io>,
     stop_waiters: Vec<oneshot::Sender<Outcome>>,
     shutdown: Option<oneshot::Sender<()>>,
-    server: Option<ServerSummary>,
     next_id: u64,
     spans: Spans,
 }
@@ -402,7 +211,15 @@ pub fn spawn(config: SupervisorConfig, deps: Deps) -> (SupervisorHandle, JoinHan
     let (io_tx, io_rx) = mpsc::channel(16);
     let auto_start = config.auto_start;
     let config_label = config.machine.gateway_label.clone();
+    let tasks = TaskTracker::new();
+    let ledger = config
+        .ledger
+        .clone()
+        .map(|l| ledger::Writer::spawn(l, &tasks));
     let actor = Actor {
+        tasks,
+        cancel: CancellationToken::new(),
+        ledger,
         machine: Machine::new(config.machine.clone()),
         output: OutputLog::new(config.secrets.clone()),
         cfg: config,
@@ -417,11 +234,10 @@ pub fn spawn(config: SupervisorConfig, deps: Deps) -> (SupervisorHandle, JoinHan
         io_tx,
         stop_waiters: Vec::new(),
         shutdown: None,
-        server: None,
         next_id: 0,
         spans: Spans::new(&config_label),
     };
-    let handle = SupervisorHandle { tx, events };
+    let handle = SupervisorHandle::new(tx, events);
     let root = actor.spans.root.clone();
     let join = tokio::spawn(actor.run(rx, io_rx, auto_start).instrument(root));
     (handle, join)
@@ -431,17 +247,10 @@ fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()
 }
 
-fn wall_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
-
 impl Actor {
     async fn run(
         mut self,
-        mut rx: mpsc::Receiver<Request_>,
+        mut rx: mpsc::Receiver<HandleRequest>,
         mut io_rx: mpsc::Receiver<Io>,
         auto_start: bool,
     ) {
@@ -505,11 +314,33 @@ impl Actor {
                 && self.machine.phase() == crate::events::PhaseName::Stopped
                 && self.child.is_none()
             {
-                if let Some(s) = self.shutdown.take() {
-                    let _ = s.send(());
-                }
                 break;
             }
+        }
+        drop((rx, io_rx));
+        self.finish().await;
+    }
+
+    /// Tell, then drain: the IO tasks that may stop midway are cancelled, a launch in flight
+    /// completes and its child is dropped (killed) with the closed channel, and the ledger's
+    /// writer carries out what it was sent — all within the quit budget. Then the caller of
+    /// `shutdown` is answered.
+    async fn finish(mut self) {
+        self.cancel.cancel();
+        self.ledger = None;
+        self.tasks.close();
+        let budget = self.cfg.machine.quit_budget;
+        if tokio::time::timeout(budget, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                tasks = self.tasks.len(),
+                "IO tasks still running after the quit budget"
+            );
+        }
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
         }
     }
 
@@ -571,18 +402,18 @@ impl Actor {
         let _ = self.events.send(ev);
     }
 
-    fn request(&mut self, r: Request_) {
+    fn request(&mut self, r: HandleRequest) {
         match r {
-            Request_::Command(c, reply) => {
+            HandleRequest::Command(c, reply) => {
                 let fx = self.machine.step(Input::Command(c), now());
                 self.apply(fx, Some(reply));
             }
-            Request_::Stop(reply) => {
+            HandleRequest::Stop(reply) => {
                 self.stop_waiters.push(reply);
                 let fx = self.machine.step(Input::Command(Command::Stop), now());
                 self.apply(fx, None);
             }
-            Request_::Call {
+            HandleRequest::Call {
                 method,
                 params,
                 timeout,
@@ -595,10 +426,10 @@ impl Actor {
                 };
                 self.call(method, params, timeout, ReplyTo::Caller(reply));
             }
-            Request_::Status(reply) => {
+            HandleRequest::Status(reply) => {
                 let _ = reply.send(self.snapshot());
             }
-            Request_::Metrics(reply) => {
+            HandleRequest::Metrics(reply) => {
                 let snap = self.snapshot();
                 let counters = self.machine.counters();
                 let _ = reply.send(Metrics {
@@ -609,10 +440,10 @@ impl Actor {
                     spawns_total: counters.spawns,
                 });
             }
-            Request_::Diagnostics(reply) => {
+            HandleRequest::Diagnostics(reply) => {
                 let _ = reply.send(self.export());
             }
-            Request_::Shutdown(reply) => self.begin_shutdown(Some(reply)),
+            HandleRequest::Shutdown(reply) => self.begin_shutdown(Some(reply)),
         }
     }
 
@@ -620,9 +451,6 @@ impl Actor {
         let t = now();
         let mut status = self.machine.status("", t);
         status.since_ms = self.phase_since_ms();
-        if status.server.is_none() && status.phase == crate::events::PhaseName::Running {
-            status.server = self.server.clone();
-        }
         Snapshot {
             status,
             governor: self.machine.governor().snapshot(t),
@@ -738,7 +566,10 @@ impl Actor {
                         // A stale child is dropped here, and its control SIGKILLs its group.
                         Input::Spawned { gen, pid, port }
                     }
-                    Err(error) => Input::SpawnFailed { gen, error },
+                    Err(error) => Input::SpawnFailed {
+                        gen,
+                        error: error.to_string(),
+                    },
                 };
                 let fx = self.machine.step(input, now());
                 self.apply(fx, None);
@@ -748,7 +579,6 @@ impl Actor {
                     Ok(link) => {
                         let info = link_info(&link);
                         if conn == self.machine.connection() {
-                            self.server = Some(info.server.clone());
                             self.link = Some(LinkSlot {
                                 conn,
                                 outbound: link.outbound,
@@ -768,19 +598,15 @@ impl Actor {
     }
 
     fn record_ledger(&self, pid: Option<u32>, port: Option<u16>) {
-        let (Some(l), Some(pid)) = (&self.cfg.ledger, pid) else {
+        let (Some(l), Some(pid)) = (&self.ledger, pid) else {
             return;
         };
-        let me = std::process::id();
-        let _ = l.write(&ledger::Entry {
+        l.send(ledger::Change::Record {
             pid,
-            start_time: ledger::proc_start_time(pid),
             exe: self.deps.launcher.exe(),
             port,
             token_hash: self.cfg.token_hash.clone(),
             gateway: self.cfg.machine.gateway_label.clone(),
-            owner_pid: me,
-            owner_start_time: ledger::proc_start_time(me),
         });
     }
 
@@ -806,11 +632,8 @@ impl Actor {
                 }
             }
             ChildEvent::Ready { port } => {
-                if let Some(l) = &self.cfg.ledger {
-                    if let Some(mut e) = l.read() {
-                        e.port = Some(port);
-                        let _ = l.write(&e);
-                    }
+                if let Some(l) = &self.ledger {
+                    l.send(ledger::Change::Port(port));
                 }
                 let fx = self.machine.step(Input::Ready { gen, port }, now());
                 self.apply(fx, None);
@@ -944,16 +767,21 @@ impl Actor {
                     let io = self.io_tx.clone();
                     let ctx = self.cfg.probe.clone();
                     let span = self.spans.child.clone();
-                    tokio::spawn(
+                    let cancel = self.cancel.clone();
+                    self.tasks.spawn(
                         async move {
-                            let probed = match ctx {
-                                Some(ctx) => attach::probe(&ctx).await,
-                                None => attach::Probed {
-                                    found: None,
-                                    adopt: None,
-                                },
+                            let probe = async {
+                                match ctx {
+                                    Some(ctx) => attach::probe(&ctx).await,
+                                    None => attach::Probed {
+                                        found: None,
+                                        adopt: None,
+                                    },
+                                }
                             };
-                            let _ = io.send(Io::Probed(gen, probed)).await;
+                            if let Some(probed) = cancel.run_until_cancelled(probe).await {
+                                let _ = io.send(Io::Probed(gen, probed)).await;
+                            }
                         }
                         .instrument(span),
                     );
@@ -962,7 +790,9 @@ impl Actor {
                     self.spans.new_child(gen);
                     let io = self.io_tx.clone();
                     let fut = self.deps.launcher.launch();
-                    tokio::spawn(
+                    // Never cancelled: a launch dropped midway could leave a process behind. Its
+                    // result comes back, or is dropped with the channel (killing the child).
+                    self.tasks.spawn(
                         async move {
                             let _ = io.send(Io::Spawned(gen, fut.await)).await;
                         }
@@ -973,9 +803,12 @@ impl Actor {
                     self.spans.new_link(conn);
                     let io = self.io_tx.clone();
                     let fut = self.deps.connector.connect(port);
-                    tokio::spawn(
+                    let cancel = self.cancel.clone();
+                    self.tasks.spawn(
                         async move {
-                            let _ = io.send(Io::Connected(conn, Box::new(fut.await))).await;
+                            if let Some(link) = cancel.run_until_cancelled(fut).await {
+                                let _ = io.send(Io::Connected(conn, Box::new(link))).await;
+                            }
                         }
                         .instrument(self.spans.link.clone()),
                     );
@@ -1028,8 +861,8 @@ impl Actor {
                     }
                 }
                 Effect::Forget { gen: _ } => {
-                    if let Some(l) = &self.cfg.ledger {
-                        l.clear();
+                    if let Some(l) = &self.ledger {
+                        l.send(ledger::Change::Clear);
                     }
                 }
                 Effect::Emit(ev) => self.publish(ev),
@@ -1037,8 +870,8 @@ impl Actor {
                     for w in self.stop_waiters.drain(..) {
                         let _ = w.send(Outcome::Accepted("stopped".into()));
                     }
-                    if let Some(l) = &self.cfg.ledger {
-                        l.clear();
+                    if let Some(l) = &self.ledger {
+                        l.send(ledger::Change::Clear);
                     }
                     // A stopped supervisor keeps no child: a straggler (quit budget exceeded) is
                     // SIGKILLed by dropping its control.

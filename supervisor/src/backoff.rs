@@ -1,7 +1,7 @@
 //! `Backoff`: how long to wait before the next respawn or reconnect, and when to stop trying.
 //!
 //! It owns the consecutive-failure count and the "paused" state. Delays are capped exponential
-//! with **full jitter** (uniform in `0..=ceiling`, from a seeded [`SplitMix64`]), so many
+//! with **full jitter** (uniform in `0..=ceiling`, from a seeded `SmallRng`), so many
 //! supervisors never retry in lockstep. The first retry after a stable run is immediate (a
 //! one-off crash recovers at once, as Kubernetes does); the count resets once the gateway has
 //! been running for `reset_after`. Failures that need a human (bad token, pairing, protocol
@@ -10,9 +10,9 @@
 
 use std::time::{Duration, Instant};
 
+use rand::rngs::SmallRng;
+use rand::Rng;
 use tether_protocol::ErrorShape;
-
-use crate::rng::SplitMix64;
 
 /// Tunables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,10 +80,7 @@ pub enum Decision {
         attempt: u32,
     },
     /// Do not retry until [`Backoff::resume`].
-    Paused {
-        /// Why.
-        reason: String,
-    },
+    Paused { reason: String },
 }
 
 /// Backoff state.
@@ -112,12 +109,7 @@ impl Backoff {
     }
 
     /// A failure at `now`: how long to wait, or pause.
-    pub fn on_failure(
-        &mut self,
-        failure: &Failure,
-        now: Instant,
-        rng: &mut SplitMix64,
-    ) -> Decision {
+    pub fn on_failure(&mut self, failure: &Failure, now: Instant, rng: &mut SmallRng) -> Decision {
         if let Some(since) = self.running_since.take() {
             if now.saturating_duration_since(since) >= self.policy.reset_after {
                 self.failures = 0;
@@ -137,7 +129,8 @@ impl Backoff {
                     Duration::ZERO
                 } else {
                     let ceiling = self.ceiling(n);
-                    let ms = rng.up_to(u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX));
+                    let ms = rng
+                        .random_range(0..=u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX));
                     Duration::from_millis(ms).max(self.policy.floor)
                 };
                 let after = retry_after.map_or(jittered, |hint| jittered.max(hint));
@@ -178,6 +171,7 @@ impl Backoff {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::SeedableRng;
     use tether_protocol::error::{DetailCode, ErrorCode};
 
     fn transient() -> Failure {
@@ -195,7 +189,7 @@ mod tests {
     fn first_retry_is_immediate_then_jitter_within_doubling_ceilings() {
         let t0 = Instant::now();
         let mut b = Backoff::new(BackoffPolicy::default());
-        let mut rng = SplitMix64::new(7);
+        let mut rng = SmallRng::seed_from_u64(7);
         assert_eq!(
             after(b.on_failure(&transient(), t0, &mut rng)),
             Duration::ZERO
@@ -211,7 +205,7 @@ mod tests {
     #[test]
     fn full_jitter_spreads_delays() {
         let t0 = Instant::now();
-        let mut rng = SplitMix64::new(1);
+        let mut rng = SmallRng::seed_from_u64(1);
         let mut seen = std::collections::BTreeSet::new();
         for _ in 0..50 {
             let mut b = Backoff::new(BackoffPolicy::default());
@@ -233,7 +227,7 @@ mod tests {
         let t0 = Instant::now();
         let run = |seed| {
             let mut b = Backoff::new(BackoffPolicy::default());
-            let mut rng = SplitMix64::new(seed);
+            let mut rng = SmallRng::seed_from_u64(seed);
             (0..6)
                 .map(|_| after(b.on_failure(&transient(), t0, &mut rng)))
                 .collect::<Vec<_>>()
@@ -245,7 +239,7 @@ mod tests {
     fn stable_run_resets_the_count() {
         let t0 = Instant::now();
         let mut b = Backoff::new(BackoffPolicy::default());
-        let mut rng = SplitMix64::new(3);
+        let mut rng = SmallRng::seed_from_u64(3);
         for _ in 0..4 {
             b.on_failure(&transient(), t0, &mut rng);
         }
@@ -272,7 +266,7 @@ mod tests {
     fn retry_after_hint_is_a_minimum() {
         let t0 = Instant::now();
         let mut b = Backoff::new(BackoffPolicy::default());
-        let mut rng = SplitMix64::new(3);
+        let mut rng = SmallRng::seed_from_u64(3);
         let f = Failure::Transient {
             retry_after: Some(Duration::from_millis(500)),
         };
@@ -309,7 +303,7 @@ mod tests {
 
         let t0 = Instant::now();
         let mut b = Backoff::new(BackoffPolicy::default());
-        let mut rng = SplitMix64::new(3);
+        let mut rng = SmallRng::seed_from_u64(3);
         let d = b.on_failure(&Failure::from_error(&mismatch), t0, &mut rng);
         assert!(
             matches!(d, Decision::Paused { ref reason } if reason.contains("AUTH_TOKEN_MISMATCH"))

@@ -34,8 +34,8 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
-use crate::actor::{CallError, SupervisorHandle};
 use crate::events::SupervisorEvent;
+use crate::handle::{CallError, SupervisorHandle};
 
 /// Protocol version.
 pub const PROTOCOL: u32 = 1;
@@ -43,41 +43,102 @@ pub const PROTOCOL: u32 = 1;
 /// (`policy.maxPayload`, 25 MiB) fits.
 const MAX_LINE: usize = 32 << 20;
 
-/// A request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A request: its `id` (any JSON value, echoed in the response) and its operation. On the wire
+/// the operation is flattened into the same object (`{"id":1,"op":"restart","force":true}`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ControlRequest {
     /// Echoed in the response.
-    #[serde(default)]
     pub id: Value,
-    /// The operation.
-    pub op: String,
-    /// `restart`: override the breaker.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub force: bool,
-    /// `call`: method.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
-    /// `call`: params.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub params: Option<Value>,
-    /// `call`: timeout.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_ms: Option<u64>,
+    /// The operation and its fields.
+    #[serde(flatten)]
+    pub op: Op,
+}
+
+impl<'de> Deserialize<'de> for ControlRequest {
+    /// `op` must be a string (serde would also take a variant's index), then the operation is
+    /// read from the whole object.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            #[serde(default)]
+            id: Value,
+            op: String,
+            #[serde(flatten)]
+            fields: serde_json::Map<String, Value>,
+        }
+        let Wire { id, op, mut fields } = Wire::deserialize(d)?;
+        fields.insert("op".into(), Value::String(op));
+        let op = Op::deserialize(Value::Object(fields)).map_err(serde::de::Error::custom)?;
+        Ok(ControlRequest { id, op })
+    }
 }
 
 impl ControlRequest {
-    /// A request for `op` with no other fields (id `null`).
-    pub fn new(op: &str) -> Self {
+    /// A request for `op` (id `null`; the client numbers it).
+    pub fn new(op: Op) -> Self {
         ControlRequest {
             id: Value::Null,
-            op: op.into(),
-            force: false,
-            method: None,
-            params: None,
-            timeout_ms: None,
+            op,
         }
     }
+}
+
+/// The operations of the control socket (`CONTROL-PROTOCOL.md`), tagged by `op`. Fields another
+/// operation would take are ignored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum Op {
+    /// `{status, governor, counters, backoffFailures, pendingCalls}`.
+    Status,
+    /// The journal export.
+    Diagnostics,
+    /// Start, resume after a pause, retry after a failure.
+    Start,
+    /// Stop, answered once stopped.
+    Stop,
+    /// Restart.
+    Restart {
+        /// Override an open breaker ("restart anyway").
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        force: bool,
+    },
+    /// Reload the gateway's configuration.
+    Reload,
+    /// Call a gateway method.
+    #[serde(rename_all = "camelCase")]
+    Call {
+        /// The method (required; its absence is answered `bad_request`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        method: Option<String>,
+        /// Its params (`{}` when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        params: Option<Value>,
+        /// Its timeout (the default when absent or 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u64>,
+    },
+    /// Stream events on this connection.
+    Subscribe,
+    /// Stop streaming events.
+    Unsubscribe,
+    /// Show and raise the app's window.
+    Focus,
+}
+
+impl Op {
+    /// Every operation's name on the wire.
+    pub const NAMES: [&'static str; 10] = [
+        "status",
+        "diagnostics",
+        "start",
+        "stop",
+        "restart",
+        "reload",
+        "call",
+        "subscribe",
+        "unsubscribe",
+        "focus",
+    ];
 }
 
 /// An error in a response.
@@ -284,24 +345,26 @@ async fn connection(stream: UnixStream, handle: SupervisorHandle, host: Host) {
             Ok(r) => r,
             Err(e) => {
                 // Every answer echoes the id when one can be read, so the caller stops waiting.
+                let (id, op) = request_envelope(&line);
+                let message = match op {
+                    Some(op) if !Op::NAMES.contains(&op.as_str()) => format!("unknown op {op:?}"),
+                    _ => e.to_string(),
+                };
                 let _ = tx
-                    .send(res(
-                        request_id(&line),
-                        Err(ControlError::new("bad_request", e.to_string())),
-                    ))
+                    .send(res(id, Err(ControlError::new("bad_request", message))))
                     .await;
                 continue;
             }
         };
-        match req.op.as_str() {
-            "subscribe" => {
+        match req.op {
+            Op::Subscribe => {
                 if subscription.is_none() {
                     let events = handle.subscribe();
                     subscription = Some(tokio::spawn(forward(events, tx.clone())));
                 }
                 let _ = tx.send(res(req.id, Ok(json!({"subscribed": true})))).await;
             }
-            "focus" => {
+            Op::Focus => {
                 let r = match &host.focus {
                     Some(f) => match f.try_send(()) {
                         // A full queue means a focus is already on its way: that is success.
@@ -319,17 +382,22 @@ async fn connection(stream: UnixStream, handle: SupervisorHandle, host: Host) {
                 };
                 let _ = tx.send(res(req.id, r)).await;
             }
-            "unsubscribe" => {
+            Op::Unsubscribe => {
                 if let Some(s) = subscription.take() {
                     s.abort();
                 }
                 let _ = tx.send(res(req.id, Ok(json!({"subscribed": false})))).await;
             }
-            _ => {
-                let (h, tx) = (handle.clone(), tx.clone());
+            op @ (Op::Status
+            | Op::Diagnostics
+            | Op::Start
+            | Op::Stop
+            | Op::Restart { .. }
+            | Op::Reload
+            | Op::Call { .. }) => {
+                let (h, tx, id) = (handle.clone(), tx.clone(), req.id);
                 tokio::spawn(async move {
-                    let id = req.id.clone();
-                    let r = execute(&h, req).await;
+                    let r = execute(&h, op).await;
                     let _ = tx.send(res(id, r)).await;
                 });
             }
@@ -364,17 +432,22 @@ async fn next_request_line(
     Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
-/// The `id` of a request line that did not parse as a request, when its envelope has one.
-fn request_id(line: &str) -> Value {
+/// The `id` (when its envelope has one) and the `op` (when it is a string) of a request line
+/// that did not parse as a request.
+fn request_envelope(line: &str) -> (Value, Option<String>) {
     #[derive(Deserialize)]
-    struct IdOnly {
+    struct Envelope {
         #[serde(default)]
         id: Value,
+        #[serde(default)]
+        op: Value,
     }
     if !line.trim_start().starts_with('{') {
-        return Value::Null;
+        return (Value::Null, None);
     }
-    serde_json::from_str::<IdOnly>(line).map_or(Value::Null, |r| r.id)
+    serde_json::from_str::<Envelope>(line).map_or((Value::Null, None), |r| {
+        (r.id, r.op.as_str().map(str::to_owned))
+    })
 }
 
 fn res(id: Value, r: Result<Value, ControlError>) -> ServerLine {
@@ -407,48 +480,52 @@ async fn forward(mut events: broadcast::Receiver<SupervisorEvent>, tx: mpsc::Sen
     }
 }
 
-async fn execute(h: &SupervisorHandle, req: ControlRequest) -> Result<Value, ControlError> {
-    let refused = |r: crate::actor::Refused| ControlError::new(&r.code, r.message);
+async fn execute(h: &SupervisorHandle, op: Op) -> Result<Value, ControlError> {
+    let refused = |r: crate::handle::Refused| ControlError::new(&r.code, r.message);
     let gone = || ControlError::new("gone", "the supervisor has stopped");
-    match req.op.as_str() {
-        "status" => h
+    match op {
+        Op::Status => h
             .status()
             .await
             .map(|s| serde_json::to_value(s).unwrap_or_default())
             .ok_or_else(gone),
-        "diagnostics" => h.diagnostics().await.ok_or_else(gone),
-        "start" => h
+        Op::Diagnostics => h.diagnostics().await.ok_or_else(gone),
+        Op::Start => h
             .start()
             .await
             .map(|m| json!({"message": m}))
             .map_err(refused),
-        "stop" => h
+        Op::Stop => h
             .stop()
             .await
             .map(|m| json!({"message": m}))
             .map_err(refused),
-        "restart" => h
-            .restart(req.force)
+        Op::Restart { force } => h
+            .restart(force)
             .await
             .map(|m| json!({"message": m}))
             .map_err(refused),
-        "reload" => h
+        Op::Reload => h
             .reload()
             .await
             .map(|m| json!({"message": m}))
             .map_err(refused),
-        "call" => {
-            let method = req
-                .method
-                .ok_or_else(|| ControlError::new("bad_request", "call needs a method"))?;
-            let timeout = Duration::from_millis(req.timeout_ms.unwrap_or(0));
-            h.call_with_timeout(&method, req.params.unwrap_or_else(|| json!({})), timeout)
+        Op::Call {
+            method,
+            params,
+            timeout_ms,
+        } => {
+            let method =
+                method.ok_or_else(|| ControlError::new("bad_request", "call needs a method"))?;
+            let timeout = Duration::from_millis(timeout_ms.unwrap_or(0));
+            h.call_with_timeout(&method, params.unwrap_or_else(|| json!({})), timeout)
                 .await
                 .map_err(ControlError::from)
         }
-        other => Err(ControlError::new(
+        // Served by the connection itself.
+        Op::Subscribe | Op::Unsubscribe | Op::Focus => Err(ControlError::new(
             "bad_request",
-            format!("unknown op {other:?}"),
+            "subscribe, unsubscribe and focus are served by the connection",
         )),
     }
 }
@@ -506,9 +583,20 @@ impl ControlClient {
     }
 
     /// Sends a request and waits for its response (events meanwhile go to `backlog`).
-    pub async fn request(&mut self, mut req: ControlRequest) -> Result<Value, ClientError> {
+    pub async fn request(&mut self, req: ControlRequest) -> Result<Value, ClientError> {
+        let req = serde_json::to_value(&req).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        self.send(req).await
+    }
+
+    /// A request by op name (an op this client does not know is the server's to refuse).
+    pub async fn op(&mut self, op: &str) -> Result<Value, ClientError> {
+        self.send(json!({ "op": op })).await
+    }
+
+    /// Numbers `req` (a JSON object), sends it and waits for its response.
+    async fn send(&mut self, mut req: Value) -> Result<Value, ClientError> {
         self.next_id += 1;
-        req.id = json!(self.next_id);
+        req["id"] = json!(self.next_id);
         let mut bytes =
             serde_json::to_vec(&req).map_err(|e| ClientError::Protocol(e.to_string()))?;
         bytes.push(b'\n');
@@ -532,11 +620,6 @@ impl ControlClient {
                 other => self.backlog.push_back(other),
             }
         }
-    }
-
-    /// A simple request by op name.
-    pub async fn op(&mut self, op: &str) -> Result<Value, ClientError> {
-        self.request(ControlRequest::new(op)).await
     }
 
     async fn next_line(&mut self) -> Result<ServerLine, ClientError> {
@@ -571,7 +654,60 @@ mod tests {
         assert_eq!(serde_json::to_value(&hello).unwrap()["kind"], "hello");
         let r: ControlRequest =
             serde_json::from_str(r#"{"id":7,"op":"restart","force":true}"#).unwrap();
-        assert!(r.force);
+        assert_eq!(r.id, json!(7));
+        assert_eq!(r.op, Op::Restart { force: true });
+        // What clients sent before the operations were an enum still reads the same.
+        for (line, op) in [
+            (r#"{"op":"status"}"#, Op::Status),
+            (r#"{"op":"restart"}"#, Op::Restart { force: false }),
+            (r#"{"op":"status","force":true,"method":"x"}"#, Op::Status),
+            (
+                r#"{"id":1,"op":"call","method":"health","params":{"a":1},"timeoutMs":5}"#,
+                Op::Call {
+                    method: Some("health".into()),
+                    params: Some(json!({"a": 1})),
+                    timeout_ms: Some(5),
+                },
+            ),
+            (
+                r#"{"op":"call"}"#,
+                Op::Call {
+                    method: None,
+                    params: None,
+                    timeout_ms: None,
+                },
+            ),
+        ] {
+            let r: ControlRequest = serde_json::from_str(line).expect(line);
+            assert_eq!(
+                (r.id.is_null() || r.id == json!(1), r.op),
+                (true, op),
+                "{line}"
+            );
+        }
+        for name in Op::NAMES {
+            let r: ControlRequest = serde_json::from_value(json!({"op": name, "method": "m"}))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(serde_json::to_value(&r.op).unwrap()["op"], name);
+        }
+        // And is written as it was.
+        assert_eq!(
+            serde_json::to_value(ControlRequest {
+                id: json!(3),
+                op: Op::Restart { force: true }
+            })
+            .unwrap(),
+            json!({"id": 3, "op": "restart", "force": true})
+        );
+        assert_eq!(
+            serde_json::to_value(ControlRequest::new(Op::Restart { force: false })).unwrap(),
+            json!({"id": null, "op": "restart"})
+        );
+        assert_eq!(
+            request_envelope(r#"{"id":4,"op":"bogus"}"#),
+            (json!(4), Some("bogus".into()))
+        );
+        assert!(serde_json::from_str::<ControlRequest>(r#"{"op":"bogus"}"#).is_err());
         // A request that does not parse is still answered with its id.
         for (line, id) in [
             (
@@ -587,7 +723,7 @@ mod tests {
                 serde_json::from_str::<ControlRequest>(line).is_err(),
                 "{line}"
             );
-            assert_eq!(request_id(line), id, "{line}");
+            assert_eq!(request_envelope(line).0, id, "{line}");
         }
         let line = res(json!(7), Err(ControlError::new("breaker_open", "no")));
 

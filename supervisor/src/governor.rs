@@ -245,13 +245,15 @@ impl RestartGovernor {
         if now.saturating_duration_since(since) < self.policy.stable_after {
             return false;
         }
-        let changed = !matches!(self.state, State::Closed) || self.trips > 0;
-        if matches!(self.state, State::HalfOpen { .. }) || self.trips > 0 {
-            self.state = State::Closed;
-            self.trips = 0;
-            self.reason = "gateway stable: breaker closed".into();
+        // Trips are counted from the first trip until the breaker closes: a closed breaker has
+        // none, an open or half-open one has some.
+        if matches!(self.state, State::Closed) {
+            return false;
         }
-        changed
+        self.state = State::Closed;
+        self.trips = 0;
+        self.reason = "gateway stable: breaker closed".into();
+        true
     }
 
     /// An explicit `start` by the user: reset like the override, without recording a restart.
@@ -442,5 +444,215 @@ mod tests {
     #[test]
     fn short_run_does_not_close() {
         check(&[(10, "stable:0", false)]);
+    }
+
+    /// Five restarts at 0..4 s and a sixth at 5 s that trips the breaker (open until 125 s).
+    fn tripped(t0: Instant) -> RestartGovernor {
+        let mut g = RestartGovernor::new(GovernorPolicy::default());
+        for at in 0..5 {
+            assert_eq!(
+                g.request(RestartCause::Crash, t0 + secs(at), false),
+                Verdict::Allow
+            );
+        }
+        assert!(matches!(
+            g.request(RestartCause::Crash, t0 + secs(5), false),
+            Verdict::Suppress { .. }
+        ));
+        g
+    }
+
+    #[test]
+    fn a_trial_stable_for_exactly_stable_after_closes_and_forgets_the_trips() {
+        let t0 = Instant::now();
+        let mut g = tripped(t0);
+        // The trial at 125 s fails at 126 s: open for 240 s (the doubled cooldown).
+        assert_eq!(
+            g.request(RestartCause::Crash, t0 + secs(125), false),
+            Verdict::Allow
+        );
+        assert!(matches!(
+            g.request(RestartCause::Crash, t0 + secs(126), false),
+            Verdict::Suppress { retry_in, .. } if retry_in == secs(240)
+        ));
+        assert_eq!(g.snapshot(t0 + secs(126)).trips, 2);
+        assert_eq!(
+            g.request(RestartCause::Crash, t0 + secs(366), false),
+            Verdict::Allow
+        );
+        // Stable for one second less than `stable_after`: nothing changes.
+        assert!(!g.on_stable(t0 + secs(366), t0 + secs(425)));
+        assert_eq!(g.snapshot(t0 + secs(425)).state, BreakerState::HalfOpen);
+        // Exactly `stable_after`: closed, trips forgotten.
+        assert!(g.on_stable(t0 + secs(366), t0 + secs(426)));
+        let snap = g.snapshot(t0 + secs(426));
+        assert_eq!(snap.state, BreakerState::Closed);
+        assert_eq!(snap.trips, 0);
+        assert_eq!(snap.reason, "gateway stable: breaker closed");
+        // Forgotten trips: the next trip opens for the first cooldown again, not 480 s.
+        for at in 500..505 {
+            assert_eq!(
+                g.request(RestartCause::Crash, t0 + secs(at), false),
+                Verdict::Allow
+            );
+        }
+        assert!(matches!(
+            g.request(RestartCause::Crash, t0 + secs(505), false),
+            Verdict::Suppress { retry_in, .. } if retry_in == secs(120)
+        ));
+    }
+
+    #[test]
+    fn stability_of_a_closed_breaker_without_trips_changes_nothing() {
+        let t0 = Instant::now();
+        let mut g = RestartGovernor::new(GovernorPolicy::default());
+        g.request(RestartCause::Crash, t0, false);
+        let before = g.snapshot(t0 + secs(100));
+        assert!(!g.on_stable(t0, t0 + secs(100)));
+        assert_eq!(g.snapshot(t0 + secs(100)), before);
+        assert_eq!(before.reason, "crash restart");
+    }
+
+    #[test]
+    fn stability_while_open_closes_the_breaker() {
+        let t0 = Instant::now();
+        let mut g = tripped(t0);
+        assert!(g.on_stable(t0, t0 + secs(60)));
+        assert_eq!(g.snapshot(t0 + secs(60)).state, BreakerState::Closed);
+        assert_eq!(g.open_until(), None);
+    }
+
+    #[test]
+    fn an_explicit_start_closes_the_breaker_and_empties_the_window() {
+        let t0 = Instant::now();
+        let mut g = tripped(t0);
+        g.reset();
+        let snap = g.snapshot(t0 + secs(6));
+        assert_eq!(snap.state, BreakerState::Closed);
+        assert_eq!(snap.restarts_in_window, 0);
+        assert_eq!(snap.trips, 0);
+        assert_eq!(snap.reason, "reset by an explicit start");
+        assert!(!snap.override_available);
+        // Not counted as a restart.
+        assert_eq!(snap.executed_total, 5);
+        assert_eq!(snap.suppressed_total, 1);
+        assert_eq!(g.open_until(), None);
+        assert_eq!(
+            g.request(RestartCause::Crash, t0 + secs(6), false),
+            Verdict::Allow
+        );
+    }
+
+    #[test]
+    fn open_until_is_the_end_of_the_cooldown_only_while_open() {
+        let t0 = Instant::now();
+        assert_eq!(
+            RestartGovernor::new(GovernorPolicy::default()).open_until(),
+            None
+        );
+        let mut g = tripped(t0);
+        assert_eq!(g.open_until(), Some(t0 + secs(125)));
+        g.request(RestartCause::Crash, t0 + secs(125), false);
+        assert_eq!(g.snapshot(t0 + secs(125)).state, BreakerState::HalfOpen);
+        assert_eq!(g.open_until(), None);
+    }
+
+    #[test]
+    fn the_snapshot_reports_milliseconds_and_leaves_the_window_at_its_edge() {
+        let t0 = Instant::now();
+        let g = tripped(t0);
+        let snap = g.snapshot(t0 + secs(25));
+        assert_eq!(snap.window_ms, 60_000);
+        assert_eq!(snap.max_restarts, 5);
+        assert_eq!(snap.open_for_ms, 100_000);
+        assert_eq!(snap.restarts_in_window, 5);
+        assert!(snap.override_available);
+        assert_eq!(
+            snap.reason,
+            "6 restarts within 60 s (crash last): breaker open"
+        );
+        // The restart at 0 s leaves the window at exactly 60 s.
+        assert_eq!(g.snapshot(t0 + secs(59)).restarts_in_window, 5);
+        assert_eq!(g.snapshot(t0 + secs(60)).restarts_in_window, 4);
+        assert_eq!(g.snapshot(t0 + secs(64)).restarts_in_window, 0);
+        // Open for nothing once the cooldown is over, though still open until asked.
+        assert_eq!(g.snapshot(t0 + secs(200)).open_for_ms, 0);
+        assert_eq!(g.snapshot(t0 + secs(200)).state, BreakerState::Open);
+    }
+
+    #[test]
+    fn a_restart_leaves_the_window_at_exactly_its_length() {
+        let t0 = Instant::now();
+        let mut g = RestartGovernor::new(GovernorPolicy::default());
+        for at in 0..5 {
+            g.request(RestartCause::Crash, t0 + secs(at), false);
+        }
+        // At 60 s the one at 0 s has left: five in the window again, allowed.
+        assert_eq!(
+            g.request(RestartCause::Crash, t0 + secs(60), false),
+            Verdict::Allow
+        );
+    }
+
+    #[test]
+    fn reasons_name_the_cause() {
+        let t0 = Instant::now();
+        let mut g = RestartGovernor::new(GovernorPolicy::default());
+        let cases = [
+            (RestartCause::Crash, "crash restart"),
+            (RestartCause::StartFailed, "failed-start restart"),
+            (RestartCause::Heartbeat, "heartbeat restart"),
+            (RestartCause::Explicit, "explicit restart"),
+            (RestartCause::Reload, "reload restart"),
+        ];
+        for (cause, reason) in cases {
+            g.reset();
+            g.request(cause, t0, false);
+            assert_eq!(g.snapshot(t0).reason, reason);
+        }
+        g.request(RestartCause::Heartbeat, t0, true);
+        assert_eq!(
+            g.snapshot(t0).reason,
+            "heartbeat restart forced by the user (breaker reset)"
+        );
+        let mut g = tripped(t0);
+        g.request(RestartCause::StartFailed, t0 + secs(125), false);
+        assert_eq!(
+            g.snapshot(t0 + secs(125)).reason,
+            "cooldown over: trial failed-start restart"
+        );
+        g.request(RestartCause::Reload, t0 + secs(126), false);
+        assert_eq!(
+            g.snapshot(t0 + secs(126)).reason,
+            "trial restart failed (reload): breaker open again"
+        );
+    }
+
+    #[test]
+    fn the_cooldown_doubles_up_to_its_cap() {
+        let t0 = Instant::now();
+        let policy = GovernorPolicy {
+            max_restarts: 0,
+            cooldown: secs(10),
+            max_cooldown: secs(35),
+            ..GovernorPolicy::default()
+        };
+        let mut g = RestartGovernor::new(policy);
+        let mut now = t0;
+        let mut cooldowns = Vec::new();
+        for _ in 0..4 {
+            match g.request(RestartCause::Crash, now, false) {
+                Verdict::Suppress { retry_in, .. } => {
+                    cooldowns.push(retry_in.as_secs());
+                    now += retry_in;
+                }
+                Verdict::Allow => panic!("a closed breaker with max_restarts 0 allows nothing"),
+            }
+            // The trial, then its failure a second later.
+            assert_eq!(g.request(RestartCause::Crash, now, false), Verdict::Allow);
+            now += secs(1);
+        }
+        assert_eq!(cooldowns, [10, 20, 35, 35]);
+        assert_eq!(g.policy().max_cooldown, secs(35));
     }
 }

@@ -4,38 +4,13 @@
 //! blocking them, reporting readiness and exit, and signalling their process group. The actor
 //! only sees the [`Launcher`] trait, so tests swap in the fake from [`crate::testing`].
 //!
-//! How the real [`ProcessLauncher`] makes the child die with the supervisor:
-//! - **Linux**: the spawned process is its own process-group leader (`setpgid(0,0)`) and, in
-//!   `pre_exec`, sets `PR_SET_PDEATHSIG(SIGTERM)` and re-checks `getppid()` (the parent may have
-//!   died between fork and prctl). The kernel sends the signal when the *thread* that forked
-//!   exits, so every spawn happens on one long-lived "tether-spawner" thread owned by the
-//!   launcher — never on a `spawn_blocking` worker, which the runtime may retire at any time.
-//! - **The guardian** ([`crate::guard`], used whenever a `tether` binary is available): the
-//!   spawned process is `tether __guard PROGRAM ARGS…`, a child subreaper that starts the
-//!   gateway in a group of its own and mirrors its exit. pdeathsig alone cannot keep the promise
-//!   "nothing left seconds after the supervisor died", whichever signal it carries. Measured
-//!   with upstream 2026.9.6 mid-run (an exec tool running `sleep 300`, `tests/upstream_tree.rs`):
-//!   the tree is gateway → spawn broker (own session and group) → command (own session and
-//!   group), plus an in-group sqlite worker. With pdeathsig SIGTERM on the gateway and no
-//!   guardian, `kill -9` of the supervisor ended the gateway and its in-group worker, but the
-//!   broker and the command were **still running 10 s later** (re-parented to init, watching
-//!   nothing); pdeathsig SIGKILL cannot do better — those processes are outside the group the
-//!   signal reaches and have no pdeathsig of their own — and it would deny our gateway its
-//!   drain. With the guardian, its pdeathsig SIGTERM
-//!   makes it SIGTERM the gateway's group and every descendant outside it, then SIGKILL what is
-//!   left after 3 s: measured 0.4 s to an empty tree for upstream mid-run and 0.06 s for ours
-//!   mid-run (an exec tool running `sleep 305`, `tests/tether_chat.rs`); our gateway may drain
-//!   runs for up to `gateway.drainTimeoutMs` (30 s by default) on SIGTERM, which the guardian
-//!   bounds to the same 3 s. So: **SIGTERM** for every profile (graceful when it can be), with
-//!   the guardian's **3 s SIGKILL bound**; without a `tether` binary the gateway gets pdeathsig
-//!   SIGTERM directly (the phase-1 behaviour, documented as weaker).
-//! - **macOS** (not built here, documented for the desktop port): no pdeathsig. Give the child
-//!   the read end of a pipe whose write end only the supervisor holds (EOF = parent gone), or a
-//!   kqueue `EVFILT_PROC`/`NOTE_EXIT` watch on the parent pid plus a `getppid()` re-check, and
-//!   have it exit; plus `killpg` on the way out.
-//! - **Windows**: create the child suspended, assign it to a Job Object with
-//!   `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`, then resume it; the job handle dies with the
-//!   supervisor and takes the whole tree with it. Treat a failed assignment as a failed spawn.
+//! How the real [`ProcessLauncher`] makes the child die with the supervisor: each spawn happens
+//! on one long-lived "tether-spawner" thread (pdeathsig follows the forking *thread*), the
+//! child leads its own process group with `PR_SET_PDEATHSIG(SIGTERM)` and a `getppid()`
+//! re-check, and whenever a `tether` binary is available the child is the guardian
+//! ([`crate::guard`]), which SIGTERMs the gateway's group and every descendant outside it and
+//! SIGKILLs what is left after 3 s. The measurements behind these choices, and the macOS and
+//! Windows plans, are in `docs/PROCESS-LIFETIME.md`.
 //!
 //! Stopping is SIGTERM → grace → SIGKILL **of the whole group** (the machine times it), and
 //! every descendant in a group of its own gets the same signal first (found by walking
@@ -102,9 +77,36 @@ pub struct Launched {
 }
 
 /// The launcher seam.
+/// Why a child could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// No port could be chosen before spawning.
+    #[error("no free port: {0}")]
+    NoFreePort(#[source] io::Error),
+    /// The command could not be assembled (token file, private directories, …).
+    #[error("cannot prepare the launch: {0}")]
+    Prepare(#[source] io::Error),
+    /// The spawner thread is gone (the launcher is being dropped).
+    #[error("the spawner thread is gone")]
+    SpawnerGone,
+    /// The operating system refused to start the program.
+    #[error("{program}: {source}")]
+    Spawn {
+        /// The program's path.
+        program: String,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// Another launcher's own reason (the fake's scripted failures).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Starts gateway processes (the real [`ProcessLauncher`], or a fake in tests).
 pub trait Launcher: Send + Sync + 'static {
     /// Starts a child.
-    fn launch(&self) -> BoxFuture<'static, Result<Launched, String>>;
+    fn launch(&self) -> BoxFuture<'static, Result<Launched, LaunchError>>;
     /// Watches a process Tether started earlier (proven by the ledger) and may signal.
     fn adopt(&self, pid: u32) -> Launched;
     /// The profile's executable, for the ledger.
@@ -225,20 +227,18 @@ pub fn free_port() -> io::Result<u16> {
 }
 
 impl Launcher for ProcessLauncher {
-    fn launch(&self) -> BoxFuture<'static, Result<Launched, String>> {
+    fn launch(&self) -> BoxFuture<'static, Result<Launched, LaunchError>> {
         let port = if self.profile.needs_port() {
             match self.profile.port.map_or_else(free_port, Ok) {
                 Ok(p) => Some(p),
-                Err(e) => return Box::pin(async move { Err(format!("no free port: {e}")) }),
+                Err(e) => return Box::pin(async move { Err(LaunchError::NoFreePort(e)) }),
             }
         } else {
             None
         };
         let spec = match self.profile.command(port, self.token.expose()) {
             Ok(s) => s,
-            Err(e) => {
-                return Box::pin(async move { Err(format!("cannot prepare the launch: {e}")) })
-            }
+            Err(e) => return Box::pin(async move { Err(LaunchError::Prepare(e)) }),
         };
         let mut cmd = match &self.guard {
             Some(guard) => {
@@ -270,11 +270,11 @@ impl Launcher for ProcessLauncher {
         let (reply, rx) = oneshot::channel();
         let sent = self.jobs.send(SpawnJob { cmd, reply });
         Box::pin(async move {
-            sent.map_err(|_| "the spawner thread is gone".to_string())?;
+            sent.map_err(|_| LaunchError::SpawnerGone)?;
             let mut child = rx
                 .await
-                .map_err(|_| "the spawner thread is gone".to_string())?
-                .map_err(|e| format!("{program}: {e}"))?;
+                .map_err(|_| LaunchError::SpawnerGone)?
+                .map_err(|source| LaunchError::Spawn { program, source })?;
             let direct = child.id();
             // Under a guardian the gateway is its child: signals and the pid users see are
             // the gateway's; the exit comes from the guardian, which mirrors the gateway's.

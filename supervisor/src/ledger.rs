@@ -117,6 +117,89 @@ impl Ledger {
     }
 }
 
+/// A change to the ledger, carried out off the actor's loop by [`Writer`].
+#[derive(Debug)]
+pub(crate) enum Change {
+    /// A child was spawned: record it (its start time and the owner's are read then).
+    Record {
+        /// The child's pid.
+        pid: u32,
+        /// Its executable, as the launcher knows it.
+        exe: Option<PathBuf>,
+        /// Its port, when chosen before spawning.
+        port: Option<u16>,
+        /// Hash of the token it was given.
+        token_hash: String,
+        /// `tether`, `openclaw` or `custom`.
+        gateway: String,
+    },
+    /// The child printed its port.
+    Port(u16),
+    /// The child is gone.
+    Clear,
+}
+
+impl Change {
+    fn apply(self, ledger: &Ledger) {
+        match self {
+            Change::Record {
+                pid,
+                exe,
+                port,
+                token_hash,
+                gateway,
+            } => {
+                let me = std::process::id();
+                let _ = ledger.write(&Entry {
+                    pid,
+                    start_time: proc_start_time(pid),
+                    exe,
+                    port,
+                    token_hash,
+                    gateway,
+                    owner_pid: me,
+                    owner_start_time: proc_start_time(me),
+                });
+            }
+            Change::Port(port) => {
+                if let Some(mut e) = ledger.read() {
+                    e.port = Some(port);
+                    let _ = ledger.write(&e);
+                }
+            }
+            Change::Clear => ledger.clear(),
+        }
+    }
+}
+
+/// The ledger's writer: one task that carries out changes in order, each on the blocking pool,
+/// so the actor never waits for the file system. It ends once every sender is dropped and the
+/// changes already sent are done.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    // Unbounded but small: a few changes per spawned child.
+    tx: tokio::sync::mpsc::UnboundedSender<Change>,
+}
+
+impl Writer {
+    /// Starts the writer of `ledger` on `tasks`.
+    pub(crate) fn spawn(ledger: Ledger, tasks: &tokio_util::task::TaskTracker) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Change>();
+        tasks.spawn(async move {
+            while let Some(change) = rx.recv().await {
+                let ledger = ledger.clone();
+                let _ = tokio::task::spawn_blocking(move || change.apply(&ledger)).await;
+            }
+        });
+        Writer { tx }
+    }
+
+    /// Queues a change.
+    pub(crate) fn send(&self, change: Change) {
+        let _ = self.tx.send(change);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +249,37 @@ mod tests {
         assert_eq!(Ledger::assess(&e, me), Proof::Gone);
         l.clear();
         assert!(l.read().is_none());
+    }
+
+    #[tokio::test]
+    async fn the_writer_carries_out_changes_in_order_and_drains_when_dropped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ledger = Ledger::new(dir.path());
+        let tasks = tokio_util::task::TaskTracker::new();
+        let writer = Writer::spawn(ledger.clone(), &tasks);
+        let me = std::process::id();
+        writer.send(Change::Record {
+            pid: me,
+            exe: None,
+            port: None,
+            token_hash: "abc".into(),
+            gateway: "tether".into(),
+        });
+        writer.send(Change::Port(4242));
+        drop(writer);
+        tasks.close();
+        tasks.wait().await;
+        let e = ledger.read().expect("recorded");
+        assert_eq!((e.pid, e.port, e.owner_pid), (me, Some(4242), me));
+        assert_eq!(e.start_time, proc_start_time(me));
+
+        let tasks = tokio_util::task::TaskTracker::new();
+        let writer = Writer::spawn(ledger.clone(), &tasks);
+        writer.send(Change::Clear);
+        writer.send(Change::Port(1));
+        drop(writer);
+        tasks.close();
+        tasks.wait().await;
+        assert_eq!(ledger.read(), None, "a port for no entry records nothing");
     }
 }

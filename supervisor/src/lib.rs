@@ -10,6 +10,7 @@
 pub mod actor;
 pub mod attach;
 pub mod backoff;
+pub mod clock;
 pub mod connector;
 pub mod control;
 pub mod credentials;
@@ -19,6 +20,7 @@ pub mod events;
 pub mod exit;
 pub mod governor;
 pub mod guard;
+pub mod handle;
 pub mod heartbeat;
 pub mod journal;
 pub mod launcher;
@@ -31,13 +33,11 @@ pub mod output;
 pub mod profile;
 pub mod regular_file;
 pub mod reload;
-pub mod rng;
 pub mod rpc;
 pub mod state_guard;
 
-pub use actor::{
-    spawn, CallError, Deps, Metrics, Refused, Snapshot, SupervisorConfig, SupervisorHandle,
-};
+pub use actor::{spawn, Deps, SupervisorConfig};
 pub use events::SupervisorEvent;
+pub use handle::{CallError, Metrics, Refused, Snapshot, SupervisorHandle};
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -17,7 +17,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 use tokio::signal::unix::{signal, SignalKind};
 
-use tether_supervisor::control::{self, ClientError, ControlClient, ControlRequest, ServerLine};
+use tether_supervisor::control::{
+    self, ClientError, ControlClient, ControlRequest, Op, ServerLine,
+};
 use tether_supervisor::events::{ChatPhase, PhaseName, SupervisorEvent, ToolStatus};
 use tether_supervisor::options::{self, Options};
 use tether_supervisor::output::printable;
@@ -371,10 +373,7 @@ async fn client(state_dir: &std::path::Path, cmd: Cmd) -> i32 {
         Cmd::Stop => c.op("stop").await.map_or_else(fail, simple),
         Cmd::Reload => c.op("reload").await.map_or_else(fail, simple),
         Cmd::Restart { force } => c
-            .request(ControlRequest {
-                force,
-                ..ControlRequest::new("restart")
-            })
+            .request(ControlRequest::new(Op::Restart { force }))
             .await
             .map_or_else(fail, simple),
         Cmd::Diagnostics => match c.op("diagnostics").await {
@@ -485,7 +484,7 @@ async fn chat(
         return fail(e);
     }
     let run_id = uuid::Uuid::new_v4().to_string();
-    let call = ControlRequest {
+    let call = ControlRequest::new(Op::Call {
         method: Some("chat.send".into()),
         params: Some({
             let mut p =
@@ -496,8 +495,7 @@ async fn chat(
             p
         }),
         timeout_ms: Some(120_000),
-        ..ControlRequest::new("call")
-    };
+    });
     let run_id = match c.request(call).await {
         Ok(ack) => ack["runId"].as_str().map_or(run_id, str::to_owned),
         Err(e) => return fail(e),

@@ -12,7 +12,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use crate::clock::wall_ms;
 
 use crate::actor::{Deps, SupervisorConfig};
 use crate::attach::ProbeContext;
@@ -369,13 +371,6 @@ pub fn profile(opts: &Options) -> Result<Profile, String> {
     })
 }
 
-fn wall_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(0))
-        .unwrap_or(0)
-}
-
 /// Builds a real supervisor's configuration and seams. Must run inside a tokio runtime.
 pub fn build(opts: &Options) -> Result<(SupervisorConfig, Deps), String> {
     crate::profile::create_private_dir(&opts.state_dir)
@@ -390,7 +385,12 @@ pub fn build(opts: &Options) -> Result<(SupervisorConfig, Deps), String> {
     machine.waits_for_ready_line = profile.reports_ready();
     machine.restart_signal = profile.restart_signal();
     machine.reload_mode = opts.reload;
-    machine.seed = crate::rng::SplitMix64::from_os().next_u64();
+    // The jitter's seed: predictable jitter if the OS RNG fails is harmless, never unsafe.
+    let mut seed = [0u8; 8];
+    machine.seed = match getrandom::fill(&mut seed) {
+        Ok(()) => u64::from_le_bytes(seed),
+        Err(_) => 0x5eed_7e7e_5eed_7e7e,
+    };
     let lock_file = match opts.gateway {
         GatewayKind::OpenClaw => None,
         _ => Some(profile.state_dir.join("gateway.lock")),

@@ -19,7 +19,7 @@ use tether_protocol::{ErrorShape, Event, Frame, Response};
 
 use crate::connector::{Connector, Inbound, Link, Outbound};
 use crate::exit::ExitStatus;
-use crate::launcher::{ChildControl, ChildEvent, Launched, Launcher};
+use crate::launcher::{ChildControl, ChildEvent, LaunchError, Launched, Launcher};
 use crate::machine::{ConnectError, Sig};
 
 /// How the next launch goes.
@@ -264,7 +264,7 @@ impl ChildControl for FakeControl {
 }
 
 impl Launcher for FakeLauncher {
-    fn launch(&self) -> BoxFuture<'static, Result<Launched, String>> {
+    fn launch(&self) -> BoxFuture<'static, Result<Launched, LaunchError>> {
         let world = self.world.clone();
         Box::pin(async move {
             let mut s = world.lock();
@@ -274,7 +274,7 @@ impl Launcher for FakeLauncher {
                 .or_else(|| s.default_launch.clone())
                 .unwrap_or(LaunchScript::Ready(4000));
             if let LaunchScript::Fail(e) = script {
-                return Err(e);
+                return Err(LaunchError::Other(e));
             }
             let (tx, events) = mpsc::channel(64);
             let index = s.children.len();

@@ -239,6 +239,45 @@ impl Drop for ChildGuard {
     }
 }
 
+/// Whether a process exists and has not exited (a zombie, state `Z`, has exited; only its
+/// parent's reaping is pending).
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+/// A `std::process::Child` for synchronous tests, killed (SIGKILL) and reaped when dropped. It
+/// derefs to the child.
+#[derive(Debug)]
+pub struct KillOnDrop(pub std::process::Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A numeric field of `/proc/<pid>/status` (`"VmRSS"`, `"VmHWM"`, `"Threads"`, …; memory fields
 /// are in KiB), or `None` if the process or the field is gone.
 pub fn proc_status(pid: u32, field: &str) -> Option<u64> {

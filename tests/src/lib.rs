@@ -6,12 +6,13 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use tether_supervisor::control::{ControlClient, ControlRequest};
+use tether_supervisor::control::{ControlClient, ControlRequest, Op};
 use tether_supervisor::events::SupervisorEvent;
+use tether_testkit::process::KillOnDrop;
 
 /// The path of a workspace binary, built by [`tether_testkit::bins`] if it is missing.
 pub fn binary(package: &str, name: &str) -> PathBuf {
@@ -32,8 +33,8 @@ pub fn gateway_bin() -> PathBuf {
 /// A `tether run` process, killed (SIGKILL) when dropped.
 #[derive(Debug)]
 pub struct Supervisor {
-    /// The process.
-    pub child: Child,
+    /// The process (SIGKILLed when dropped).
+    pub child: KillOnDrop,
     /// Its state directory.
     pub state_dir: PathBuf,
     events: mpsc::Receiver<Result<SupervisorEvent, String>>,
@@ -43,13 +44,6 @@ pub struct Supervisor {
     pub raw: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     /// Raw stderr lines.
     pub stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl Drop for Supervisor {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Supervisor {
@@ -97,7 +91,7 @@ impl Supervisor {
             }
         });
         Supervisor {
-            child,
+            child: KillOnDrop(child),
             state_dir: state_dir.to_owned(),
             events,
             seen: Vec::new(),
@@ -174,16 +168,12 @@ impl Supervisor {
             let mut c = ControlClient::connect(&path)
                 .await
                 .map_err(|e| e.to_string())?;
-            c.request(ControlRequest {
-                id: serde_json::Value::Null,
-                op: op.into(),
-                force,
-                method: None,
-                params: None,
-                timeout_ms: None,
-            })
-            .await
-            .map_err(|e| e.to_string())
+            let r = if op == "restart" {
+                c.request(ControlRequest::new(Op::Restart { force })).await
+            } else {
+                c.op(op).await
+            };
+            r.map_err(|e| e.to_string())
         })
     }
 
@@ -202,32 +192,18 @@ impl Supervisor {
             let mut c = ControlClient::connect(&path)
                 .await
                 .map_err(|e| e.to_string())?;
-            c.request(ControlRequest {
-                id: serde_json::Value::Null,
-                op: "call".into(),
-                force: false,
+            c.request(ControlRequest::new(Op::Call {
                 method: Some(method.into()),
                 params: Some(params),
                 timeout_ms: Some(60_000),
-            })
+            }))
             .await
             .map_err(|e| e.to_string())
         })
     }
 }
 
-/// Whether a process exists (and is not a zombie).
-pub fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z'),
-        Err(_) => false,
-    }
-}
+pub use tether_testkit::process::alive;
 
 /// Waits until `pid` is gone; false if it is still there after `within`.
 pub fn wait_gone(pid: u32, within: Duration) -> bool {

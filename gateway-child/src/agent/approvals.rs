@@ -25,8 +25,8 @@ use tether_protocol::{ErrorCode, ErrorShape, Map};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use super::clock::now_ms;
 use crate::bus::{Audience, EventSink, OutEvent};
+use crate::clock::now_ms;
 
 /// How a request ended, from the asking run's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,7 +22,7 @@ use std::io::Write as _;
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::tools::paths::Workspace;
+use super::tools::workspace::Workspace;
 
 /// Most decoded bytes of all attachments of one message (upstream's limit).
 pub const MAX_TOTAL_BYTES: usize = tether_protocol::consts::MAX_ATTACHMENT_BYTES;

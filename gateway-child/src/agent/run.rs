@@ -21,16 +21,16 @@ use tether_protocol::session_key::SessionKey;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::attachments::{self, Attachment, Image};
-use super::clock::now_ms;
 use super::emit::{Observed, RunEmitter};
 use super::provider::{self, ModelRequest, TurnError};
 use super::runs::{ActiveRun, RunOutcome};
 use super::sessions::Slot;
-use super::settings::{ModelChoice, Settings};
-use super::tools::{self, paths::Workspace, ToolEnv};
+use super::settings::{AgentSettings, ModelChoice};
+use super::tools::{self, workspace::Workspace, ToolEnv};
 use super::transcript::{Msg, Record};
 use super::Inner;
 use crate::bus::Audience;
+use crate::clock::now_ms;
 
 /// Most model calls in one run (each tool round is one more).
 pub const MAX_MODEL_CALLS: usize = 24;
@@ -74,7 +74,7 @@ pub async fn drive(
     inner: Arc<Inner>,
     spec: RunSpec,
     active: ActiveRun,
-    settings: Arc<Settings>,
+    settings: Arc<AgentSettings>,
     slot: Arc<Slot>,
     release: oneshot::Receiver<()>,
     done: watch::Sender<Option<Arc<RunOutcome>>>,
@@ -265,7 +265,7 @@ fn context(msgs: &[Msg], budget: usize) -> Vec<Msg> {
 
 /// The user's message with the attachments' notes appended, and the images for the model.
 async fn deliver_attachments(
-    settings: &Settings,
+    settings: &AgentSettings,
     message: &str,
     list: &Arc<[Attachment]>,
 ) -> Result<(String, Vec<Image>), String> {
@@ -299,7 +299,7 @@ async fn body(
     inner: &Arc<Inner>,
     spec: &RunSpec,
     active: &ActiveRun,
-    settings: &Arc<Settings>,
+    settings: &Arc<AgentSettings>,
     slot: &Arc<Slot>,
     emitter: &RunEmitter,
 ) -> RunOutcome {

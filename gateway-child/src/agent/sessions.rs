@@ -23,10 +23,10 @@ use std::time::{Duration, Instant};
 
 use tether_protocol::session_key::SessionKey;
 
-use super::clock::now_ms;
 use super::transcript::{
     escape_part, transcript_path, Msg, Record, Replay, TranscriptFile, FORMAT_VERSION,
 };
+use crate::clock::now_ms;
 
 /// One session.
 #[derive(Debug)]

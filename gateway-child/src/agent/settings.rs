@@ -3,7 +3,7 @@
 //!
 //! It owns defaults (run timeout, exec limits, approval timeout), model selection from
 //! `agents.defaults.model.primary`, and `apiKey` resolution (`${ENV}` read at request time).
-//! A run takes one `Arc<Settings>` snapshot when it starts and keeps it to the end, so a hot
+//! A run takes one `Arc<AgentSettings>` snapshot when it starts and keeps it to the end, so a hot
 //! reload never changes a run midway. It must never log or format an API key: keys stay in
 //! [`Secret`] until the single `expose()` at the HTTP request.
 
@@ -31,7 +31,7 @@ pub const OFFLINE_MODEL: &str = "offline";
 
 /// Resolved engine settings.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct AgentSettings {
     /// `models.providers`.
     pub providers: BTreeMap<String, ProviderConfig>,
     /// `agents.defaults.model.primary`.
@@ -61,9 +61,9 @@ pub struct ExecPolicy {
     pub approval_timeout: Duration,
 }
 
-impl Settings {
+impl AgentSettings {
     /// Resolves `config`; relative workspace paths are taken relative to `state_dir`.
-    pub fn from_config(config: &Config, state_dir: &Path) -> Settings {
+    pub fn from_config(config: &Config, state_dir: &Path) -> AgentSettings {
         let d = &config.agents.defaults;
         let workspace = match &d.workspace {
             Some(p) if p.is_absolute() => p.clone(),
@@ -71,7 +71,7 @@ impl Settings {
             None => state_dir.join("workspace"),
         };
         let e = &config.tools.exec;
-        Settings {
+        AgentSettings {
             providers: config.models.providers.clone(),
             primary: d.model.primary.clone().filter(|p| !p.trim().is_empty()),
             workspace,
@@ -301,7 +301,7 @@ mod tests {
 
     #[test]
     fn defaults_apply() {
-        let s = Settings::from_config(&Config::default(), Path::new("/state"));
+        let s = AgentSettings::from_config(&Config::default(), Path::new("/state"));
         assert_eq!(s.workspace, PathBuf::from("/state/workspace"));
         assert_eq!(s.run_timeout, DEFAULT_RUN_TIMEOUT);
         assert_eq!(s.exec.ask, ExecAsk::OnMiss);
@@ -316,7 +316,7 @@ mod tests {
                 "models": [{"id": "m1", "maxTokens": 99}]}}},
             "agents": {"defaults": {"model": {"primary": "mock/m1"}, "workspace": "ws"}}
         }));
-        let s = Settings::from_config(&c, Path::new("/state"));
+        let s = AgentSettings::from_config(&c, Path::new("/state"));
         assert_eq!(s.workspace, PathBuf::from("/state/ws"));
         let m = s.configured_model().unwrap().unwrap();
         assert_eq!(m.label(), "mock/m1");
@@ -325,11 +325,11 @@ mod tests {
         assert_eq!(m.api, Some(ProviderApi::OpenAiCompletions));
 
         let bad = config(json!({"agents": {"defaults": {"model": {"primary": "nope/m"}}}}));
-        assert!(Settings::from_config(&bad, Path::new("/s"))
+        assert!(AgentSettings::from_config(&bad, Path::new("/s"))
             .configured_model()
             .is_err());
         let off = config(json!({"agents": {"defaults": {"model": {"primary": "tether/offline"}}}}));
-        let m = Settings::from_config(&off, Path::new("/s"))
+        let m = AgentSettings::from_config(&off, Path::new("/s"))
             .configured_model()
             .unwrap()
             .unwrap();

@@ -13,7 +13,7 @@ use tether_protocol::methods::{names, AgentParams, AgentWaitParams, RunStatus};
 use tether_protocol::ErrorShape;
 
 use super::{encode, params_for};
-use crate::dispatch::CallContext;
+use crate::call::CallContext;
 
 /// `agent {message, idempotencyKey, sessionKey?|agentId?, timeout?, …}`.
 pub async fn agent(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
@@ -55,7 +55,7 @@ pub async fn wait(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape>
 /// `agents.list {}`: the one agent, in upstream's shape.
 pub async fn agents_list(ctx: &CallContext, _params: Value) -> Result<Value, ErrorShape> {
     let settings = ctx.services.settings();
-    let engine_settings = crate::agent::settings::Settings::from_config(
+    let engine_settings = crate::agent::settings::AgentSettings::from_config(
         settings.config(),
         &ctx.services.resolver.paths.state_dir,
     );

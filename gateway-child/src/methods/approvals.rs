@@ -7,21 +7,23 @@ use tether_protocol::methods::{names, ExecApprovalResolveParams};
 use tether_protocol::ErrorShape;
 
 use super::params_for;
-use crate::dispatch::CallContext;
+use crate::agent::{Engine, EngineCaller};
 
 /// `exec.approval.resolve {id, decision: allow-once|allow-always|deny}`.
-pub async fn resolve(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+pub async fn resolve(
+    engine: &Engine,
+    caller: &EngineCaller,
+    params: Value,
+) -> Result<Value, ErrorShape> {
     let p: ExecApprovalResolveParams = params_for(names::EXEC_APPROVAL_RESOLVE, params)?;
-    ctx.services
-        .engine
-        .exec_approval_resolve(&ctx.caller.for_engine(), p)
-        .await
+    engine.exec_approval_resolve(caller, p).await
 }
 
 /// `exec.approval.list {}` → `{approvals: [...]}` (pending ones).
-pub async fn list(ctx: &CallContext, _params: Value) -> Result<Value, ErrorShape> {
-    ctx.services
-        .engine
-        .exec_approval_list(&ctx.caller.for_engine())
-        .await
+pub async fn list(
+    engine: &Engine,
+    caller: &EngineCaller,
+    _params: Value,
+) -> Result<Value, ErrorShape> {
+    engine.exec_approval_list(caller).await
 }

@@ -10,7 +10,7 @@ use tether_protocol::methods::{names, ChatAbortParams, ChatHistoryParams, ChatSe
 use tether_protocol::ErrorShape;
 
 use super::{encode, params_for};
-use crate::dispatch::CallContext;
+use crate::call::CallContext;
 
 /// `chat.send {sessionKey, message, idempotencyKey, …}` → `{runId, status}`; events follow.
 pub async fn send(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {

@@ -18,12 +18,12 @@ use tether_protocol::methods::ConfigWriteParams;
 use tether_protocol::ErrorShape;
 use tracing::{info, warn};
 
+use crate::call::CallContext;
 use crate::config::depth;
 use crate::config::load::{self, ConfigError, Loaded};
 use crate::config::plan::Action;
 use crate::config::redact::{merge_patch, redact, restore};
 use crate::config::store::write_atomic;
-use crate::dispatch::CallContext;
 use crate::logging::Clean;
 use crate::rate_limit::{WriteLimiter, WRITE_LIMIT_LABEL};
 use crate::reload::{self, Source};

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use tether_protocol::methods::LogsTailParams;
 use tether_protocol::ErrorShape;
 
-use crate::dispatch::CallContext;
+use crate::call::CallContext;
 
 /// Most lines per call.
 pub const MAX_LIMIT: u32 = 5000;

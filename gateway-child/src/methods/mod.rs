@@ -1,6 +1,6 @@
 //! Handlers of the gateway's methods, one module per family.
 //!
-//! Each handler receives a [`crate::dispatch::CallContext`] (already authorized) and the request
+//! Each handler receives a [`crate::call::CallContext`] (already authorized) and the request
 //! params, and returns the response payload or an `ErrorShape`. Handlers validate their params
 //! themselves (unknown fields are ignored, wrong types are `INVALID_REQUEST`); they never check
 //! scopes (dispatch did) and never write to a socket (the responder enqueues). The chat, agent,
@@ -38,4 +38,91 @@ pub fn params_for<T: DeserializeOwned>(method: &str, params: Value) -> Result<T,
 pub fn encode<T: serde::Serialize>(value: &T) -> Result<Value, ErrorShape> {
     serde_json::to_value(value)
         .map_err(|e| ErrorShape::unavailable(format!("cannot encode the result: {e}"), 1000))
+}
+
+/// The handlers that need only the engine, called without a socket, a hub or a run.
+#[cfg(test)]
+mod engine_handler_tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+    use tether_protocol::{ErrorCode, Scope};
+
+    use crate::agent::{Engine, EngineCaller, EngineOptions};
+    use crate::bus::{Audience, EventSink, OutEvent};
+    use crate::config::schema::Config;
+
+    struct Nowhere;
+
+    impl EventSink for Nowhere {
+        fn emit(&self, _event: OutEvent, _audience: Audience, _droppable: bool) {}
+    }
+
+    fn engine(dir: &std::path::Path) -> Engine {
+        Engine::new(
+            &Config::default(),
+            EngineOptions::new(dir),
+            Arc::new(Nowhere),
+        )
+        .expect("an engine")
+    }
+
+    fn caller(scopes: &[Scope]) -> EngineCaller {
+        EngineCaller {
+            conn: Some(1),
+            client: "test/cli".into(),
+            protocol: 4,
+            tool_events: false,
+            scopes: scopes.to_vec(),
+        }
+    }
+
+    #[tokio::test]
+    async fn sessions_list_validates_its_params_then_lists() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let e = engine(dir.path());
+        let admin = caller(&[Scope::Admin]);
+        let err = super::sessions::list(&e, &admin, json!({"limit": "many"}))
+            .await
+            .expect_err("a string limit");
+        assert_eq!(err.code, ErrorCode::InvalidRequest);
+        let ok = super::sessions::list(&e, &admin, json!({}))
+            .await
+            .expect("a list");
+        assert_eq!(ok["sessions"], json!([]));
+    }
+
+    #[tokio::test]
+    async fn sessions_reset_and_delete_need_a_key() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let e = engine(dir.path());
+        let admin = caller(&[Scope::Admin]);
+        for result in [
+            super::sessions::reset(&e, &admin, json!({})).await,
+            super::sessions::delete(&e, &admin, json!({})).await,
+        ] {
+            assert_eq!(result.expect_err("no key").code, ErrorCode::InvalidRequest);
+        }
+    }
+
+    #[tokio::test]
+    async fn approvals_need_the_approvals_scope() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let e = engine(dir.path());
+        let reader = caller(&[Scope::Read]);
+        assert!(super::approvals::list(&e, &reader, json!({}))
+            .await
+            .is_err());
+        let approver = caller(&[Scope::Approvals]);
+        assert_eq!(
+            super::approvals::list(&e, &approver, json!({}))
+                .await
+                .expect("pending approvals"),
+            json!({"approvals": []})
+        );
+        let err = super::approvals::resolve(&e, &approver, json!({"id": "x"}))
+            .await
+            .expect_err("no decision");
+        assert_eq!(err.code, ErrorCode::InvalidRequest);
+    }
 }

@@ -5,14 +5,13 @@ use serde_json::Value;
 use tether_protocol::ErrorShape;
 
 use super::encode;
-use crate::dispatch::CallContext;
+use crate::agent::{Engine, EngineCaller};
 
 /// `models.list {}`.
-pub async fn list(ctx: &CallContext, _params: Value) -> Result<Value, ErrorShape> {
-    let l = ctx
-        .services
-        .engine
-        .models_list(&ctx.caller.for_engine())
-        .await?;
-    encode(&l)
+pub async fn list(
+    engine: &Engine,
+    caller: &EngineCaller,
+    _params: Value,
+) -> Result<Value, ErrorShape> {
+    encode(&engine.models_list(caller).await?)
 }

@@ -13,10 +13,10 @@ use tether_protocol::methods::RestartRequestParams;
 use tether_protocol::ErrorShape;
 use tracing::info;
 
-use crate::dispatch::CallContext;
+use crate::call::CallContext;
 use crate::logging::Clean;
 use crate::reload;
-use crate::server::{Services, RESTART_EXPECTED};
+use crate::services::{Services, RESTART_EXPECTED};
 
 /// Longest delay accepted.
 pub const MAX_DELAY: Duration = Duration::from_secs(60);

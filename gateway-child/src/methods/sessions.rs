@@ -10,7 +10,8 @@ use tether_protocol::methods::{names, SessionKeyParams, SessionsListParams};
 use tether_protocol::ErrorShape;
 
 use super::{encode, params_for};
-use crate::dispatch::CallContext;
+use crate::agent::{Engine, EngineCaller};
+use crate::call::CallContext;
 
 /// Turns the subscription on or off for the calling connection.
 pub async fn subscribe(ctx: &CallContext, _params: Value, on: bool) -> Result<Value, ErrorShape> {
@@ -24,30 +25,31 @@ pub async fn subscribe(ctx: &CallContext, _params: Value, on: bool) -> Result<Va
 }
 
 /// `sessions.list {limit?, search?, agentId?, activeMinutes?, includeLastMessage?}`.
-pub async fn list(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+pub async fn list(
+    engine: &Engine,
+    caller: &EngineCaller,
+    params: Value,
+) -> Result<Value, ErrorShape> {
     let p: SessionsListParams = params_for(names::SESSIONS_LIST, params)?;
-    let l = ctx
-        .services
-        .engine
-        .sessions_list(&ctx.caller.for_engine(), p)
-        .await?;
-    encode(&l)
+    encode(&engine.sessions_list(caller, p).await?)
 }
 
 /// `sessions.reset {key, reason?}`: aborts its runs, archives the transcript, new session id.
-pub async fn reset(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+pub async fn reset(
+    engine: &Engine,
+    caller: &EngineCaller,
+    params: Value,
+) -> Result<Value, ErrorShape> {
     let p: SessionKeyParams = params_for(names::SESSIONS_RESET, params)?;
-    ctx.services
-        .engine
-        .sessions_reset(&ctx.caller.for_engine(), p)
-        .await
+    engine.sessions_reset(caller, p).await
 }
 
 /// `sessions.delete {key, deleteTranscript?}`: aborts its runs and forgets the session.
-pub async fn delete(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+pub async fn delete(
+    engine: &Engine,
+    caller: &EngineCaller,
+    params: Value,
+) -> Result<Value, ErrorShape> {
     let p: SessionKeyParams = params_for(names::SESSIONS_DELETE, params)?;
-    ctx.services
-        .engine
-        .sessions_delete(&ctx.caller.for_engine(), p)
-        .await
+    engine.sessions_delete(caller, p).await
 }

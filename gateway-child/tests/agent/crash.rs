@@ -1,8 +1,9 @@
 //! Transcript crash safety: a real process streaming a run is killed with SIGKILL mid-stream;
 //! after reload nothing it had emitted is missing and no line is corrupt.
 //!
-//! The test binary re-executes itself: `crash_child` (a no-op unless its environment variable is
-//! set) runs an engine against a mock provider and prints every emitted delta to stdout.
+//! The test binary re-executes itself to run `crash_child`, an ignored helper (it refuses to run
+//! without the directory its parent passes), which runs an engine against a mock provider and
+//! prints every emitted delta to stdout.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -12,6 +13,7 @@ use serde_json::Value;
 use tether_gateway::agent::Engine;
 use tether_gateway::bus::{Audience, EventSink, OutEvent};
 use tether_testkit::mock_openai::{self, Reply};
+use tether_testkit::process::KillOnDrop;
 
 use crate::support::*;
 
@@ -32,11 +34,16 @@ impl EventSink for PrintSink {
     }
 }
 
+/// The process `kill_9_mid_stream_loses_nothing_that_was_streamed` kills: not a test of its own,
+/// so it is ignored and refuses to run without the directory its parent gives it.
 #[test]
+#[ignore = "a helper process: kill_9_mid_stream_loses_nothing_that_was_streamed runs it"]
 fn crash_child() {
-    let Ok(dir) = std::env::var(ENV) else {
-        return;
-    };
+    let dir = std::env::var(ENV).unwrap_or_else(|_| {
+        panic!(
+            "crash_child is run by kill_9_mid_stream_loses_nothing_that_was_streamed, with {ENV}"
+        )
+    });
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async move {
         let mock = mock_openai::start().await.unwrap();
@@ -59,15 +66,6 @@ fn crash_child() {
     });
 }
 
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn kill_9_mid_stream_loses_nothing_that_was_streamed() {
     let dir = tempfile::tempdir().unwrap();
@@ -75,6 +73,7 @@ fn kill_9_mid_stream_loses_nothing_that_was_streamed() {
         .args([
             "crash::crash_child",
             "--exact",
+            "--ignored",
             "--nocapture",
             "--test-threads=1",
         ])

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tether_gateway::agent::{Caller, Engine, EngineOptions};
+use tether_gateway::agent::{Engine, EngineCaller, EngineOptions};
 use tether_gateway::bus::{Audience, EventSink, OutEvent};
 use tether_gateway::config::schema::Config;
 use tether_protocol::agent::AgentStream;
@@ -130,8 +130,8 @@ impl Recorder {
     }
 }
 
-pub fn caller(conn: u64) -> Caller {
-    Caller {
+pub fn caller(conn: u64) -> EngineCaller {
+    EngineCaller {
         conn: Some(conn),
         client: "test".into(),
         protocol: 4,
@@ -182,7 +182,7 @@ pub fn send(key: &str, message: &str, run: &str) -> ChatSendParams {
 }
 
 /// Sends and releases the ack at once; returns the ack status.
-pub async fn start(e: &Engine, c: &Caller, key: &str, message: &str, run: &str) -> String {
+pub async fn start(e: &Engine, c: &EngineCaller, key: &str, message: &str, run: &str) -> String {
     let ack = e.chat_send(c, send(key, message, run)).await.unwrap();
     let s = ack.value.status.to_string();
     drop(ack);
@@ -238,6 +238,6 @@ pub fn history(key: &str, limit: Option<u32>, max_chars: Option<u32>) -> ChatHis
 }
 
 /// The whole `chat.history` of a session.
-pub async fn full_history(e: &Engine, c: &Caller, key: &str) -> ChatHistory {
+pub async fn full_history(e: &Engine, c: &EngineCaller, key: &str) -> ChatHistory {
     e.chat_history(c, history(key, None, None)).await.unwrap()
 }

@@ -252,16 +252,7 @@ async fn tool_events_need_the_cap() {
 }
 
 fn alive(pid: i32) -> bool {
-    // A zombie (state Z) has exited; only its parent's reaping is pending.
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => !s
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z'),
-        Err(_) => false,
-    }
+    u32::try_from(pid).is_ok_and(tether_testkit::process::alive)
 }
 
 /// Polls an OS condition that produces no event (process exit of a grandchild), bounded.

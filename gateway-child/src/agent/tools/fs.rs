@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 
 use serde_json::{json, Value};
 
-use super::paths::{PathError, Workspace};
+use super::workspace::{PathError, Workspace};
 use super::ToolOutput;
 
 /// Largest file `read` returns (bytes).

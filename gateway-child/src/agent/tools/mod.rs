@@ -5,11 +5,11 @@
 //! sequence (`item start` → `tool start` → [`tool update` / `item update` / `command_output
 //! delta`]… → `tool result` → `item end` → [`command_output end`]) and the exec approval gate
 //! (ask policy, allowlist, allow-always, then `approvals.rs`). It must never let a tool touch a
-//! path that did not go through [`paths::Workspace`], and never run `exec` without the gate.
+//! path that did not go through [`workspace::Workspace`], and never run `exec` without the gate.
 
 pub mod exec;
 pub mod fs;
-pub mod paths;
+pub mod workspace;
 
 use std::time::Duration;
 
@@ -21,13 +21,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::allowlist::{is_allowlisted, preview};
 use super::approvals::{Approvals, Verdict};
-use super::clock::now_ms;
 use super::emit::RunEmitter;
 use super::provider::ToolSpec;
 use super::settings::ExecPolicy;
 use super::transcript::ToolCall;
+use crate::clock::now_ms;
 use crate::config::schema::ExecAsk;
-use paths::Workspace;
+use workspace::Workspace;
 
 /// A tool's result.
 #[derive(Debug, Clone, PartialEq)]

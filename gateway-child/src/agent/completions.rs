@@ -22,9 +22,9 @@ use tether_protocol::chat::ChatState;
 use tether_protocol::session_key::SessionKey;
 use tokio::sync::mpsc;
 
-use super::clock::now_ms;
 use super::emit::Observed;
 use super::Engine;
+use crate::clock::now_ms;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;

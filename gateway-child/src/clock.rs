@@ -1,4 +1,5 @@
-//! Wall-clock helpers for timestamps that go on the wire and into transcripts.
+//! The gateway's wall clock: epoch milliseconds for timestamps that go on the wire, into
+//! transcripts and into health and presence.
 //!
 //! It owns only the conversion of `SystemTime::now()` to epoch milliseconds. It must never be
 //! used to measure durations or to order events (use `Instant` and the per-run `seq` for that).

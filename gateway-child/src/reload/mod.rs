@@ -17,34 +17,14 @@ use tether_protocol::close;
 use tether_protocol::events::names;
 use tracing::{debug, info, warn};
 
+pub mod state;
+
 use crate::bus::Audience;
 use crate::config::load::{self, ConfigError, Loaded};
 use crate::config::plan::{plan, Action, Plan};
 use crate::config::watch::{watch, Debounce};
-use crate::server::Services;
+use crate::services::Services;
 use crate::settings::Settings;
-
-/// What the run has applied, and the last refusal.
-#[derive(Debug)]
-pub struct ReloadState {
-    /// The config file as last applied (its hash is `appliedConfigHash`).
-    pub applied: Arc<Loaded>,
-    /// The last refused config, if the file is still that one.
-    pub last_error: Option<ConfigError>,
-    /// Hash of the refused file, so it is reported once.
-    pub refused_hash: Option<String>,
-}
-
-impl ReloadState {
-    /// State for a run that started with `applied`.
-    pub fn new(applied: Arc<Loaded>) -> Self {
-        ReloadState {
-            applied,
-            last_error: None,
-            refused_hash: None,
-        }
-    }
-}
 
 /// Where a change came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

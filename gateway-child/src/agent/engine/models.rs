@@ -1,0 +1,111 @@
+//! `models.list`.
+
+use serde_json::json;
+use tether_protocol::methods::{ModelEntry, ModelsList};
+use tether_protocol::{ErrorShape, Map};
+
+use crate::agent::provider::discovery;
+use crate::agent::*;
+use crate::config::schema::ProviderApi;
+
+impl Engine {
+    /// `models.list`: configured models (marked `available` when their server answers and any
+    /// `${ENV}` key is set), discovered local models, and `tether/offline`.
+    pub async fn models_list(&self, _caller: &EngineCaller) -> Result<ModelsList, ErrorShape> {
+        let s = self.inner.settings();
+        let default = match s.configured_model() {
+            Ok(Some(m)) => Some(m.label()),
+            Ok(None) => self.inner.resolve_model(&s).await.ok().map(|m| m.label()),
+            Err(_) => None,
+        };
+        let mut models = Vec::new();
+        let mut checks = Vec::new();
+        for p in s.providers.values() {
+            let api = p.api.unwrap_or(ProviderApi::OpenAiCompletions);
+            let base = p.base_url.trim_end_matches('/').to_owned();
+            let http = self.inner.http.clone();
+            checks.push(async move { discovery::reachable(&http, &base, api).await });
+        }
+        let reach: Vec<bool> = futures_util::future::join_all(checks).await;
+        for ((pid, p), reachable) in s.providers.iter().zip(reach) {
+            let key_state = settings::resolve_api_key(p.api_key.as_ref());
+            let (status, reason) = match (&key_state, reachable) {
+                (Err(m), _) => ("unconfigured", Some(m.clone())),
+                (Ok(_), false) => (
+                    "unreachable",
+                    Some(format!("{} did not answer", p.base_url)),
+                ),
+                (Ok(_), true) => ("ok", None),
+            };
+            for m in &p.models {
+                let label = format!("{pid}/{}", m.id);
+                let mut extra = Map::new();
+                extra.insert("available".into(), json!(status == "ok"));
+                extra.insert("status".into(), json!(status));
+                if let Some(r) = &reason {
+                    extra.insert("reason".into(), json!(r));
+                }
+                extra.insert(
+                    "isDefault".into(),
+                    json!(default.as_deref() == Some(label.as_str())),
+                );
+                if let Some(input) = &m.input {
+                    extra.insert("input".into(), json!(input));
+                }
+                models.push(ModelEntry {
+                    id: m.id.clone(),
+                    name: m.name.clone(),
+                    provider: pid.clone(),
+                    context_window: m.context_window,
+                    reasoning: m.reasoning,
+                    extra,
+                });
+            }
+        }
+        let discovered = self
+            .inner
+            .discovered
+            .lock()
+            .ok()
+            .and_then(|d| d.as_ref().and_then(|d| d.choice.clone()));
+        if let Some(d) = discovered.filter(|_| s.providers.is_empty()) {
+            let mut extra = Map::new();
+            extra.insert("available".into(), json!(true));
+            extra.insert("status".into(), json!("ok"));
+            extra.insert("source".into(), json!(d.source.as_str()));
+            extra.insert(
+                "isDefault".into(),
+                json!(default.as_deref() == Some(d.label().as_str())),
+            );
+            models.push(ModelEntry {
+                id: d.model.clone(),
+                name: None,
+                provider: d.provider.clone(),
+                context_window: None,
+                reasoning: None,
+                extra,
+            });
+        }
+        let mut extra = Map::new();
+        extra.insert("available".into(), json!(true));
+        extra.insert("status".into(), json!("ok"));
+        extra.insert("builtin".into(), json!(true));
+        extra.insert(
+            "isDefault".into(),
+            json!(default.as_deref() == Some("tether/offline")),
+        );
+        models.push(ModelEntry {
+            id: settings::OFFLINE_MODEL.into(),
+            name: Some("Tether offline (no provider configured)".into()),
+            provider: settings::OFFLINE_PROVIDER.into(),
+            context_window: None,
+            reasoning: Some(false),
+            extra,
+        });
+        let mut extra = Map::new();
+        if let Some(d) = default {
+            extra.insert("default".into(), json!(d));
+        }
+        Ok(ModelsList { models, extra })
+    }
+}

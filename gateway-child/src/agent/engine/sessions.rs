@@ -1,0 +1,168 @@
+//! `sessions.list`, `sessions.reset`, `sessions.delete`.
+
+use serde_json::{json, Value};
+use tether_protocol::methods::{SessionKeyParams, SessionRow, SessionsList, SessionsListParams};
+use tether_protocol::{ErrorShape, Map, Maybe};
+
+use crate::agent::settings::ModelChoice;
+use crate::agent::*;
+use crate::clock::now_ms;
+
+impl Engine {
+    pub(in crate::agent) fn defaults_value(&self) -> Value {
+        let s = self.inner.settings();
+        match s.configured_model() {
+            Ok(Some(m)) => {
+                json!({"modelProvider": m.provider, "model": m.model, "contextTokens": m.context_window})
+            }
+            _ => {
+                let d = self
+                    .inner
+                    .discovered
+                    .lock()
+                    .ok()
+                    .and_then(|d| d.as_ref().and_then(|d| d.choice.clone()))
+                    .unwrap_or_else(ModelChoice::offline);
+                json!({"modelProvider": d.provider, "model": d.model, "contextTokens": d.context_window})
+            }
+        }
+    }
+
+    /// `sessions.list`: sessions with a transcript, newest first.
+    pub async fn sessions_list(
+        &self,
+        _caller: &EngineCaller,
+        params: SessionsListParams,
+    ) -> Result<SessionsList, ErrorShape> {
+        let now = now_ms();
+        let include_last = params.include_last_message.unwrap_or(false);
+        let search = params.search.as_deref().map(str::to_lowercase);
+        let mut rows: Vec<SessionRow> = Vec::new();
+        self.inner.sessions.visit_all(|s| {
+            if !s.persisted() {
+                return;
+            }
+            if let Some(a) = &params.agent_id {
+                if s.key.agent_id() != a.to_ascii_lowercase() {
+                    return;
+                }
+            }
+            let updated = s.replay.updated_at;
+            if let (Some(min), Some(u)) = (params.active_minutes, updated) {
+                if now.saturating_sub(u) > min.saturating_mul(60_000) {
+                    return;
+                }
+            }
+            let title = s.derived_title();
+            if let Some(q) = &search {
+                let hay = format!("{} {}", s.key, title.clone().unwrap_or_default()).to_lowercase();
+                if !hay.contains(q) {
+                    return;
+                }
+            }
+            let status = match (&s.running, &s.replay.last_end) {
+                (Some(_), _) => Some("running".to_owned()),
+                (None, Some((state, reason))) => Some(status_label(state, reason.as_deref())),
+                _ => None,
+            };
+            let mut extra = Map::new();
+            extra.insert("agentId".into(), json!(s.key.agent_id()));
+            extra.insert("messageCount".into(), json!(s.msgs().len()));
+            rows.push(SessionRow {
+                key: s.key.to_string(),
+                kind: Some("direct".into()),
+                updated_at: updated.map(Maybe::Value).unwrap_or(Maybe::Null),
+                session_id: Some(s.id.clone()),
+                label: None,
+                display_name: None,
+                derived_title: title,
+                last_message_preview: if include_last { s.last_preview() } else { None },
+                status,
+                model: s.replay.last_model.as_ref().map(|(_, m)| m.clone()),
+                model_provider: s.replay.last_model.as_ref().map(|(p, _)| p.clone()),
+                extra,
+            });
+        });
+        rows.sort_by(|a, b| {
+            b.updated_at
+                .get()
+                .cmp(&a.updated_at.get())
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        let limit = params.limit.unwrap_or(100).clamp(1, 10_000) as usize;
+        let total = rows.len();
+        rows.truncate(limit);
+        let mut extra = Map::new();
+        extra.insert("totalCount".into(), json!(total));
+        extra.insert("hasMore".into(), json!(total > rows.len()));
+        Ok(SessionsList {
+            ts: now,
+            path: Some(self.inner.sessions.dir().display().to_string()),
+            count: rows.len() as u64,
+            defaults: Some(self.defaults_value()),
+            sessions: rows,
+            extra,
+        })
+    }
+
+    pub(in crate::agent) async fn stop_session_runs(&self, key: &str, reason: &str) {
+        for (_, a) in self.inner.runs.active(Some(key)) {
+            a.stop(reason);
+            let mut rx = a.done.clone();
+            let _ = rx.wait_for(|o| o.is_some()).await;
+        }
+    }
+
+    pub(in crate::agent) fn announce(&self, key: &str, reason: &str) {
+        self.inner.sink.emit(
+            crate::bus::OutEvent::Named {
+                event: tether_protocol::events::names::SESSIONS_CHANGED,
+                payload: json!({"sessionKey": key, "key": key, "reason": reason, "ts": now_ms()}),
+            },
+            crate::bus::Audience::SessionSubscribers,
+            true,
+        );
+    }
+
+    /// `sessions.reset`: aborts the session's runs (`stopReason: "reset"`), archives its
+    /// transcript and starts a new session id.
+    pub async fn sessions_reset(
+        &self,
+        _caller: &EngineCaller,
+        params: SessionKeyParams,
+    ) -> Result<Value, ErrorShape> {
+        let key = parse_key(&params.key)?;
+        let ks = key.to_string();
+        self.stop_session_runs(&ks, "reset").await;
+        let slot = self.inner.sessions.get(&key).map_err(internal)?;
+        let _held = slot.run_lock.lock().await;
+        let id = self.inner.sessions.reset(&slot).map_err(internal)?;
+        self.announce(&ks, params.reason.as_deref().unwrap_or("reset"));
+        Ok(json!({"ok": true, "key": ks, "sessionId": id}))
+    }
+
+    /// `sessions.delete`: aborts the session's runs and forgets it; the transcript is deleted
+    /// (`deleteTranscript`, default true) or archived.
+    pub async fn sessions_delete(
+        &self,
+        _caller: &EngineCaller,
+        params: SessionKeyParams,
+    ) -> Result<Value, ErrorShape> {
+        let key = parse_key(&params.key)?;
+        let ks = key.to_string();
+        self.stop_session_runs(&ks, "deleted").await;
+        let Some(slot) = self.inner.sessions.existing(&key).map_err(internal)? else {
+            return Ok(json!({"ok": true, "key": ks, "deleted": false}));
+        };
+        let _held = slot.run_lock.lock().await;
+        let had_transcript = slot.lock().persisted();
+        self.inner
+            .sessions
+            .delete(&slot, params.delete_transcript.unwrap_or(true))
+            .map_err(internal)?;
+        if had_transcript {
+            self.announce(&ks, "deleted");
+        }
+        Ok(json!({"ok": true, "key": ks, "deleted": had_transcript}))
+    }
+}
