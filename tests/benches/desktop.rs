@@ -3,7 +3,8 @@
 //! `cargo bench -p tether-e2e --bench desktop` runs the release app under Xvfb with a session
 //! bus and measures, in one run:
 //! - idle memory (PSS) of the app with its WebKit processes against a bare Tauri window showing
-//!   a minimal scripted page (the floor; target ≤ 1.15×), the gateway apart, and the upstream OpenClaw
+//!   a minimal scripted page (the floor; target ≤ 1.15×; alternating, median of `TETHER_BENCH_MEM_ROUNDS`,
+//!   default 3), the gateway apart, and the upstream OpenClaw
 //!   gateway alone when it is installed;
 //! - idle CPU over `TETHER_BENCH_IDLE_S` seconds (default 60), window shown and window hidden
 //!   (target < 0.5 % of a core hidden);
@@ -207,11 +208,10 @@ fn painted_at(log: &Path) -> Option<Instant> {
         .map(|_| Instant::now())
 }
 
-async fn memory_rows(app: &Path, idle_s: u64) {
-    // Floor: a bare Tauri window.
-    let bare = example_bare();
+/// PSS of a bare Tauri window with its WebKit processes, after it settles.
+async fn bare_pss(bare: &Path) -> u64 {
     let r = run_env(false, None).await;
-    let mut child = spawn(&bare, &[], &r.env);
+    let mut child = spawn(bare, &[], &r.env);
     let pid = child.id().unwrap();
     settle(Duration::from_secs(8)).await;
     let floor: u64 = app_tree(pid).0.iter().map(|p| pss_kib(*p)).sum();
@@ -221,9 +221,12 @@ async fn memory_rows(app: &Path, idle_s: u64) {
         bare.display()
     );
     let _ = child.kill().await;
-    drop(r);
+    floor
+}
 
-    // The app, window shown.
+/// The app with its window shown, after it settles: (app side PSS, gateway PSS, idle CPU in %
+/// of a core over `idle_s` seconds when asked for).
+async fn shown(app: &Path, idle_s: Option<u64>) -> (u64, u64, Option<f64>) {
     let r = run_env(false, None).await;
     let mut child = spawn(app, &[], &r.env);
     let app_pid = until_running(&r.state).await;
@@ -231,12 +234,41 @@ async fn memory_rows(app: &Path, idle_s: u64) {
     let (side, gw) = app_tree(app_pid);
     let app_pss: u64 = side.iter().map(|p| pss_kib(*p)).sum();
     let gw_pss: u64 = gw.iter().map(|p| pss_kib(*p)).sum();
-    let t0: u64 = side.iter().map(|p| cpu_ticks(*p)).sum();
-    settle(Duration::from_secs(idle_s)).await;
-    let t1: u64 = side.iter().map(|p| cpu_ticks(*p)).sum();
-    let shown_cpu = (t1 - t0) as f64 / idle_s as f64; // ticks/s = % of a core at 100 Hz
+    let cpu = match idle_s {
+        Some(s) => {
+            let t0: u64 = side.iter().map(|p| cpu_ticks(*p)).sum();
+            settle(Duration::from_secs(s)).await;
+            let t1: u64 = side.iter().map(|p| cpu_ticks(*p)).sum();
+            Some((t1 - t0) as f64 / s as f64) // ticks/s = % of a core at 100 Hz
+        }
+        None => None,
+    };
     let _ = child.kill().await;
-    drop(r);
+    (app_pss, gw_pss, cpu)
+}
+
+fn median(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+async fn memory_rows(app: &Path, idle_s: u64) {
+    // Floor and app alternate, so drift on the shared machine touches both alike; medians.
+    let rounds: usize = std::env::var("TETHER_BENCH_MEM_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1);
+    let bare = example_bare();
+    let (mut floors, mut apps, mut gws) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        floors.push(bare_pss(&bare).await);
+        let (a, g, _) = shown(app, None).await;
+        apps.push(a);
+        gws.push(g);
+    }
+    let (floor, app_pss, gw_pss) = (median(floors), median(apps), median(gws));
+    let shown_cpu = shown(app, Some(idle_s)).await.2.unwrap_or_default();
 
     // Hidden in the tray.
     let r = run_env(true, None).await;
@@ -278,11 +310,11 @@ async fn memory_rows(app: &Path, idle_s: u64) {
 
     println!("\n| idle | result | target |\n|---|---|---|");
     println!(
-        "| bare Tauri window (a scripted page), PSS with its WebKit processes | {} | floor |",
+        "| bare Tauri window (a scripted page), PSS with its WebKit processes, median of {rounds} | {} | floor |",
         mib(floor)
     );
     println!(
-        "| Tether app, window shown, PSS with its WebKit processes | {} ({:.2}× the floor) | ≤ 1.15× |",
+        "| Tether app, window shown, PSS with its WebKit processes, median of {rounds} | {} ({:.2}× the floor) | ≤ 1.15× |",
         mib(app_pss),
         app_pss as f64 / floor.max(1) as f64
     );
