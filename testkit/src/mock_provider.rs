@@ -149,6 +149,8 @@ type Encoder = Arc<dyn Fn(&Reply, &Value) -> Scripted + Send + Sync>;
 
 struct Inner {
     script: Mutex<VecDeque<Reply>>,
+    /// Scripts for requests whose body mentions a key, checked before the shared script.
+    keyed: Mutex<Vec<(String, VecDeque<Reply>)>>,
     default: Mutex<Reply>,
     requests: Mutex<Vec<Recorded>>,
     chunk_times: Mutex<Vec<Instant>>,
@@ -179,6 +181,7 @@ impl MockServer {
         let addr = listener.local_addr()?;
         let inner = Arc::new(Inner {
             script: Mutex::new(VecDeque::new()),
+            keyed: Mutex::new(Vec::new()),
             default: Mutex::new(Reply::Text(vec!["ok".into()])),
             requests: Mutex::new(Vec::new()),
             chunk_times: Mutex::new(Vec::new()),
@@ -215,6 +218,18 @@ impl MockServer {
     /// Appends replies to the script (FIFO).
     pub fn push(&self, reply: Reply) {
         lock(&self.inner.script).push_back(reply);
+    }
+
+    /// Appends a reply for the requests whose JSON body mentions `key` anywhere (a session's
+    /// prompt, say), so concurrent runs each get their own script whatever order their model
+    /// calls arrive in. Such a request takes from its key's script while it lasts, then from
+    /// the shared one.
+    pub fn push_for(&self, key: &str, reply: Reply) {
+        let mut keyed = lock(&self.inner.keyed);
+        match keyed.iter_mut().find(|(k, _)| k == key) {
+            Some((_, q)) => q.push_back(reply),
+            None => keyed.push((key.to_owned(), VecDeque::from([reply]))),
+        }
     }
 
     /// The reply used when the script is empty (initially the text `ok`).
@@ -306,8 +321,20 @@ async fn handle(
         Ok(b) => serde_json::from_slice(&b.to_bytes()).unwrap_or(Value::Null),
         Err(_) => Value::Null,
     };
-    let reply = lock(&inner.script)
-        .pop_front()
+    let keyed = {
+        let mut keyed = lock(&inner.keyed);
+        let text = if keyed.is_empty() {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        keyed
+            .iter_mut()
+            .find(|(k, q)| !q.is_empty() && text.contains(k.as_str()))
+            .and_then(|(_, q)| q.pop_front())
+    };
+    let reply = keyed
+        .or_else(|| lock(&inner.script).pop_front())
         .unwrap_or_else(|| lock(&inner.default).clone());
     let scripted = (inner.encode)(&reply, &body);
     lock(&inner.requests).push(Recorded {

@@ -340,19 +340,23 @@ async fn fifos_read_in_every_session_at_once_never_stall_the_gateway() -> Result
     let n = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 16));
     let rig = Rig::start().await?;
     std::fs::create_dir_all(rig.workspace())?;
+    // Each run gets its own script (keyed by its prompt): with one shared queue, a run whose
+    // refused read came back fast could take the next run's tool call.
     for i in 0..n {
         nix::unistd::mkfifo(
             &rig.workspace().join(format!("pipe{i}")),
             nix::sys::stat::Mode::S_IRWXU,
         )?;
-        rig.mock.push(Reply::ToolCalls(vec![MockToolCall::new(
-            &format!("f{i}"),
-            "read",
-            json!({"path": format!("pipe{i}")}),
-        )]));
-    }
-    for _ in 0..n {
-        rig.mock.push(Reply::words("done"));
+        let key = format!("read the pipe number {i}.");
+        rig.mock.push_for(
+            &key,
+            Reply::ToolCalls(vec![MockToolCall::new(
+                &format!("f{i}"),
+                "read",
+                json!({"path": format!("pipe{i}")}),
+            )]),
+        );
+        rig.mock.push_for(&key, Reply::words("done"));
     }
     let mut clients = Vec::new();
     for i in 0..n {
@@ -360,7 +364,7 @@ async fn fifos_read_in_every_session_at_once_never_stall_the_gateway() -> Result
         chat_send(
             &mut c,
             &format!("agent:main:fifo-{i}"),
-            "read the pipe",
+            &format!("read the pipe number {i}."),
             &format!("fifo{i}"),
         )
         .await?;
