@@ -4,9 +4,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use tether_gateway::config::schema::AuthMode;
-use tether_gateway::handshake::{decide, Attempt};
-use tether_gateway::locality::Peer;
-use tether_gateway::settings::{AuthPolicy, SecretSource};
+use tether_gateway::socket::handshake::{decide, Attempt};
+use tether_gateway::socket::locality::Peer;
+use tether_gateway::config::settings::{AuthPolicy, SecretSource};
 use tether_protocol::{Frame, Secret};
 
 fuzz_target!(|data: &[u8]| {

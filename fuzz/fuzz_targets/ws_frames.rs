@@ -3,8 +3,8 @@
 
 use fastwebsockets::OpCode;
 use libfuzzer_sys::fuzz_target;
-use tether_gateway::assembler::Assembler;
-use tether_gateway::mask_guard::FrameScanner;
+use tether_gateway::socket::assembler::Assembler;
+use tether_gateway::socket::mask_guard::FrameScanner;
 
 fuzz_target!(|data: &[u8]| {
     let mut scanner = FrameScanner::default();

@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
 use nix::sys::signal::Signal;
-use tether_gateway::bus::{Audience, EventSink, OutEvent};
-use tether_gateway::credentials::EnvSecrets;
-use tether_gateway::paths::{PathEnv, Paths};
-use tether_gateway::rate_limit::AuthLimiter;
-use tether_gateway::settings::{Overrides, Resolver};
+use tether_gateway::config::credentials::EnvSecrets;
+use tether_gateway::config::settings::{Overrides, Resolver};
+use tether_gateway::methods::bus::{Audience, EventSink, OutEvent};
+use tether_gateway::process::paths::{PathEnv, Paths};
+use tether_gateway::socket::rate_limit::AuthLimiter;
 use tether_gateway::{Control, Launch, Ready};
 use tether_protocol::{ChatEvent, ChatMessage, ChatState, Secret};
 use tether_testkit::gateway::{Gateway, GatewayOptions};
@@ -126,12 +126,14 @@ fn in_process_gateway(token: &str) -> Result<InProcess> {
     let ready_tx = Mutex::new(ready_tx);
     let launch = Launch {
         resolver,
-        log: tether_gateway::logging::LogSink::new(),
+        log: tether_gateway::process::logging::LogSink::new(),
         pid: std::process::id(),
         started_at_ms: 0,
         version: "bench",
         limiter: Arc::new(Mutex::new(AuthLimiter::new())),
-        writes: Arc::new(Mutex::new(tether_gateway::rate_limit::WriteLimiter::new())),
+        writes: Arc::new(Mutex::new(
+            tether_gateway::socket::rate_limit::WriteLimiter::new(),
+        )),
         on_ready: Box::new(move |r: &Ready| {
             let sink: Arc<dyn EventSink> = r.hub.clone();
             let _ = ready_tx.lock().map(|tx| tx.send((r.port, sink)));
@@ -143,10 +145,9 @@ fn in_process_gateway(token: &str) -> Result<InProcess> {
             .build()
             .expect("server runtime");
         rt.block_on(async move {
-            let listener = tether_gateway::listen::Listeners::bind(std::net::SocketAddr::from((
-                [127, 0, 0, 1],
-                0,
-            )))
+            let listener = tether_gateway::process::listen::Listeners::bind(
+                std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            )
             .await
             .expect("bind");
             if let Ok(f) =

@@ -7,14 +7,14 @@ use std::net::IpAddr;
 use fastwebsockets::OpCode;
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use tether_gateway::assembler::Assembler;
 use tether_gateway::config::locate::{locate, split_path};
 use tether_gateway::config::schema::AuthMode;
+use tether_gateway::config::settings::{AuthPolicy, SecretSource};
 use tether_gateway::config::{depth, load};
-use tether_gateway::handshake::{decide, Attempt};
-use tether_gateway::locality::{canonical_ip, host_is_loopback, Peer};
-use tether_gateway::mask_guard::FrameScanner;
-use tether_gateway::settings::{AuthPolicy, SecretSource};
+use tether_gateway::socket::assembler::Assembler;
+use tether_gateway::socket::handshake::{decide, Attempt};
+use tether_gateway::socket::locality::{canonical_ip, host_is_loopback, Peer};
+use tether_gateway::socket::mask_guard::FrameScanner;
 use tether_protocol::{Scope, Secret};
 
 fn json_value() -> impl Strategy<Value = Value> {

@@ -305,7 +305,7 @@ async fn control_plane_writes_are_budgeted_per_client() -> Result<()> {
     let (mut c, _) = support::admin(&gw).await?;
     // The whole budget in a window, whatever the outcomes; one more is refused before anything
     // is read or written, retryably, in upstream's shape.
-    for _ in 0..tether_gateway::rate_limit::WRITE_LIMIT {
+    for _ in 0..tether_gateway::socket::rate_limit::WRITE_LIMIT {
         let res = c.call("config.patch", json!({"raw": "{}"})).await?;
         assert!(message(&res).contains("base hash"), "{}", message(&res));
     }

@@ -25,8 +25,8 @@ use tether_protocol::{ErrorCode, ErrorShape, Map};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{Audience, EventSink, OutEvent};
-use crate::clock::now_ms;
+use crate::methods::bus::{Audience, EventSink, OutEvent};
+use crate::process::clock::now_ms;
 
 /// How a request ended, from the asking run's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +88,7 @@ impl std::fmt::Debug for Approvals {
 impl Approvals {
     /// Loads the allow-always list from `path` (a missing or unreadable file is an empty list).
     pub fn new(path: PathBuf, sink: Arc<dyn EventSink>) -> Approvals {
-        let always = crate::regular_file::read(&path, 4 << 20)
+        let always = crate::process::regular_file::read(&path, 4 << 20)
             .ok()
             .and_then(|(b, _)| serde_json::from_slice::<AlwaysFile>(&b).ok())
             .map(|f| f.allow_always)

@@ -292,7 +292,7 @@ pub fn deliver(ws: &Workspace, list: &[Attachment]) -> Delivered {
                 );
             }
             Err(e) => {
-                tracing::warn!(name = %crate::logging::Clean(&a.name), error = %e, "could not save an attachment");
+                tracing::warn!(name = %crate::process::logging::Clean(&a.name), error = %e, "could not save an attachment");
                 let _ = write!(
                     d.note,
                     "\n\n[Attached {what} {} ({}, {size}) could not be saved in the workspace: {e}]",

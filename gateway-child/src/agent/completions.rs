@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 use super::emit::Observed;
 use super::Engine;
-use crate::clock::now_ms;
+use crate::process::clock::now_ms;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;

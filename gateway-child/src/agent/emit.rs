@@ -18,8 +18,8 @@ use tether_protocol::events::names as events;
 use tether_protocol::Map;
 use tokio::sync::mpsc;
 
-use crate::bus::{Audience, ConnId, EventSink, OutEvent};
-use crate::clock::now_ms;
+use crate::methods::bus::{Audience, ConnId, EventSink, OutEvent};
+use crate::process::clock::now_ms;
 
 /// What the HTTP endpoint hears about a run it started.
 #[derive(Debug, Clone, PartialEq)]

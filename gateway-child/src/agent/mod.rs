@@ -84,7 +84,7 @@ use tether_protocol::{ErrorShape, Scope};
 use tokio::sync::oneshot;
 use tokio_util::task::TaskTracker;
 
-use crate::bus::{ConnId, EventSink};
+use crate::methods::bus::{ConnId, EventSink};
 use approvals::Approvals;
 use provider::discovery::{self, LocalProbe};
 use provider::offline::OfflineInfo;

@@ -29,8 +29,8 @@ use super::settings::{AgentSettings, ModelChoice};
 use super::tools::{self, workspace::Workspace, ToolEnv};
 use super::transcript::{Msg, Record};
 use super::Inner;
-use crate::bus::Audience;
-use crate::clock::now_ms;
+use crate::methods::bus::Audience;
+use crate::process::clock::now_ms;
 
 /// Most model calls in one run (each tool round is one more).
 pub const MAX_MODEL_CALLS: usize = 24;
@@ -212,7 +212,7 @@ fn session_changed(inner: &Inner, key: &str, phase: &str, run_id: &str, slot: &S
         (s.replay.updated_at, status, s.derived_title())
     };
     inner.sink.emit(
-        crate::bus::OutEvent::Named {
+        crate::methods::bus::OutEvent::Named {
             event: events::SESSIONS_CHANGED,
             payload: json!({"sessionKey": key, "phase": phase, "runId": run_id, "ts": now_ms(),
                 "key": key, "updatedAt": updated, "status": status, "derivedTitle": title}),

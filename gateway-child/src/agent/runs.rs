@@ -15,7 +15,7 @@ use tether_protocol::chat::{ChatState, ErrorKind};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::ConnId;
+use crate::methods::bus::ConnId;
 
 /// How long finished runs stay in the idempotency cache.
 pub const DEDUPE_TTL: Duration = Duration::from_secs(300);

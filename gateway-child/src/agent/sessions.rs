@@ -26,7 +26,7 @@ use tether_protocol::session_key::SessionKey;
 use super::transcript::{
     escape_part, transcript_path, Msg, Record, Replay, TranscriptFile, FORMAT_VERSION,
 };
-use crate::clock::now_ms;
+use crate::process::clock::now_ms;
 
 /// One session.
 #[derive(Debug)]
@@ -358,7 +358,7 @@ fn archive(s: &Session) -> std::io::Result<()> {
 fn read_header_key(p: &Path) -> Option<SessionKey> {
     use std::io::{BufRead, Read};
     // Only the header line, and never more than 64 KiB of it; never a FIFO.
-    let (f, _) = crate::regular_file::open(p).ok()?;
+    let (f, _) = crate::process::regular_file::open(p).ok()?;
     let mut line = String::new();
     std::io::BufReader::new(f.take(64 * 1024))
         .read_line(&mut line)

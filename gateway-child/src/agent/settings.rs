@@ -260,7 +260,7 @@ pub fn resolve_api_key(key: Option<&Secret>) -> Result<Option<Secret>, String> {
     let Some(key) = key else { return Ok(None) };
     let raw = key.expose().trim();
     if let Some(name) = raw.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
-        return match crate::environ::var(name) {
+        return match crate::process::environ::var(name) {
             Some(v) if !v.is_empty() => Ok(Some(Secret::new(v))),
             _ => Err(format!(
                 "apiKey refers to the environment variable {name}, which is not set"

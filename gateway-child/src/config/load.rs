@@ -135,7 +135,7 @@ pub fn hash_bytes(bytes: &[u8]) -> String {
 
 /// Reads and parses `path`. An absent file gives the defaults.
 pub fn read(path: &Path) -> Result<Loaded, ConfigError> {
-    let (file, meta) = match crate::regular_file::open(path) {
+    let (file, meta) = match crate::process::regular_file::open(path) {
         Ok(x) => x,
         Err(e) if e.is_not_found() => return Ok(absent(path)),
         Err(e) => return Err(ConfigError::new(Some(path), format!("cannot read: {e}"))),
@@ -164,7 +164,7 @@ fn too_large(path: &Path) -> ConfigError {
 
 /// The hash of the file on disk, if it exists (no parsing).
 pub fn hash_on_disk(path: &Path) -> Option<String> {
-    crate::regular_file::read(path, MAX_FILE_BYTES + 1)
+    crate::process::regular_file::read(path, MAX_FILE_BYTES + 1)
         .ok()
         .map(|(b, _)| hash_bytes(&b))
 }

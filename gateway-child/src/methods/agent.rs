@@ -13,14 +13,14 @@ use tether_protocol::methods::{names, AgentParams, AgentWaitParams, RunStatus};
 use tether_protocol::ErrorShape;
 
 use super::{encode, params_for};
-use crate::call::CallContext;
+use crate::methods::call::CallContext;
 
 /// `agent {message, idempotencyKey, sessionKey?|agentId?, timeout?, …}`.
 pub async fn agent(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
     let p: AgentParams = params_for(names::AGENT, params)?;
     let (ack, done) = ctx
         .services
-        .engine
+        .engine()
         .agent(&ctx.caller.for_engine(), p)
         .await?;
     if !matches!(ack.value.status, RunStatus::Accepted | RunStatus::InFlight) {
@@ -32,8 +32,8 @@ pub async fn agent(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape
     responder.respond(encode(&ack.value));
     // The ack is queued: the run may start emitting now.
     drop(ack);
-    let work = ctx.services.requests.begin();
-    ctx.services.tasks.spawn(async move {
+    let work = ctx.services.requests().begin();
+    ctx.services.spawn(async move {
         let result = done.await.and_then(|r| encode(&r));
         responder.respond(result);
         drop(work);
@@ -46,7 +46,7 @@ pub async fn wait(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape>
     let p: AgentWaitParams = params_for(names::AGENT_WAIT, params)?;
     let r = ctx
         .services
-        .engine
+        .engine()
         .agent_wait(&ctx.caller.for_engine(), p)
         .await?;
     encode(&r)
@@ -57,9 +57,9 @@ pub async fn agents_list(ctx: &CallContext, _params: Value) -> Result<Value, Err
     let settings = ctx.services.settings();
     let engine_settings = crate::agent::settings::AgentSettings::from_config(
         settings.config(),
-        &ctx.services.resolver.paths.state_dir,
+        &ctx.services.paths().state_dir,
     );
-    let model = ctx.services.engine.summary().default_model;
+    let model = ctx.services.engine().summary().default_model;
     Ok(json!({
         "defaultId": DEFAULT_AGENT_ID,
         "ownership": "sole",

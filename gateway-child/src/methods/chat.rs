@@ -10,13 +10,13 @@ use tether_protocol::methods::{names, ChatAbortParams, ChatHistoryParams, ChatSe
 use tether_protocol::ErrorShape;
 
 use super::{encode, params_for};
-use crate::call::CallContext;
+use crate::methods::call::CallContext;
 
 /// `chat.send {sessionKey, message, idempotencyKey, …}` → `{runId, status}`; events follow.
 pub async fn send(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
     let p: ChatSendParams = params_for(names::CHAT_SEND, params)?;
     let caller = ctx.caller.for_engine();
-    let ack = ctx.services.engine.chat_send(&caller, p).await?;
+    let ack = ctx.services.engine().chat_send(&caller, p).await?;
     ctx.responder().respond(encode(&ack.value));
     // The ack is queued: the run may start emitting now.
     drop(ack);
@@ -28,7 +28,7 @@ pub async fn abort(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape
     let p: ChatAbortParams = params_for(names::CHAT_ABORT, params)?;
     let r = ctx
         .services
-        .engine
+        .engine()
         .chat_abort(&ctx.caller.for_engine(), p)
         .await?;
     encode(&r)
@@ -39,7 +39,7 @@ pub async fn history(ctx: &CallContext, params: Value) -> Result<Value, ErrorSha
     let p: ChatHistoryParams = params_for(names::CHAT_HISTORY, params)?;
     let h = ctx
         .services
-        .engine
+        .engine()
         .chat_history(&ctx.caller.for_engine(), p)
         .await?;
     encode(&h)

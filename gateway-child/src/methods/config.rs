@@ -18,16 +18,16 @@ use tether_protocol::methods::ConfigWriteParams;
 use tether_protocol::ErrorShape;
 use tracing::{info, warn};
 
-use crate::call::CallContext;
 use crate::config::depth;
 use crate::config::load::{self, ConfigError, Loaded};
 use crate::config::plan::Action;
 use crate::config::redact::{merge_patch, redact, restore};
+use crate::config::reload::{self, Source};
+use crate::config::settings::{Resolver, Settings};
 use crate::config::store::write_atomic;
-use crate::logging::Clean;
-use crate::rate_limit::{WriteLimiter, WRITE_LIMIT_LABEL};
-use crate::reload::{self, Source};
-use crate::settings::{Resolver, Settings};
+use crate::methods::call::CallContext;
+use crate::process::logging::Clean;
+use crate::socket::rate_limit::{WriteLimiter, WRITE_LIMIT_LABEL};
 
 fn warnings(unsupported: &[String]) -> Vec<Value> {
     unsupported
@@ -39,7 +39,7 @@ fn warnings(unsupported: &[String]) -> Vec<Value> {
 /// `config.get`: the redacted file, its hash, validity and warnings.
 pub async fn get(ctx: &CallContext, _params: Value) -> Result<Value, ErrorShape> {
     let s = &ctx.services;
-    let resolver = Arc::clone(&s.resolver);
+    let resolver = Arc::clone(s.resolver());
     let applied = Arc::clone(&s.reload_state().applied);
     tokio::task::spawn_blocking(move || read_for_get(&resolver, &applied))
         .await
@@ -163,8 +163,8 @@ async fn write(ctx: &CallContext, params: Value, merge: bool) -> Result<Value, E
     )?;
     let p: ConfigWriteParams = super::params(params)?;
     let s = Arc::clone(&ctx.services);
-    let path = s.resolver.paths.config.clone();
-    let resolver = Arc::clone(&s.resolver);
+    let path = s.resolver().paths.config.clone();
+    let resolver = Arc::clone(s.resolver());
     let applied = Arc::clone(&s.reload_state().applied);
     let note = p.note.clone();
     let prepared = tokio::task::spawn_blocking(move || prepare(&resolver, &applied, &p, merge))

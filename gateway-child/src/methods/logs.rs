@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use tether_protocol::methods::LogsTailParams;
 use tether_protocol::ErrorShape;
 
-use crate::call::CallContext;
+use crate::methods::call::CallContext;
 
 /// Most lines per call.
 pub const MAX_LIMIT: u32 = 5000;
@@ -78,9 +78,9 @@ pub async fn tail(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape>
     let max_bytes = p.max_bytes.unwrap_or(DEFAULT_BYTES).clamp(1, MAX_BYTES);
     let path = ctx
         .services
-        .log
+        .log()
         .path()
-        .unwrap_or_else(|| ctx.services.resolver.paths.log.clone());
+        .unwrap_or_else(|| ctx.services.paths().log.clone());
     tokio::task::spawn_blocking(move || read_tail(&path, &p, limit, max_bytes))
         .await
         .map_err(|e| ErrorShape::unavailable(format!("cannot read log: {e}"), 1000))?
@@ -94,7 +94,7 @@ fn read_tail(
     max_bytes: u64,
 ) -> Result<Value, ErrorShape> {
     let file_name = path.display().to_string();
-    let mut file = match crate::regular_file::open(path) {
+    let mut file = match crate::process::regular_file::open(path) {
         Ok((f, _)) => f,
         Err(e) if e.is_not_found() => {
             return Ok(json!({"file": file_name, "cursor": 0, "size": 0, "lines": []}));

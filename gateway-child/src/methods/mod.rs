@@ -1,6 +1,10 @@
-//! Handlers of the gateway's methods, one module per family.
+//! Methods and events: the method table and routing (`dispatch`), who is calling (`caller`), the
+//! call context and late responses (`call`), the health summary (`health`), the connection
+//! registry and fan-out (`hub`, behind the engine's `bus::EventSink`), and the handlers, one
+//! module per family (`agent`, `approvals`, `chat`, `config`, `logs`, `models`, `restart`,
+//! `sessions`, `system`).
 //!
-//! Each handler receives a [`crate::call::CallContext`] (already authorized) and the request
+//! Each handler receives a [`crate::methods::call::CallContext`] (already authorized) and the request
 //! params, and returns the response payload or an `ErrorShape`. Handlers validate their params
 //! themselves (unknown fields are ignored, wrong types are `INVALID_REQUEST`); they never check
 //! scopes (dispatch did) and never write to a socket (the responder enqueues). The chat, agent,
@@ -9,8 +13,14 @@
 
 pub mod agent;
 pub mod approvals;
+pub mod bus;
+pub mod call;
+pub mod caller;
 pub mod chat;
 pub mod config;
+pub mod dispatch;
+pub mod health;
+pub mod hub;
 pub mod logs;
 pub mod models;
 pub mod restart;
@@ -49,8 +59,8 @@ mod engine_handler_tests {
     use tether_protocol::{ErrorCode, Scope};
 
     use crate::agent::{Engine, EngineCaller, EngineOptions};
-    use crate::bus::{Audience, EventSink, OutEvent};
     use crate::config::schema::Config;
+    use crate::methods::bus::{Audience, EventSink, OutEvent};
 
     struct Nowhere;
 

@@ -13,10 +13,10 @@ use tether_protocol::methods::RestartRequestParams;
 use tether_protocol::ErrorShape;
 use tracing::info;
 
-use crate::call::CallContext;
-use crate::logging::Clean;
-use crate::reload;
-use crate::services::{Services, RESTART_EXPECTED};
+use crate::config::reload;
+use crate::methods::call::CallContext;
+use crate::process::logging::Clean;
+use crate::server::services::{Services, RESTART_EXPECTED};
 
 /// Longest delay accepted.
 pub const MAX_DELAY: Duration = Duration::from_secs(60);
@@ -29,13 +29,13 @@ pub async fn request(ctx: &CallContext, params: Value) -> Result<Value, ErrorSha
         .reason
         .unwrap_or_else(|| "gateway.restart.request".to_owned());
     let services = Arc::clone(&ctx.services);
-    let settings = services.resolver.load_async().await.map_err(|e| {
+    let settings = services.resolver().load_async().await.map_err(|e| {
         ErrorShape::invalid_request(format!("restart refused: invalid config: {e}"))
             .with_details(json!({"issues": [e.to_json()]}))
     })?;
     let drain = services.settings().limits.drain_timeout;
     let expected = RESTART_EXPECTED
-        + if services.drain.active() > 1 {
+        + if services.drain().active() > 1 {
             drain
         } else {
             Duration::ZERO
@@ -57,7 +57,7 @@ pub async fn request(ctx: &CallContext, params: Value) -> Result<Value, ErrorSha
     } else {
         let s = Arc::clone(&services);
         services
-            .tasks
+            .tasks()
             .spawn(async move { fire_later(s, delay, reason).await });
     }
     Ok(Value::Null)
@@ -65,8 +65,8 @@ pub async fn request(ctx: &CallContext, params: Value) -> Result<Value, ErrorSha
 
 async fn fire_later(services: Arc<Services>, delay: Duration, reason: String) {
     tokio::select! {
-        () = services.closing.cancelled() => {}
-        () = tokio::time::sleep(delay) => match services.resolver.load_async().await {
+        () = services.closing().cancelled() => {}
+        () = tokio::time::sleep(delay) => match services.resolver().load_async().await {
             Ok(settings) => services.request_restart(reason, Box::new(settings)),
             Err(e) => reload::refuse_restart(&services, &e, &reason),
         },

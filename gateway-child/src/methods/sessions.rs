@@ -1,5 +1,5 @@
 //! `sessions.subscribe` / `sessions.unsubscribe` (the per-connection flag the hub uses for
-//! [`crate::bus::Audience::SessionSubscribers`]: `sessions.changed`, `session.tool`), and
+//! [`crate::methods::bus::Audience::SessionSubscribers`]: `sessions.changed`, `session.tool`), and
 //! `sessions.list` / `sessions.reset` / `sessions.delete`, served by the agent engine (which
 //! also emits `sessions.changed`). Nothing here touches a transcript itself.
 
@@ -11,13 +11,13 @@ use tether_protocol::ErrorShape;
 
 use super::{encode, params_for};
 use crate::agent::{Engine, EngineCaller};
-use crate::call::CallContext;
+use crate::methods::call::CallContext;
 
 /// Turns the subscription on or off for the calling connection.
 pub async fn subscribe(ctx: &CallContext, _params: Value, on: bool) -> Result<Value, ErrorShape> {
     let conn = ctx
         .services
-        .hub
+        .hub()
         .get(ctx.caller.conn)
         .ok_or_else(|| ErrorShape::unavailable("connection is closing", 0))?;
     conn.subscribed.store(on, Ordering::Relaxed);

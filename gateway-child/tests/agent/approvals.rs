@@ -28,7 +28,7 @@ fn resolve(id: &str, decision: ApprovalDecision) -> ExecApprovalResolveParams {
 async fn requested(rec: &Recorder, n: usize) -> Value {
     rec.wait_until("approval request", |evs| {
         evs.iter()
-            .filter(|r| matches!(&r.event, tether_gateway::bus::OutEvent::Named { event, .. } if *event == "exec.approval.requested"))
+            .filter(|r| matches!(&r.event, tether_gateway::methods::bus::OutEvent::Named { event, .. } if *event == "exec.approval.requested"))
             .count()
             >= n
     })
@@ -57,10 +57,10 @@ async fn allow_once_runs_exactly_the_requested_command() {
     let audience = rec
         .all()
         .into_iter()
-        .find(|r| matches!(&r.event, tether_gateway::bus::OutEvent::Named { event, .. } if *event == "exec.approval.requested"))
+        .find(|r| matches!(&r.event, tether_gateway::methods::bus::OutEvent::Named { event, .. } if *event == "exec.approval.requested"))
         .unwrap()
         .audience;
-    assert_eq!(audience, tether_gateway::bus::Audience::Approvers);
+    assert_eq!(audience, tether_gateway::methods::bus::Audience::Approvers);
     assert!(rec.agent("r").iter().any(|a| a.data["status"] == "blocked"));
     let id = req["id"].as_str().unwrap().to_owned();
     assert!(!ws.join("marker.txt").exists(), "ran before approval");

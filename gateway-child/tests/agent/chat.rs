@@ -67,10 +67,14 @@ async fn text_turn_has_upstream_order_and_contiguous_seq() {
     assert_eq!(chats[4].text().unwrap(), "Hello from");
     // Only chat deltas may be dropped for a slow consumer (they repair themselves).
     for r in rec.all() {
-        let delta = matches!(&r.event, tether_gateway::bus::OutEvent::Chat(c) if c.state == ChatState::Delta);
+        let delta = matches!(&r.event, tether_gateway::methods::bus::OutEvent::Chat(c) if c.state == ChatState::Delta);
         assert_eq!(
             r.droppable,
-            delta || matches!(&r.event, tether_gateway::bus::OutEvent::Named { .. })
+            delta
+                || matches!(
+                    &r.event,
+                    tether_gateway::methods::bus::OutEvent::Named { .. }
+                )
         );
     }
     // Exactly one terminal event.
@@ -170,10 +174,10 @@ async fn one_run_per_session_queues_fifo() {
     let pos = |run: &str, terminal: bool| {
         all.iter()
             .position(|r| match &r.event {
-                tether_gateway::bus::OutEvent::Chat(c) => {
+                tether_gateway::methods::bus::OutEvent::Chat(c) => {
                     c.run_id == run && (!terminal || c.state.is_terminal())
                 }
-                tether_gateway::bus::OutEvent::Agent(a) => !terminal && a.run_id == run,
+                tether_gateway::methods::bus::OutEvent::Agent(a) => !terminal && a.run_id == run,
                 _ => false,
             })
             .unwrap()

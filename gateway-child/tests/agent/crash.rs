@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use tether_gateway::agent::Engine;
-use tether_gateway::bus::{Audience, EventSink, OutEvent};
+use tether_gateway::methods::bus::{Audience, EventSink, OutEvent};
 use tether_testkit::mock_openai::{self, Reply};
 use tether_testkit::process::KillOnDrop;
 

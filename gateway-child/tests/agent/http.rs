@@ -156,7 +156,7 @@ async fn a_streaming_client_that_leaves_aborts_its_run() {
     rec.wait_until("aborted chat", |evs| {
         evs.iter().any(|r| {
             matches!(&r.event,
-        tether_gateway::bus::OutEvent::Chat(c) if c.state == tether_protocol::ChatState::Aborted)
+        tether_gateway::methods::bus::OutEvent::Chat(c) if c.state == tether_protocol::ChatState::Aborted)
         })
     })
     .await;

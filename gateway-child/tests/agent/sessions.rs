@@ -98,8 +98,8 @@ async fn list_reset_delete_and_change_events() {
         .collect();
     assert!(phases.contains(&("agent:main:main".into(), "start".into())));
     assert!(phases.contains(&("agent:main:main".into(), "end".into())));
-    assert!(rec.all().iter().filter(|r| matches!(&r.event, tether_gateway::bus::OutEvent::Named { event, .. } if *event == "sessions.changed"))
-        .all(|r| r.audience == tether_gateway::bus::Audience::SessionSubscribers));
+    assert!(rec.all().iter().filter(|r| matches!(&r.event, tether_gateway::methods::bus::OutEvent::Named { event, .. } if *event == "sessions.changed"))
+        .all(|r| r.audience == tether_gateway::methods::bus::Audience::SessionSubscribers));
 
     let old_id = e
         .chat_history(&c, history("main", None, None))

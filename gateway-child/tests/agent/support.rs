@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use tether_gateway::agent::{Engine, EngineCaller, EngineOptions};
-use tether_gateway::bus::{Audience, EventSink, OutEvent};
 use tether_gateway::config::schema::Config;
+use tether_gateway::methods::bus::{Audience, EventSink, OutEvent};
 use tether_protocol::agent::AgentStream;
 use tether_protocol::methods::{ChatHistory, ChatHistoryParams, ChatSendParams};
 use tether_protocol::{AgentEvent, ChatEvent, Map, Scope};

@@ -1,7 +1,7 @@
 //! Tool turns: the file tools, exec output streaming, tool-event routing, process-group kill.
 
 use serde_json::{json, Value};
-use tether_gateway::bus::{Audience, OutEvent};
+use tether_gateway::methods::bus::{Audience, OutEvent};
 use tether_protocol::agent::AgentStream;
 use tether_protocol::chat::ChatState;
 use tether_protocol::methods::ChatAbortParams;

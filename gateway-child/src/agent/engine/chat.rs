@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::agent::run::{RunKind, RunSpec};
 use crate::agent::runs::{ActiveRun, Lookup, RunOutcome};
 use crate::agent::*;
-use crate::clock::now_ms;
+use crate::process::clock::now_ms;
 
 impl Engine {
     /// Registers and spawns a run; the returned sender releases it.
@@ -58,9 +58,9 @@ impl Engine {
         let inner = self.inner.clone();
         let a = active.clone();
         tracing::info!(
-            run = %crate::logging::Clean(&spec.run_id),
+            run = %crate::process::logging::Clean(&spec.run_id),
             session = %spec.key,
-            client = %crate::logging::Clean(&caller.client),
+            client = %crate::process::logging::Clean(&caller.client),
             "run accepted"
         );
         self.inner.tasks.spawn(run::drive(

@@ -11,8 +11,8 @@ use crate::agent::runs::Runs;
 use crate::agent::sessions::SessionStore;
 use crate::agent::settings::{AgentSettings, ModelChoice};
 use crate::agent::*;
-use crate::bus::{ConnId, EventSink};
 use crate::config::schema::Config;
+use crate::methods::bus::{ConnId, EventSink};
 
 impl Engine {
     /// Builds an engine over `state_dir` (created if missing) emitting into `sink`.
@@ -200,7 +200,7 @@ impl Engine {
 /// The gateway drains the engine like any other active work: [`Engine::drain`] refuses new
 /// runs at once, waits for the running ones until the deadline, aborts the rest and waits for
 /// their terminal records, so a transcript is never left mid-write by a stop or restart.
-impl crate::drain::Drainable for Engine {
+impl crate::server::drain::Drainable for Engine {
     fn active(&self) -> usize {
         self.active_runs()
     }

@@ -6,7 +6,7 @@ use tether_protocol::{ErrorShape, Map, Maybe};
 
 use crate::agent::settings::ModelChoice;
 use crate::agent::*;
-use crate::clock::now_ms;
+use crate::process::clock::now_ms;
 
 impl Engine {
     pub(in crate::agent) fn defaults_value(&self) -> Value {
@@ -115,11 +115,11 @@ impl Engine {
 
     pub(in crate::agent) fn announce(&self, key: &str, reason: &str) {
         self.inner.sink.emit(
-            crate::bus::OutEvent::Named {
+            crate::methods::bus::OutEvent::Named {
                 event: tether_protocol::events::names::SESSIONS_CHANGED,
                 payload: json!({"sessionKey": key, "key": key, "reason": reason, "ts": now_ms()}),
             },
-            crate::bus::Audience::SessionSubscribers,
+            crate::methods::bus::Audience::SessionSubscribers,
             true,
         );
     }

@@ -223,7 +223,7 @@ pub async fn stream_turn(
                     provider = %req.model.provider,
                     retry = retry + 1,
                     delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                    error = %crate::logging::Clean(&e.message),
+                    error = %crate::process::logging::Clean(&e.message),
                     "retrying model request"
                 );
                 tokio::select! {

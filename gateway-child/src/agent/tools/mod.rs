@@ -25,8 +25,8 @@ use super::emit::RunEmitter;
 use super::provider::ToolSpec;
 use super::settings::ExecPolicy;
 use super::transcript::ToolCall;
-use crate::clock::now_ms;
 use crate::config::schema::ExecAsk;
+use crate::process::clock::now_ms;
 use workspace::Workspace;
 
 /// A tool's result.

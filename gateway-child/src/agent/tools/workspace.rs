@@ -56,7 +56,7 @@ fn plain_file(meta: &std::fs::Metadata) -> std::io::Result<()> {
     if !meta.is_file() {
         return Err(std::io::Error::other(format!(
             "not a regular file ({}); only regular files can be read or written",
-            crate::regular_file::kind_of(meta)
+            crate::process::regular_file::kind_of(meta)
         )));
     }
     if meta.nlink() > 1 {

@@ -4,11 +4,11 @@
 //! reads. Before `hello-ok` the read cap is 64 KiB (1009 "preauth payload too large", checked
 //! before any JSON parsing), the first message must be a valid `connect` (else error + 1008), the
 //! handshake deadline closes silent sockets with 1000, and a socket still silent when the
-//! pre-auth budget is full and a newer one arrives is closed with 1013 ([`crate::preauth`]). After `hello-ok` the cap is
+//! pre-auth budget is full and a newer one arrives is closed with 1013 ([`crate::socket::preauth`]). After `hello-ok` the cap is
 //! `policy.maxPayload`, every request is authorized by [`dispatch::authorize`] before a handler
 //! runs (as its own tracked task, at most [`MAX_IN_FLIGHT`] per connection), and the
 //! unauthorized-call flood guard closes probing sockets. More than
-//! [`crate::flood_guard::MAX_PINGS_PER_SECOND`] pings in a second close the socket with 1008
+//! [`crate::socket::flood_guard::MAX_PINGS_PER_SECOND`] pings in a second close the socket with 1008
 //! "ping flood". Text must be UTF-8 (1007), binary is refused (1003), protocol violations close
 //! with 1002. When an authenticated socket ends, the hub and the agent engine forget it (its runs
 //! go on; it just stops receiving their tool events). This task never blocks on writing.
@@ -27,20 +27,20 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::Semaphore;
 use tracing::{debug, info, warn};
 
-use crate::assembler::{Assembler, Violation};
-use crate::call::{CallContext, Responder};
-use crate::caller::{Caller, ClientLabel};
-use crate::clock::now_ms;
-use crate::dispatch;
-use crate::flood_guard::{FloodGuard, PingGuard};
-use crate::handshake::{self, Attempt, Grant};
-use crate::hub::ConnHandle;
-use crate::locality::Peer;
-use crate::logging::Clean;
-use crate::mask_guard::{MaskGuard, UnmaskedFrame};
-use crate::outbound::{self, Outbound};
-use crate::preauth::Slot;
-use crate::services::Services;
+use crate::methods::call::{CallContext, Responder};
+use crate::methods::caller::{Caller, ClientLabel};
+use crate::methods::dispatch;
+use crate::methods::hub::ConnHandle;
+use crate::process::clock::now_ms;
+use crate::process::logging::Clean;
+use crate::server::services::Services;
+use crate::socket::assembler::{Assembler, Violation};
+use crate::socket::flood_guard::{FloodGuard, PingGuard};
+use crate::socket::handshake::{self, Attempt, Grant};
+use crate::socket::locality::Peer;
+use crate::socket::mask_guard::{MaskGuard, UnmaskedFrame};
+use crate::socket::outbound::{self, Outbound};
+use crate::socket::preauth::Slot;
 
 /// Requests one connection may have running at once; more wait (the socket is not read).
 pub const MAX_IN_FLIGHT: usize = 32;
@@ -161,14 +161,14 @@ where
     let mut assembler = Assembler::new(limits.max_preauth_payload);
     let mut pings = PingGuard::new();
 
-    let id = services.hub.next_conn_id();
+    let id = services.hub().next_conn_id();
     let out = Outbound::new(limits.max_buffered, id);
-    services.tasks.spawn(outbound::write_loop(
+    services.spawn(outbound::write_loop(
         Arc::clone(&out),
         wr,
-        services.kill.clone(),
+        services.kill().clone(),
     ));
-    services.hub.add_pending(id, Arc::clone(&out));
+    services.hub().add_pending(id, Arc::clone(&out));
 
     let nonce = uuid::Uuid::new_v4().to_string();
     let challenge = Frame::Event(tether_protocol::Event::new(
@@ -180,7 +180,7 @@ where
 
     let grant = tokio::select! {
         biased;
-        () = services.closing.cancelled() => {
+        () = services.closing().cancelled() => {
             out.close(close::SERVICE_RESTART, close::REASON_SERVICE_RESTART, true);
             Err(Ended::ServerClosed { writer_grace: out.close_grace() })
         }
@@ -199,7 +199,7 @@ where
     let (grant, request_id) = match grant {
         Ok(g) => g,
         Err(ended) => {
-            services.hub.remove_pending(id);
+            services.hub().remove_pending(id);
             if ended == Ended::PeerGone {
                 out.abandon();
             }
@@ -227,21 +227,21 @@ where
         },
         ip: peer.ip,
     });
-    let hello = crate::hello::hello_ok(services, &grant, id);
+    let hello = crate::socket::hello::hello_ok(services, &grant, id);
     let hello = serde_json::to_value(&hello).unwrap_or(Value::Null);
     out.push_text(Frame::Res(Response::ok(request_id, hello)).to_json());
-    services.hub.register(Arc::new(ConnHandle {
+    services.hub().register(Arc::new(ConnHandle {
         caller: Arc::clone(&caller),
         out: Arc::clone(&out),
         subscribed: AtomicBool::new(false),
         auth_fingerprint: settings.auth.fingerprint(),
         presence: presence_entry(&grant, &peer),
     }));
-    services.hub.send_to(
+    services.hub().send_to(
         id,
         names::HEALTH,
-        &services.hub.health_snapshot(),
-        Some(services.hub.state_version()),
+        &services.hub().health_snapshot(),
+        Some(services.hub().state_version()),
     );
     info!(
         conn = id,
@@ -256,8 +256,8 @@ where
     if ended == Ended::PeerGone {
         out.abandon();
     }
-    services.hub.unregister(id);
-    services.engine.connection_closed(id);
+    services.hub().unregister(id);
+    services.engine().connection_closed(id);
     debug!(conn = id, "client disconnected");
     ended
 }
@@ -381,7 +381,7 @@ async fn request_phase<R: AsyncRead + Unpin>(
     loop {
         let text = tokio::select! {
             biased;
-            () = services.closing.cancelled() => {
+            () = services.closing().cancelled() => {
                 out.close(close::SERVICE_RESTART, close::REASON_SERVICE_RESTART, true);
                 return Ended::ServerClosed { writer_grace: out.close_grace() };
             }
@@ -447,14 +447,14 @@ async fn request_phase<R: AsyncRead + Unpin>(
         let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
             return Ended::PeerGone;
         };
-        let work = services.requests.begin();
+        let work = services.requests().begin();
         let ctx = CallContext::new(
             Arc::clone(caller),
             Arc::clone(services),
             Responder::new(&req.id, Arc::clone(out)),
         );
         let params = req.params_or_empty();
-        services.tasks.spawn(async move {
+        services.spawn(async move {
             dispatch::call(method, ctx, params).await;
             drop(work);
             drop(permit);

@@ -12,9 +12,9 @@ use serde_json::Value;
 use tether_protocol::methods::names;
 use tether_protocol::{ErrorShape, Scope};
 
-use crate::call::CallContext;
-use crate::caller::Caller;
 use crate::methods;
+use crate::methods::call::CallContext;
+use crate::methods::caller::Caller;
 
 /// Every method this gateway implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -217,7 +217,7 @@ pub fn authorize(caller: &Caller, name: &str, draining: bool) -> Result<Method, 
     if draining && !method.served_while_draining() {
         let mut e = ErrorShape::unavailable(
             format!("{} unavailable: gateway is stopping", method.name()),
-            crate::services::RESTART_EXPECTED.as_millis() as u64,
+            crate::server::services::RESTART_EXPECTED.as_millis() as u64,
         );
         e.details = Some(serde_json::json!({"method": method.name(), "reason": "draining"}));
         return Err(Denied {
@@ -240,7 +240,7 @@ pub async fn call(method: Method, ctx: CallContext, params: Value) {
 
 async fn route(method: Method, ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
     // The handlers that need only the engine get only the engine.
-    let engine = &ctx.services.engine;
+    let engine = &ctx.services.engine();
     match method {
         Method::Health => methods::system::health(ctx, params).await,
         Method::Status => methods::system::status(ctx, params).await,

@@ -5,8 +5,8 @@ use serde_json::{json, Value};
 use tether_protocol::consts::DEFAULT_AGENT_ID;
 use tether_protocol::events::PresenceEntry;
 
-use crate::clock::now_ms;
-use crate::services::{Boot, Services};
+use crate::process::clock::now_ms;
+use crate::server::services::{Boot, Services};
 
 /// The host name, for the gateway's own presence entry.
 fn host_name() -> String {
@@ -45,8 +45,8 @@ pub fn rss_bytes() -> Option<u64> {
 /// A fresh health summary.
 pub fn health_summary(services: &Services) -> Value {
     let started = std::time::Instant::now();
-    let connections = services.hub.count();
-    let engine = services.engine.summary();
+    let connections = services.hub().count();
+    let engine = services.engine().summary();
     let model = engine.default_model.clone();
     json!({
         "ok": true,
@@ -59,9 +59,9 @@ pub fn health_summary(services: &Services) -> Value {
         "defaultAgentId": DEFAULT_AGENT_ID,
         "agents": [{"agentId": DEFAULT_AGENT_ID, "isDefault": true, "model": model}],
         "gateway": {
-            "version": services.boot.version,
-            "bootId": services.boot.id,
-            "uptimeMs": services.boot.started.elapsed().as_millis() as u64,
+            "version": services.boot().version,
+            "bootId": services.boot().id,
+            "uptimeMs": services.boot().started.elapsed().as_millis() as u64,
             "connections": connections,
             "draining": services.is_draining(),
         },

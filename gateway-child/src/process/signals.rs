@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
-use crate::fatal::EXIT_FAILURE;
+use crate::process::fatal::EXIT_FAILURE;
 use crate::server::Control;
 
 struct Handlers {

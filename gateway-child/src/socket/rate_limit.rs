@@ -5,7 +5,7 @@
 //! enforces).
 //!
 //! Both are pure values: every decision takes the instant as an argument and nothing here reads a
-//! clock or sleeps. Keys are budget keys ([`crate::locality::budget_key`]): `::ffff:a.b.c.d`
+//! clock or sleeps. Keys are budget keys ([`crate::socket::locality::budget_key`]): `::ffff:a.b.c.d`
 //! and `a.b.c.d` share one bucket, every loopback address (127.0.0.0/8, `::1`) shares one, and
 //! loopback is **not** exempt (a web page on the same machine is
 //! a loopback client). Memory is bounded: at most [`MAX_TRACKED`] addresses are tracked; when full,
@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use crate::locality::budget_key;
+use crate::socket::locality::budget_key;
 
 /// Failures allowed inside one window.
 pub const MAX_FAILURES: usize = 10;
@@ -261,7 +261,7 @@ mod tests {
         assert!(l.is_trusted("d5"), "a returning device is fresh again");
         assert!(!l.is_trusted("d6"));
     }
-    use crate::locality::canonical_ip;
+    use crate::socket::locality::canonical_ip;
 
     fn ip(s: &str) -> IpAddr {
         canonical_ip(s.parse().unwrap())

@@ -7,16 +7,16 @@ use tether_protocol::connect::{
 use tether_protocol::consts::{DEFAULT_AGENT_ID, MAIN_KEY, MAIN_SESSION_KEY};
 use tether_protocol::{Map, Scope};
 
-use crate::dispatch;
-use crate::handshake::Grant;
-use crate::hub::EVENTS;
-use crate::services::Services;
+use crate::methods::dispatch;
+use crate::methods::hub::EVENTS;
+use crate::server::services::Services;
+use crate::socket::handshake::Grant;
 
 /// The `hello-ok` payload for a grant.
 pub fn hello_ok(services: &Services, grant: &Grant, conn: u64) -> HelloOk {
     let settings = services.settings();
     let admin = grant.scopes.contains(&Scope::Admin);
-    let boot = &services.boot;
+    let boot = &services.boot();
     HelloOk {
         kind: "hello-ok".to_owned(),
         protocol: grant.protocol,
@@ -32,9 +32,9 @@ pub fn hello_ok(services: &Services, grant: &Grant, conn: u64) -> HelloOk {
             extra: Map::new(),
         },
         snapshot: Snapshot {
-            presence: services.hub.presence_snapshot(),
-            health: services.hub.health_snapshot(),
-            state_version: services.hub.state_version(),
+            presence: services.hub().presence_snapshot(),
+            health: services.hub().health_snapshot(),
+            state_version: services.hub().state_version(),
             uptime_ms: u64::try_from(boot.started.elapsed().as_millis()).unwrap_or(u64::MAX),
             session_defaults: Some(SessionDefaults {
                 default_agent_id: Some(DEFAULT_AGENT_ID.to_owned()),
@@ -44,7 +44,7 @@ pub fn hello_ok(services: &Services, grant: &Grant, conn: u64) -> HelloOk {
                 extra: Map::new(),
             }),
             config_path: admin.then(|| settings.loaded.path.display().to_string()),
-            state_dir: admin.then(|| services.resolver.paths.state_dir.display().to_string()),
+            state_dir: admin.then(|| services.paths().state_dir.display().to_string()),
             auth_mode: admin.then(|| settings.auth.mode_str().to_owned()),
             applied_config_hash: services.applied_hash(),
             extra: Map::new(),

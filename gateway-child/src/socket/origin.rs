@@ -11,7 +11,7 @@
 //! Rejections are HTTP 403 before any `101`, and they are not auth failures (nothing is counted).
 //! Pure functions of the request facts; no IO.
 
-use crate::locality::Peer;
+use crate::socket::locality::Peer;
 
 /// Why the gate said no.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

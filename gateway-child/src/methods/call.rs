@@ -7,9 +7,9 @@ use std::sync::Arc;
 use serde_json::Value;
 use tether_protocol::{ErrorShape, Frame, Response};
 
-use crate::caller::Caller;
-use crate::outbound::{Outbound, Pushed};
-use crate::services::Services;
+use crate::methods::caller::Caller;
+use crate::server::services::Services;
+use crate::socket::outbound::{Outbound, Pushed};
 
 /// Sends responses for one request id on one connection. Cheap to clone; usable after the
 /// handler returned (for a second, final response).

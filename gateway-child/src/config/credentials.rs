@@ -31,15 +31,15 @@ pub struct EnvSecrets {
     pub token_var: Option<&'static str>,
     /// `OPENCLAW_GATEWAY_PASSWORD` was set (and removed, unused).
     pub dropped_password_var: bool,
-    /// What [`crate::environ::isolate`] did (logged once logging runs).
-    pub isolated: Option<crate::environ::Isolated>,
+    /// What [`crate::process::environ::isolate`] did (logged once logging runs).
+    pub isolated: Option<crate::process::environ::Isolated>,
 }
 
 /// Reads and removes the secret env vars. Call before any thread starts.
 pub fn take_from_env() -> EnvSecrets {
     let mut out = EnvSecrets::default();
     for var in TOKEN_VARS {
-        if let Some(v) = crate::environ::take(var) {
+        if let Some(v) = crate::process::environ::take(var) {
             let v = v.to_string_lossy().trim().to_owned();
             if out.token.is_none() && !v.is_empty() {
                 out.token = Some(Secret::new(v));
@@ -47,7 +47,7 @@ pub fn take_from_env() -> EnvSecrets {
             }
         }
     }
-    if crate::environ::take(PASSWORD_VAR).is_some() {
+    if crate::process::environ::take(PASSWORD_VAR).is_some() {
         out.dropped_password_var = true;
     }
     out
@@ -58,7 +58,7 @@ const MAX_SECRET_FILE: u64 = 64 * 1024;
 
 /// Reads a password file: the first line, trimmed. Errors never contain the content.
 pub fn read_password_file(path: &Path) -> Result<Secret, String> {
-    let (bytes, _) = crate::regular_file::read(path, MAX_SECRET_FILE)
+    let (bytes, _) = crate::process::regular_file::read(path, MAX_SECRET_FILE)
         .map_err(|e| format!("cannot read password file {}: {e}", path.display()))?;
     let text = String::from_utf8_lossy(&bytes);
     let first = text.lines().next().unwrap_or("").trim();
@@ -73,8 +73,8 @@ pub fn read_password_file(path: &Path) -> Result<Secret, String> {
 /// the file and never contain its content.
 pub fn read_token_file(path: &Path) -> Result<Secret, String> {
     use std::io::Read;
-    let (file, meta) = crate::regular_file::open(path).map_err(|e| match e {
-        crate::regular_file::OpenError::NotRegular(kind) => {
+    let (file, meta) = crate::process::regular_file::open(path).map_err(|e| match e {
+        crate::process::regular_file::OpenError::NotRegular(kind) => {
             format!(
                 "token file {} is not a regular file ({kind})",
                 path.display()
@@ -126,7 +126,7 @@ pub enum TokenFile {
 /// Reads `<state>/gateway-token`, or generates it (mode 0600) when absent. Anything but a
 /// regular file there is an error, never waited on.
 pub fn load_or_generate_token(path: &Path) -> std::io::Result<(Secret, TokenFile)> {
-    match crate::regular_file::read(path, MAX_SECRET_FILE) {
+    match crate::process::regular_file::read(path, MAX_SECRET_FILE) {
         Ok((bytes, _)) if !String::from_utf8_lossy(&bytes).trim().is_empty() => {
             if readable_by_others(path) {
                 std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
@@ -136,7 +136,7 @@ pub fn load_or_generate_token(path: &Path) -> std::io::Result<(Secret, TokenFile
         }
         Ok(_) => std::fs::remove_file(path)?,
         Err(e) if e.is_not_found() => {}
-        Err(crate::regular_file::OpenError::Io(e)) => return Err(e),
+        Err(crate::process::regular_file::OpenError::Io(e)) => return Err(e),
         Err(e) => return Err(std::io::Error::other(e.to_string())),
     }
     let token = generate_token()?;

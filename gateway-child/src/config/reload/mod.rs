@@ -19,12 +19,12 @@ use tracing::{debug, info, warn};
 
 pub mod state;
 
-use crate::bus::Audience;
 use crate::config::load::{self, ConfigError, Loaded};
 use crate::config::plan::{plan, Action, Plan};
+use crate::config::settings::Settings;
 use crate::config::watch::{watch, Debounce};
-use crate::services::Services;
-use crate::settings::Settings;
+use crate::methods::bus::Audience;
+use crate::server::services::Services;
 
 /// Where a change came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +130,7 @@ pub fn commit(services: &Arc<Services>, next: Settings, outcome: &Outcome, sourc
             };
             // The engine takes the new models/agents/tools before anyone hears of the change,
             // so the next run after `config.changed` already uses them.
-            services.engine.apply_settings(merged.config());
+            services.engine().apply_settings(merged.config());
             services.set_settings(Arc::new(merged));
             broadcast(services, event(action));
         }
@@ -139,7 +139,7 @@ pub fn commit(services: &Arc<Services>, next: Settings, outcome: &Outcome, sourc
             broadcast(services, event(Action::Restart));
             let fingerprint = next.auth.fingerprint();
             if fingerprint != current.auth.fingerprint() {
-                services.hub.close_stale_auth(
+                services.hub().close_stale_auth(
                     &fingerprint,
                     close::AUTH_CHANGED,
                     close::REASON_AUTH_CHANGED,
@@ -162,7 +162,7 @@ pub fn apply(services: &Arc<Services>, next: Settings, source: Source) -> Outcom
 
 fn broadcast(services: &Services, payload: Value) {
     services
-        .hub
+        .hub()
         .broadcast(names::CONFIG_CHANGED, &payload, None, &Audience::All, false);
 }
 
@@ -191,20 +191,20 @@ pub fn refuse(services: &Services, error: &ConfigError, hash: Option<String>, so
 /// A restart signal arrived but the config on disk is invalid: keep running.
 pub fn refuse_restart(services: &Services, error: &ConfigError, reason: &str) {
     warn!(
-        reason = %crate::logging::Clean(reason),
+        reason = %crate::process::logging::Clean(reason),
         "restart refused: the config on disk is invalid"
     );
     refuse(
         services,
         error,
-        load::hash_on_disk(&services.resolver.paths.config),
+        load::hash_on_disk(&services.paths().config),
         Source::File,
     );
 }
 
 /// Re-reads the config file after the watcher fired (the file IO on the blocking pool).
 async fn reload_from_disk(services: &Arc<Services>) {
-    let path = services.resolver.paths.config.clone();
+    let path = services.paths().config.clone();
     let hash = {
         let path = path.clone();
         tokio::task::spawn_blocking(move || load::hash_on_disk(&path))
@@ -224,7 +224,7 @@ async fn reload_from_disk(services: &Arc<Services>) {
             return;
         }
     }
-    match services.resolver.load_async().await {
+    match services.resolver().load_async().await {
         Ok(next) => {
             apply(services, next, Source::File);
         }
@@ -234,7 +234,7 @@ async fn reload_from_disk(services: &Arc<Services>) {
 
 /// Watches the config file and applies changes, debounced, until the run closes.
 pub async fn watch_loop(services: Arc<Services>) {
-    let path = services.resolver.paths.config.clone();
+    let path = services.paths().config.clone();
     let (tx, mut rx) = tokio::sync::mpsc::channel(1);
     let _watcher = match watch(&path, tx) {
         Ok(w) => w,
@@ -253,7 +253,7 @@ pub async fn watch_loop(services: Arc<Services>) {
             }
         };
         tokio::select! {
-            () = services.closing.cancelled() => return,
+            () = services.closing().cancelled() => return,
             Some(()) = rx.recv() => {
                 debounce.set_delay(services.settings().reload_debounce);
                 debounce.poke(Instant::now());

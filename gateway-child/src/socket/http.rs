@@ -1,10 +1,10 @@
 //! HTTP on the gateway port: the gate, the probes, the WebSocket upgrade, and 404.
 //!
 //! A request that repeats a single-valued header (`Host`, `Origin`, `Authorization`, …) is 400.
-//! Every request then passes the origin/Host gate ([`crate::origin`], 403 otherwise; the host is
+//! Every request then passes the origin/Host gate ([`crate::socket::origin`], 403 otherwise; the host is
 //! the target's authority for an absolute-form target, else `Host`). An upgrade
 //! (on any path) then needs a place in the pre-auth budget (503 otherwise) and becomes a
-//! [`crate::connection`]. Probes: `GET/HEAD /healthz` and `/health` → 200 `{"ok":true,"status":"live"}`;
+//! [`crate::socket::connection`]. Probes: `GET/HEAD /healthz` and `/health` → 200 `{"ok":true,"status":"live"}`;
 //! `/readyz` and `/ready` → 200 `{"ready":true,…}` or 503 while starting or draining; other
 //! methods on probes → 405. `/v1/chat/completions` exists only when
 //! `gateway.http.endpoints.chatCompletions.enabled` is true (404 otherwise); it then requires
@@ -34,9 +34,9 @@ use tokio::net::TcpStream;
 use tracing::{debug, info};
 
 use crate::config::schema::BindMode;
-use crate::locality::Peer;
-use crate::logging::Clean;
-use crate::services::{Phase, Services};
+use crate::process::logging::Clean;
+use crate::server::services::{Phase, Services};
+use crate::socket::locality::Peer;
 
 /// Largest HTTP head hyper buffers.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -76,7 +76,7 @@ pub async fn serve_connection(stream: TcpStream, addr: SocketAddr, services: Arc
                 debug!(peer = %addr, error = %e, "http connection ended");
             }
         }
-        () = services.closing.cancelled() => {
+        () = services.closing().cancelled() => {
             conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(Duration::from_secs(1), conn).await;
         }
@@ -134,7 +134,7 @@ pub async fn route(
     services: &Arc<Services>,
 ) -> Response<Body> {
     let settings = services.settings();
-    if let Some(name) = crate::locality::repeated_header(req.headers()) {
+    if let Some(name) = crate::socket::locality::repeated_header(req.headers()) {
         info!(ip = %addr.ip(), header = name, "request refused: repeated header");
         return error(
             StatusCode::BAD_REQUEST,
@@ -152,7 +152,7 @@ pub async fn route(
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .unwrap_or_default()
     };
-    if let Err(refusal) = crate::origin::check(
+    if let Err(refusal) = crate::socket::origin::check(
         &peer,
         mutating,
         settings.bind == BindMode::Loopback,
@@ -178,7 +178,7 @@ pub async fn route(
                 "unavailable",
             );
         }
-        let Some(slot) = services.preauth.try_take(peer.ip) else {
+        let Some(slot) = services.preauth().try_take(peer.ip) else {
             info!(ip = %peer.ip, "upgrade refused: too many unauthenticated sockets");
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -189,7 +189,7 @@ pub async fn route(
         let user_agent = header_text(header::USER_AGENT);
         return match fastwebsockets::upgrade::upgrade(&mut req) {
             Ok((response, fut)) => {
-                services.tasks.spawn(crate::connection::serve(
+                services.spawn(crate::socket::connection::serve(
                     fut,
                     peer,
                     slot,
@@ -212,7 +212,7 @@ pub async fn route(
             json_response(StatusCode::OK, &json!({"ok": true, "status": "live"}))
         }),
         "/readyz" | "/ready" => probe_methods_only(&req).unwrap_or_else(|| {
-            let uptime_ms = services.boot.started.elapsed().as_millis() as u64;
+            let uptime_ms = services.boot().started.elapsed().as_millis() as u64;
             let local = peer.is_local_direct();
             match services.phase() {
                 Phase::Ready => {
@@ -259,7 +259,7 @@ async fn chat_completions(
     peer: &Peer,
     services: &Arc<Services>,
 ) -> Response<Body> {
-    if !services.engine.chat_completions_enabled() {
+    if !services.engine().chat_completions_enabled() {
         return error(StatusCode::NOT_FOUND, "not found", "not_found");
     }
     if services.phase() != Phase::Ready {
@@ -324,6 +324,6 @@ async fn chat_completions(
         }
     };
     let req = Request::from_parts(parts, Full::new(bytes));
-    let response = services.engine.chat_completions(req).await;
+    let response = services.engine().chat_completions(req).await;
     secure(response.map(|b| b.map_err(|never| match never {}).boxed_unsync()))
 }

@@ -13,16 +13,16 @@ use tokio_util::task::TaskTracker;
 use tracing::info;
 
 use crate::agent::Engine;
-use crate::bus::EventSink;
 use crate::config::load::Loaded;
+use crate::config::reload::state::ReloadState;
 use crate::config::schema::Config;
-use crate::drain::{ActiveWork, DrainHooks};
-use crate::hub::Hub;
-use crate::logging::LogSink;
-use crate::preauth::PreauthBudget;
-use crate::rate_limit::{AuthLimiter, WriteLimiter};
-use crate::reload::state::ReloadState;
-use crate::settings::{Resolver, Settings};
+use crate::config::settings::{Resolver, Settings};
+use crate::methods::bus::EventSink;
+use crate::methods::hub::Hub;
+use crate::process::logging::LogSink;
+use crate::server::drain::{ActiveWork, DrainHooks};
+use crate::socket::preauth::PreauthBudget;
+use crate::socket::rate_limit::{AuthLimiter, WriteLimiter};
 
 /// What clients are told to expect after `shutdown` on a restart: an upper bound for "1012
 /// received → `hello-ok` on a new connection". Active work was drained before `shutdown` was
@@ -76,27 +76,27 @@ pub struct RestartRequest {
 #[derive(Debug)]
 pub struct Services {
     /// Connections and event fan-out.
-    pub hub: Arc<Hub>,
+    hub: Arc<Hub>,
     /// This run's identity.
-    pub boot: Boot,
+    boot: Boot,
     /// Turns config files into settings.
-    pub resolver: Arc<Resolver>,
+    resolver: Arc<Resolver>,
     /// Log sink.
-    pub log: LogSink,
+    log: LogSink,
     /// Unauthenticated sockets per address.
-    pub preauth: PreauthBudget,
+    preauth: PreauthBudget,
     /// What a stop or restart waits for.
-    pub drain: DrainHooks,
+    drain: DrainHooks,
     /// In-flight requests (registered in `drain`).
-    pub requests: Arc<ActiveWork>,
+    requests: Arc<ActiveWork>,
     /// The agent engine of this run (registered in `drain`).
-    pub engine: Engine,
+    engine: Engine,
     /// Every task of the run.
-    pub tasks: TaskTracker,
+    tasks: TaskTracker,
     /// Connections stop reading and close; timers stop.
-    pub closing: CancellationToken,
+    closing: CancellationToken,
     /// Writers drop their sockets.
-    pub kill: CancellationToken,
+    kill: CancellationToken,
     settings: RwLock<Arc<Settings>>,
     config_tx: watch::Sender<Arc<Config>>,
     limiter: Arc<Mutex<AuthLimiter>>,
@@ -155,6 +155,75 @@ impl Services {
             restarts: p.restarts,
             reload: Mutex::new(ReloadState::new(p.applied)),
         }
+    }
+
+    /// Connections and event fan-out.
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
+    /// This run's identity.
+    pub fn boot(&self) -> &Boot {
+        &self.boot
+    }
+
+    /// Turns config files into settings.
+    pub fn resolver(&self) -> &Arc<Resolver> {
+        &self.resolver
+    }
+
+    /// The state directory, home of transcripts, logs and the device registry.
+    pub fn paths(&self) -> &crate::process::paths::Paths {
+        &self.resolver.paths
+    }
+
+    /// The run's log sink.
+    pub fn log(&self) -> &LogSink {
+        &self.log
+    }
+
+    /// Unauthenticated sockets per address.
+    pub fn preauth(&self) -> &PreauthBudget {
+        &self.preauth
+    }
+
+    /// What a stop or restart waits for.
+    pub fn drain(&self) -> &DrainHooks {
+        &self.drain
+    }
+
+    /// In-flight requests (registered in the drain hooks).
+    pub fn requests(&self) -> &Arc<ActiveWork> {
+        &self.requests
+    }
+
+    /// The agent engine of this run.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Runs `task` as one of the run's tasks: shutdown waits for it.
+    pub fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.tasks.spawn(task)
+    }
+
+    /// Every task of the run (the run closes and waits for it on shutdown).
+    pub fn tasks(&self) -> &TaskTracker {
+        &self.tasks
+    }
+
+    /// Cancelled when connections should stop reading and close, and timers stop.
+    pub fn closing(&self) -> &CancellationToken {
+        &self.closing
+    }
+
+    /// Cancelled when writers should drop their sockets.
+    pub fn kill(&self) -> &CancellationToken {
+        &self.kill
     }
 
     /// Moves the readiness phase on (`/readyz`, refusing new work once draining).

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::locality::budget_key;
+use crate::socket::locality::budget_key;
 
 /// Unauthenticated sockets allowed per client address.
 pub const PER_IP: u32 = 32;

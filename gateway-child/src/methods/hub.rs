@@ -16,9 +16,9 @@ use tether_protocol::events::{names, PresenceEntry, StateVersion};
 use tether_protocol::{Event, Frame, Scope};
 use tracing::info;
 
-use crate::bus::{Audience, ConnId, EventSink, OutEvent};
-use crate::caller::Caller;
-use crate::outbound::Outbound;
+use crate::methods::bus::{Audience, ConnId, EventSink, OutEvent};
+use crate::methods::caller::Caller;
+use crate::socket::outbound::Outbound;
 
 /// Events this gateway sends (`hello-ok.features.events`): its own, then the agent engine's.
 /// Each passes the guard of [`guard_for`]: `chat`/`agent` need `operator.read` on v4,
@@ -425,7 +425,7 @@ impl EventSink for Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::caller::ClientLabel;
+    use crate::methods::caller::ClientLabel;
     use tether_protocol::{ChatEvent, ChatMessage, ChatState, Role};
 
     fn conn(hub: &Hub, protocol: u32, scopes: Vec<Scope>, tool_events: bool) -> Arc<ConnHandle> {

@@ -15,17 +15,17 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
-use crate::cli::RunArgs;
-use crate::clock::now_ms;
-use crate::credentials::EnvSecrets;
-use crate::fatal::{Fatal, EXIT_OK};
-use crate::listen::Listeners;
-use crate::lock::{InstanceLock, LockError, LockInfo};
-use crate::logging::{self, LogSink};
-use crate::paths::{PathEnv, Paths};
-use crate::rate_limit::{AuthLimiter, WriteLimiter};
+use crate::config::credentials::EnvSecrets;
+use crate::config::settings::{Overrides, Resolver, Settings};
+use crate::process::cli::RunArgs;
+use crate::process::clock::now_ms;
+use crate::process::fatal::{Fatal, EXIT_OK};
+use crate::process::listen::Listeners;
+use crate::process::lock::{InstanceLock, LockError, LockInfo};
+use crate::process::logging::{self, LogSink};
+use crate::process::paths::{PathEnv, Paths};
 use crate::server::{self, Exit, Launch, Ready, STRAGGLER_DEADLINE};
-use crate::settings::{Overrides, Resolver, Settings};
+use crate::socket::rate_limit::{AuthLimiter, WriteLimiter};
 
 /// The gateway's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -93,7 +93,7 @@ pub const OPEN_FILES_WANTED: u64 = 65_536;
 async fn run_process(args: RunArgs, env: EnvSecrets, sink: LogSink) -> Result<(), Fatal> {
     raise_open_file_limit();
     let (control_tx, mut control_rx) = mpsc::channel(8);
-    let _signals = crate::signals::install(control_tx)
+    let _signals = crate::process::signals::install(control_tx)
         .map_err(|e| Fatal::Other(format!("cannot install signal handlers: {e}")))?;
 
     let paths = Paths::resolve(
@@ -142,11 +142,11 @@ async fn run_process(args: RunArgs, env: EnvSecrets, sink: LogSink) -> Result<()
         "starting"
     );
     match &env.isolated {
-        Some(crate::environ::Isolated::Moved(n)) if *n > 0 => info!(
+        Some(crate::process::environ::Isolated::Moved(n)) if *n > 0 => info!(
             variables = n,
             "private environment variables kept in memory, out of /proc/<pid>/environ"
         ),
-        Some(crate::environ::Isolated::Failed(e)) => warn!(
+        Some(crate::process::environ::Isolated::Failed(e)) => warn!(
             error = %e,
             "cannot re-execute with a clean environment; private variables stay visible in /proc/<pid>/environ"
         ),

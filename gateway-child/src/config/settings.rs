@@ -17,10 +17,10 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use tether_protocol::{consts, Secret};
 
+use crate::config::credentials::{self, EnvSecrets, TokenFile};
 use crate::config::load::{self, ConfigError, Loaded};
 use crate::config::schema::{AuthMode, BindMode, Config, ReloadMode};
-use crate::credentials::{self, EnvSecrets, TokenFile};
-use crate::paths::Paths;
+use crate::process::paths::Paths;
 
 /// Default `gateway.reload.debounceMs`.
 pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(300);
@@ -403,7 +403,7 @@ impl Resolver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::paths::PathEnv;
+    use crate::process::paths::PathEnv;
     use std::path::Path;
 
     fn resolver(dir: &Path, overrides: Overrides, env_token: Option<&str>) -> Resolver {

@@ -20,8 +20,8 @@ use tether_protocol::device::{self, SignedClaim, VerifyContext};
 use tether_protocol::{DetailCode, ErrorCode, ErrorShape, Role, Scope};
 
 use crate::config::schema::AuthMode;
-use crate::locality::Peer;
-use crate::settings::AuthPolicy;
+use crate::config::settings::AuthPolicy;
+use crate::socket::locality::Peer;
 
 /// Everything the decision needs.
 #[derive(Debug)]
@@ -368,7 +368,7 @@ fn known_scopes(requested: &[Scope]) -> Vec<Scope> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::SecretSource;
+    use crate::config::settings::SecretSource;
     use tether_protocol::device::DeviceKey;
     use tether_protocol::Secret;
 

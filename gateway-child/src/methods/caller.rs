@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use tether_protocol::{Role, Scope};
 
-use crate::bus::ConnId;
+use crate::methods::bus::ConnId;
 
 /// The client's self-description, for logs, presence and `status`.
 #[derive(Debug, Clone, Default)]
@@ -85,8 +85,8 @@ impl Caller {
     pub fn label(&self) -> String {
         format!(
             "{}/{}",
-            crate::logging::Clean(&self.client.id),
-            crate::logging::Clean(&self.client.mode)
+            crate::process::logging::Clean(&self.client.id),
+            crate::process::logging::Clean(&self.client.mode)
         )
     }
 }

@@ -15,6 +15,9 @@
 //! `shutdown`, and `restartExpectedMs` only has to cover the restart itself. The listener is not
 //! closed here, so during an in-process restart new connections wait in the kernel backlog.
 
+pub mod drain;
+pub mod services;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,18 +30,18 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use crate::agent::{Engine, EngineOptions};
-use crate::bus::{Audience, EventSink};
-use crate::clock::now_ms;
+use crate::config::reload;
 use crate::config::schema::ReloadMode;
-use crate::health;
-use crate::hub::Hub;
-use crate::listen::Listeners;
-use crate::logging::LogSink;
-use crate::rate_limit::{AuthLimiter, WriteLimiter};
-use crate::reload;
-pub use crate::services::RESTART_EXPECTED;
-use crate::services::{Boot, Parts, Phase, Services};
-use crate::settings::{Note, Resolver, Settings};
+use crate::config::settings::{Note, Resolver, Settings};
+use crate::methods::bus::{Audience, EventSink};
+use crate::methods::health;
+use crate::methods::hub::Hub;
+use crate::process::clock::now_ms;
+use crate::process::listen::Listeners;
+use crate::process::logging::LogSink;
+pub use crate::server::services::RESTART_EXPECTED;
+use crate::server::services::{Boot, Parts, Phase, Services};
+use crate::socket::rate_limit::{AuthLimiter, WriteLimiter};
 
 /// How long a stop or restart lets responses released by the drain (an aborted run's `agent`
 /// result, a `chat.abort` reply) go out before the sockets close.
@@ -208,29 +211,29 @@ pub async fn run(
         applied,
     }));
     services
-        .drain
-        .register("in-flight requests", Arc::clone(&services.requests) as _);
+        .drain()
+        .register("in-flight requests", Arc::clone(services.requests()) as _);
     services
-        .drain
-        .register("agent runs", Arc::new(services.engine.clone()) as _);
+        .drain()
+        .register("agent runs", Arc::new(services.engine().clone()) as _);
 
     spawn_tick(&services);
     spawn_health(&services);
     if services.settings().reload_mode != ReloadMode::Off {
         services
-            .tasks
+            .tasks()
             .spawn(reload::watch_loop(Arc::clone(&services)));
     }
     services.set_phase(Phase::Ready);
     info!(
         addr = %addr,
-        boot_id = %services.boot.id,
+        boot_id = %services.boot().id,
         generation,
         "gateway ready"
     );
     (launch.on_ready)(&Ready {
         port: addr.port(),
-        boot_id: services.boot.id.clone(),
+        boot_id: services.boot().id.clone(),
         pid: launch.pid,
         hub: Arc::clone(&hub),
         services: Arc::clone(&services),
@@ -241,7 +244,7 @@ pub async fn run(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let services_for_conn = Arc::clone(&services);
-                    services.tasks.spawn(crate::http::serve_connection(stream, peer, services_for_conn));
+                    services.spawn(crate::socket::http::serve_connection(stream, peer, services_for_conn));
                 }
                 Err(e) => {
                     // Out of file descriptors (or a transient error): back off briefly instead
@@ -264,8 +267,8 @@ pub async fn run(
     Ok(Finished {
         exit,
         stragglers: Stragglers {
-            tasks: services.tasks.clone(),
-            kill: services.kill.clone(),
+            tasks: services.tasks().clone(),
+            kill: services.kill().clone(),
         },
     })
 }
@@ -278,14 +281,14 @@ async fn shutdown(services: &Arc<Services>, exit: &Exit, reason: &str) {
     let drain_timeout = services.settings().limits.drain_timeout;
     info!(
         restarting,
-        reason = %crate::logging::Clean(reason),
-        active_work = services.drain.active(),
+        reason = %crate::process::logging::Clean(reason),
+        active_work = services.drain().active(),
         "gateway {}",
         if restarting { "restarting" } else { "stopping" }
     );
     // 2. Drain: running turns stream to their end (or are aborted at the deadline with their
     //    terminal event), in-flight requests finish.
-    let report = services.drain.drain(drain_timeout).await;
+    let report = services.drain().drain(drain_timeout).await;
     if !report.completed {
         warn!(
             still_active = ?report.still_active,
@@ -293,7 +296,7 @@ async fn shutdown(services: &Arc<Services>, exit: &Exit, reason: &str) {
         );
     }
     // Responses the aborts released (an `agent` result, a `chat.abort` reply) go out first.
-    let _ = services.drain.settle(SETTLE).await;
+    let _ = services.drain().settle(SETTLE).await;
     // 3. Announce. Work is over, so a restart only has the restart itself left to do.
     let expected = if restarting {
         Maybe::Value(u64::try_from(RESTART_EXPECTED.as_millis()).unwrap_or(u64::MAX))
@@ -312,28 +315,28 @@ async fn shutdown(services: &Arc<Services>, exit: &Exit, reason: &str) {
     };
     let payload = serde_json::to_value(&shutdown).unwrap_or_else(|_| json!({}));
     services
-        .hub
+        .hub()
         .broadcast(names::SHUTDOWN, &payload, None, &Audience::All, false);
     // 4. Close every socket first, then tell readers and timers to stop: a reader that stops
     //    first must not leave the registry before its socket got the 1012.
     services
-        .hub
+        .hub()
         .close_all(close::SERVICE_RESTART, close::REASON_SERVICE_RESTART);
-    services.closing.cancel();
-    services.tasks.close();
+    services.closing().cancel();
+    services.tasks().close();
 }
 
 fn spawn_tick(services: &Arc<Services>) {
     let s = Arc::clone(services);
-    services.tasks.spawn(async move {
+    services.spawn(async move {
         let period = s.settings().limits.tick_interval;
         let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                () = s.closing.cancelled() => return,
+                () = s.closing().cancelled() => return,
                 _ = interval.tick() => {
-                    s.hub.broadcast(names::TICK, &json!({"ts": now_ms()}), None, &Audience::All, true);
+                    s.hub().broadcast(names::TICK, &json!({"ts": now_ms()}), None, &Audience::All, true);
                 }
             }
         }
@@ -342,19 +345,19 @@ fn spawn_tick(services: &Arc<Services>) {
 
 fn spawn_health(services: &Arc<Services>) {
     let s = Arc::clone(services);
-    services.tasks.spawn(async move {
+    services.spawn(async move {
         let mut interval = tokio::time::interval(HEALTH_INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                () = s.closing.cancelled() => return,
+                () = s.closing().cancelled() => return,
                 _ = interval.tick() => {
                     // Housekeeping rides on the same minute: unload idle sessions, then hand
                     // the heap memory freed since the last minute back to the system.
-                    s.engine.evict_idle_sessions();
-                    crate::memory::release_free_heap();
+                    s.engine().evict_idle_sessions();
+                    crate::process::memory::release_free_heap();
                     let summary = health::health_summary(&s);
-                    s.hub.publish_health(summary);
+                    s.hub().publish_health(summary);
                 }
             }
         }

@@ -1,0 +1,17 @@
+//! The socket: HTTP on the one port (probes, the upgrade, `/v1/chat/completions`), the gates in
+//! front of it (Host/Origin, locality, pre-auth budgets, rate limits, flood and mask guards),
+//! the WebSocket connection (challenge, `connect`, the request phase, close) and its outbound
+//! queue. A connection hands authorized requests to `crate::methods`.
+
+pub mod assembler;
+pub mod connection;
+pub mod flood_guard;
+pub mod handshake;
+pub mod hello;
+pub mod http;
+pub mod locality;
+pub mod mask_guard;
+pub mod origin;
+pub mod outbound;
+pub mod preauth;
+pub mod rate_limit;
