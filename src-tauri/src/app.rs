@@ -338,8 +338,8 @@ fn run_tauri(desktop: Desktop, args: Args, mut focus_rx: tokio::sync::mpsc::Rece
                         problem: None,
                         ..starting
                     },
-                    &tether_supervisor::governor::GovernorSnapshot {
-                        state: tether_supervisor::governor::BreakerState::Closed,
+                    &tether_supervisor::policy::governor::GovernorSnapshot {
+                        state: tether_supervisor::policy::governor::BreakerState::Closed,
                         reason: String::new(),
                         restarts_in_window: 0,
                         window_ms: 0,

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tether_supervisor::events::{Alert, Headline, StatusEvent, SupervisorEvent};
-use tether_supervisor::governor::{BreakerState, GovernorSnapshot};
 use tether_supervisor::output::Line;
+use tether_supervisor::policy::governor::{BreakerState, GovernorSnapshot};
 use tether_supervisor::SupervisorHandle;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
@@ -149,7 +149,7 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
     use tether_supervisor::events::{ChatPhase, PhaseName};
-    use tether_supervisor::exit::ExitStatus;
+    use tether_supervisor::policy::exit::ExitStatus;
     use tether_supervisor::testing::World;
 
     #[derive(Default)]
@@ -202,7 +202,7 @@ mod tests {
         let (handle, _join) = tether_supervisor::spawn(
             tether_supervisor::SupervisorConfig::new(
                 tether_supervisor::machine::MachineConfig::for_family(
-                    tether_supervisor::exit::Family::Tether,
+                    tether_supervisor::policy::exit::Family::Tether,
                     "tether",
                 ),
             ),

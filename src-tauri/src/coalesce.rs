@@ -450,7 +450,10 @@ mod tests {
         })));
         c.push(&delta("b", "y", "y"));
         assert!(!c.push(&SupervisorEvent::Diagnostic(
-            tether_supervisor::events::Diagnostic::new("x", "y")
+            tether_supervisor::events::Diagnostic::new(
+                tether_supervisor::events::DiagnosticCode::Other,
+                "y"
+            )
         )));
         c.resync(ResyncReason::Lagged);
         c.resync(ResyncReason::Lagged);

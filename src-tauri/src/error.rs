@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 use tether_supervisor::control::ControlError;
+use tether_supervisor::handle::RefusedCode;
 use tether_supervisor::{CallError, Refused};
 
 /// Stable error codes (IPC.md).
@@ -118,12 +119,11 @@ impl From<CallError> for IpcError {
 
 impl From<Refused> for IpcError {
     fn from(r: Refused) -> Self {
-        let code = match r.code.as_str() {
-            "breaker_open" => ErrorCode::BreakerOpen,
-            "reload_off" => ErrorCode::ReloadOff,
-            "not_owned" => ErrorCode::NotOwned,
-            "gone" => ErrorCode::Gone,
-            _ => ErrorCode::Refused,
+        let code = match r.code {
+            RefusedCode::BreakerOpen => ErrorCode::BreakerOpen,
+            RefusedCode::ReloadOff => ErrorCode::ReloadOff,
+            RefusedCode::NotOwned => ErrorCode::NotOwned,
+            RefusedCode::Gone => ErrorCode::Gone,
         };
         IpcError::new(code, r.message)
     }
@@ -159,7 +159,7 @@ mod tests {
             json!({"code": "gateway", "message": "gateway.json:3:5: bad key", "gatewayCode": "INVALID_REQUEST"})
         );
         let r: IpcError = Refused {
-            code: "breaker_open".into(),
+            code: RefusedCode::BreakerOpen,
             message: "6 restarts within 60 s".into(),
         }
         .into();

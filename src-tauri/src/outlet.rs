@@ -10,8 +10,8 @@
 use tauri::{AppHandle, Emitter, EventTarget, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 use tether_supervisor::events::{Alert, StatusEvent};
-use tether_supervisor::governor::GovernorSnapshot;
 use tether_supervisor::output::Line;
+use tether_supervisor::policy::governor::GovernorSnapshot;
 
 use crate::bridge::{wall_ms, Outlet};
 use crate::coalesce::StreamEnvelope;

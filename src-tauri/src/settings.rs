@@ -11,8 +11,8 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use tether_supervisor::policy::reload::ReloadMode;
 use tether_supervisor::profile::GatewayKind;
-use tether_supervisor::reload::ReloadMode;
 
 use crate::error::IpcError;
 

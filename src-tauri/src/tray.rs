@@ -13,7 +13,7 @@ use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
 use tauri::{AppHandle, Runtime};
 use tether_supervisor::events::{Headline, ProblemCode, StatusEvent};
-use tether_supervisor::governor::{BreakerState, GovernorSnapshot};
+use tether_supervisor::policy::governor::{BreakerState, GovernorSnapshot};
 
 use crate::i18n::{self, Label, Lang};
 

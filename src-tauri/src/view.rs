@@ -10,8 +10,8 @@ use serde::Serialize;
 use tether_supervisor::events::{
     ApprovalUpdate, Headline, PhaseName, ProblemCode, ServerSummary, StatusEvent,
 };
-use tether_supervisor::exit::ExitStatus;
-use tether_supervisor::governor::{BreakerState, GovernorSnapshot};
+use tether_supervisor::policy::exit::ExitStatus;
+use tether_supervisor::policy::governor::{BreakerState, GovernorSnapshot};
 use tether_supervisor::Snapshot;
 
 /// `GatewayStatus`.

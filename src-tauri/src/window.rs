@@ -16,7 +16,7 @@ use std::time::Duration;
 use tauri::webview::NewWindowResponse;
 use tauri::{AppHandle, Manager, Runtime, Url, WebviewWindow, WebviewWindowBuilder};
 use tether_supervisor::events::{Headline, PhaseName, ProblemCode, StatusEvent};
-use tether_supervisor::governor::{BreakerState, GovernorSnapshot};
+use tether_supervisor::policy::governor::{BreakerState, GovernorSnapshot};
 
 use crate::bridge::wall_ms;
 use crate::desktop::Desktop;

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::wall_ms;
+use crate::events::DiagnosticCode;
 
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -514,7 +515,7 @@ impl Actor {
                 }
             }
             ReplyTo::Note(what) => self.publish(SupervisorEvent::Diagnostic(Diagnostic::new(
-                "call_failed",
+                DiagnosticCode::CallFailed,
                 format!("{what}: {e}"),
             ))),
         }
@@ -726,7 +727,7 @@ impl Actor {
                     None => "a frame".to_owned(),
                 };
                 self.publish(SupervisorEvent::Diagnostic(Diagnostic::new(
-                    "unreadable_frame",
+                    DiagnosticCode::UnreadableFrame,
                     format!("{what} from the gateway could not be read and was dropped: {reason}"),
                 )));
                 if let Some((method, reply)) = call {
@@ -823,7 +824,7 @@ impl Actor {
                     if let Some(c) = self.child.as_ref().filter(|c| c.gen == gen) {
                         if let Err(e) = c.control.signal(sig) {
                             self.publish(SupervisorEvent::Diagnostic(Diagnostic::new(
-                                "signal_failed",
+                                DiagnosticCode::SignalFailed,
                                 format!("could not send {sig:?}: {e}"),
                             )));
                         }

@@ -141,12 +141,97 @@ impl Op {
     ];
 }
 
+/// The code of a failed control request: stable, on the wire in snake case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlCode {
+    /// The restart breaker is open; `restart --force` overrides it.
+    BreakerOpen,
+    /// The reload policy is off.
+    ReloadOff,
+    /// A gateway Tether did not start, without a restart RPC.
+    NotOwned,
+    /// The supervisor (or the window) has gone.
+    Gone,
+    /// No gateway link right now.
+    NotConnected,
+    /// The gateway did not answer in time.
+    Timeout,
+    /// The link closed before the answer.
+    Disconnected,
+    /// Too many calls in flight.
+    Busy,
+    /// The gateway answered with an error (`error.gateway`).
+    Gateway,
+    /// The gateway's answer could not be read.
+    BadResponse,
+    /// The request itself was wrong.
+    BadRequest,
+    /// This server does not do that (`focus` on `tether run`).
+    Unsupported,
+    /// A code this version does not know (from a newer server), or none was sent.
+    #[serde(other)]
+    Other,
+}
+
+impl ControlCode {
+    /// The wire string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControlCode::BreakerOpen => "breaker_open",
+            ControlCode::ReloadOff => "reload_off",
+            ControlCode::NotOwned => "not_owned",
+            ControlCode::Gone => "gone",
+            ControlCode::NotConnected => "not_connected",
+            ControlCode::Timeout => "timeout",
+            ControlCode::Disconnected => "disconnected",
+            ControlCode::Busy => "busy",
+            ControlCode::Gateway => "gateway",
+            ControlCode::BadResponse => "bad_response",
+            ControlCode::BadRequest => "bad_request",
+            ControlCode::Unsupported => "unsupported",
+            ControlCode::Other => "other",
+        }
+    }
+
+    /// True for a call that reached the supervisor but failed on the way to or at the gateway.
+    pub fn is_call_failure(self) -> bool {
+        matches!(
+            self,
+            ControlCode::NotConnected
+                | ControlCode::Timeout
+                | ControlCode::Disconnected
+                | ControlCode::Gateway
+                | ControlCode::Busy
+                | ControlCode::BadResponse
+        )
+    }
+}
+
+impl std::fmt::Display for ControlCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<crate::handle::RefusedCode> for ControlCode {
+    fn from(c: crate::handle::RefusedCode) -> Self {
+        use crate::handle::RefusedCode;
+        match c {
+            RefusedCode::BreakerOpen => ControlCode::BreakerOpen,
+            RefusedCode::ReloadOff => ControlCode::ReloadOff,
+            RefusedCode::NotOwned => ControlCode::NotOwned,
+            RefusedCode::Gone => ControlCode::Gone,
+        }
+    }
+}
+
 /// An error in a response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct ControlError {
-    /// Stable code.
-    pub code: String,
+    /// Why, for programs.
+    pub code: ControlCode,
     /// Human-readable.
     pub message: String,
     /// The gateway's error, for `code == "gateway"`.
@@ -155,9 +240,9 @@ pub struct ControlError {
 }
 
 impl ControlError {
-    fn new(code: &str, message: impl Into<String>) -> Self {
+    fn new(code: ControlCode, message: impl Into<String>) -> Self {
         ControlError {
-            code: code.into(),
+            code,
             message: message.into(),
             gateway: None,
         }
@@ -167,20 +252,20 @@ impl ControlError {
 impl From<CallError> for ControlError {
     fn from(e: CallError) -> Self {
         let code = match &e {
-            CallError::NotConnected => "not_connected",
-            CallError::Timeout(_) => "timeout",
-            CallError::Disconnected(_) => "disconnected",
-            CallError::Busy => "busy",
-            CallError::Gone => "gone",
-            CallError::Gateway(_) => "gateway",
-            CallError::Unreadable(..) => "bad_response",
+            CallError::NotConnected => ControlCode::NotConnected,
+            CallError::Timeout(_) => ControlCode::Timeout,
+            CallError::Disconnected(_) => ControlCode::Disconnected,
+            CallError::Busy => ControlCode::Busy,
+            CallError::Gone => ControlCode::Gone,
+            CallError::Gateway(_) => ControlCode::Gateway,
+            CallError::Unreadable(..) => ControlCode::BadResponse,
         };
         let gateway = match &e {
             CallError::Gateway(g) => serde_json::to_value(g).ok(),
             _ => None,
         };
         ControlError {
-            code: code.into(),
+            code,
             message: e.to_string(),
             gateway,
         }
@@ -351,7 +436,10 @@ async fn connection(stream: UnixStream, handle: SupervisorHandle, host: Host) {
                     _ => e.to_string(),
                 };
                 let _ = tx
-                    .send(res(id, Err(ControlError::new("bad_request", message))))
+                    .send(res(
+                        id,
+                        Err(ControlError::new(ControlCode::BadRequest, message)),
+                    ))
                     .await;
                 continue;
             }
@@ -371,12 +459,13 @@ async fn connection(stream: UnixStream, handle: SupervisorHandle, host: Host) {
                         Ok(()) | Err(mpsc::error::TrySendError::Full(())) => {
                             Ok(json!({"focused": true}))
                         }
-                        Err(mpsc::error::TrySendError::Closed(())) => {
-                            Err(ControlError::new("gone", "the window has closed"))
-                        }
+                        Err(mpsc::error::TrySendError::Closed(())) => Err(ControlError::new(
+                            ControlCode::Gone,
+                            "the window has closed",
+                        )),
                     },
                     None => Err(ControlError::new(
-                        "unsupported",
+                        ControlCode::Unsupported,
                         format!("{} has no window to focus", host.name),
                     )),
                 };
@@ -481,8 +570,8 @@ async fn forward(mut events: broadcast::Receiver<SupervisorEvent>, tx: mpsc::Sen
 }
 
 async fn execute(h: &SupervisorHandle, op: Op) -> Result<Value, ControlError> {
-    let refused = |r: crate::handle::Refused| ControlError::new(&r.code, r.message);
-    let gone = || ControlError::new("gone", "the supervisor has stopped");
+    let refused = |r: crate::handle::Refused| ControlError::new(r.code.into(), r.message);
+    let gone = || ControlError::new(ControlCode::Gone, "the supervisor has stopped");
     match op {
         Op::Status => h
             .status()
@@ -515,8 +604,8 @@ async fn execute(h: &SupervisorHandle, op: Op) -> Result<Value, ControlError> {
             params,
             timeout_ms,
         } => {
-            let method =
-                method.ok_or_else(|| ControlError::new("bad_request", "call needs a method"))?;
+            let method = method
+                .ok_or_else(|| ControlError::new(ControlCode::BadRequest, "call needs a method"))?;
             let timeout = Duration::from_millis(timeout_ms.unwrap_or(0));
             h.call_with_timeout(&method, params.unwrap_or_else(|| json!({})), timeout)
                 .await
@@ -524,7 +613,7 @@ async fn execute(h: &SupervisorHandle, op: Op) -> Result<Value, ControlError> {
         }
         // Served by the connection itself.
         Op::Subscribe | Op::Unsubscribe | Op::Focus => Err(ControlError::new(
-            "bad_request",
+            ControlCode::BadRequest,
             "subscribe, unsubscribe and focus are served by the connection",
         )),
     }
@@ -613,7 +702,7 @@ impl ControlClient {
                         Ok(result.unwrap_or(Value::Null))
                     } else {
                         Err(ClientError::Failed(error.unwrap_or_else(|| {
-                            ControlError::new("unknown", "request failed")
+                            ControlError::new(ControlCode::Other, "request failed")
                         })))
                     };
                 }
@@ -642,6 +731,44 @@ impl ControlClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_codes_are_their_wire_strings_and_unknown_ones_are_other() {
+        use ControlCode::*;
+        for c in [
+            BreakerOpen,
+            ReloadOff,
+            NotOwned,
+            Gone,
+            NotConnected,
+            Timeout,
+            Disconnected,
+            Busy,
+            Gateway,
+            BadResponse,
+            BadRequest,
+            Unsupported,
+        ] {
+            let wire = serde_json::to_value(c).expect("encode");
+            assert_eq!(wire, json!(c.as_str()));
+            assert_eq!(
+                serde_json::from_value::<ControlCode>(wire).expect("decode"),
+                c
+            );
+        }
+        let e: ControlError =
+            serde_json::from_value(json!({"code": "a_newer_code", "message": "m"}))
+                .expect("decode");
+        assert_eq!(e.code, Other);
+        for r in [
+            crate::handle::RefusedCode::BreakerOpen,
+            crate::handle::RefusedCode::ReloadOff,
+            crate::handle::RefusedCode::NotOwned,
+            crate::handle::RefusedCode::Gone,
+        ] {
+            assert_eq!(ControlCode::from(r).as_str(), r.as_str());
+        }
+    }
 
     #[test]
     fn wire_shapes() {
@@ -725,7 +852,10 @@ mod tests {
             );
             assert_eq!(request_envelope(line).0, id, "{line}");
         }
-        let line = res(json!(7), Err(ControlError::new("breaker_open", "no")));
+        let line = res(
+            json!(7),
+            Err(ControlError::new(ControlCode::BreakerOpen, "no")),
+        );
 
         assert_eq!(
             serde_json::to_value(&line).unwrap(),
@@ -740,7 +870,7 @@ mod tests {
         let world = crate::testing::World::new();
         let (handle, _join) = crate::spawn(
             crate::SupervisorConfig::new(crate::machine::MachineConfig::for_family(
-                crate::exit::Family::Tether,
+                crate::policy::exit::Family::Tether,
                 "tether",
             )),
             world.deps(),
@@ -771,7 +901,7 @@ mod tests {
         let mut c = ControlClient::connect(&headless).await.unwrap();
         assert!(matches!(&c.hello, ServerLine::Hello { server, .. } if server == SERVER_HEADLESS));
         match c.op("focus").await {
-            Err(ClientError::Failed(e)) => assert_eq!(e.code, "unsupported"),
+            Err(ClientError::Failed(e)) => assert_eq!(e.code, ControlCode::Unsupported),
             other => panic!("expected unsupported, got {other:?}"),
         }
     }

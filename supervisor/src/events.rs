@@ -10,9 +10,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::exit::ExitStatus;
-use crate::governor::GovernorSnapshot;
 use crate::output::Line;
+use crate::policy::exit::ExitStatus;
+use crate::policy::governor::GovernorSnapshot;
 
 /// Every event the supervisor publishes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -398,21 +398,90 @@ pub struct ApprovalUpdate {
     pub expires_at_ms: Option<u64>,
 }
 
+/// What a `diagnostic` is about: stable codes, on the wire in snake case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiagnosticCode {
+    /// An IO outcome from an older generation or connection was dropped.
+    StaleCallback,
+    /// A reload was asked for while the gateway was not running.
+    Reload,
+    /// The reload policy refused a reload.
+    ReloadRefused,
+    /// A reload waits for active runs.
+    ReloadDeferred,
+    /// Debounced config changes fired a reload.
+    ReloadFired,
+    /// A config change was ignored (reload off).
+    ReloadIgnored,
+    /// A restart waits for active runs.
+    RestartDeferred,
+    /// An announced in-process restart did not come back in time.
+    RestartOverdue,
+    /// A deferred restart was dropped (the gateway went away or a stop came first).
+    DeferredRestartDropped,
+    /// A deferred restart ran.
+    DeferredRestartExecuted,
+    /// A stop escalated from SIGTERM to SIGKILL.
+    StopEscalated,
+    /// A stop gave up waiting for the process.
+    StopGaveUp,
+    /// A call the supervisor made for itself failed.
+    CallFailed,
+    /// A frame from the gateway could not be read and was dropped.
+    UnreadableFrame,
+    /// A restart signal could not be sent.
+    SignalFailed,
+    /// A code this version does not know (from a newer supervisor).
+    #[serde(other)]
+    Other,
+}
+
+impl DiagnosticCode {
+    /// The wire string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiagnosticCode::StaleCallback => "stale_callback",
+            DiagnosticCode::Reload => "reload",
+            DiagnosticCode::ReloadRefused => "reload_refused",
+            DiagnosticCode::ReloadDeferred => "reload_deferred",
+            DiagnosticCode::ReloadFired => "reload_fired",
+            DiagnosticCode::ReloadIgnored => "reload_ignored",
+            DiagnosticCode::RestartDeferred => "restart_deferred",
+            DiagnosticCode::RestartOverdue => "restart_overdue",
+            DiagnosticCode::DeferredRestartDropped => "deferred_restart_dropped",
+            DiagnosticCode::DeferredRestartExecuted => "deferred_restart_executed",
+            DiagnosticCode::StopEscalated => "stop_escalated",
+            DiagnosticCode::StopGaveUp => "stop_gave_up",
+            DiagnosticCode::CallFailed => "call_failed",
+            DiagnosticCode::UnreadableFrame => "unreadable_frame",
+            DiagnosticCode::SignalFailed => "signal_failed",
+            DiagnosticCode::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for DiagnosticCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// `diagnostic`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Diagnostic {
-    /// Stable machine-readable code, e.g. `stale_callback`, `restart_deferred`.
-    pub code: String,
+    /// What it is about.
+    pub code: DiagnosticCode,
     /// Human-readable text.
     pub message: String,
 }
 
 impl Diagnostic {
     /// A diagnostic.
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: DiagnosticCode, message: impl Into<String>) -> Self {
         Diagnostic {
-            code: code.into(),
+            code,
             message: message.into(),
         }
     }
@@ -432,6 +501,38 @@ pub struct GatewayEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn diagnostic_codes_are_their_wire_strings_and_unknown_ones_are_other() {
+        use DiagnosticCode::*;
+        for c in [
+            StaleCallback,
+            Reload,
+            ReloadRefused,
+            ReloadDeferred,
+            ReloadFired,
+            ReloadIgnored,
+            RestartDeferred,
+            RestartOverdue,
+            DeferredRestartDropped,
+            DeferredRestartExecuted,
+            StopEscalated,
+            StopGaveUp,
+            CallFailed,
+            UnreadableFrame,
+            SignalFailed,
+        ] {
+            let wire = serde_json::to_value(c).expect("encode");
+            assert_eq!(wire, serde_json::json!(c.as_str()));
+            assert_eq!(
+                serde_json::from_value::<DiagnosticCode>(wire).expect("decode"),
+                c
+            );
+        }
+        let newer: DiagnosticCode =
+            serde_json::from_value(serde_json::json!("a_newer_code")).expect("decode");
+        assert_eq!(newer, Other);
+    }
 
     fn status(phase: PhaseName, problem: Option<ProblemCode>) -> StatusEvent {
         StatusEvent {

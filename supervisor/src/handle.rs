@@ -10,9 +10,9 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tether_protocol::ErrorShape;
 
 use crate::events::{StatusEvent, SupervisorEvent};
-use crate::governor::GovernorSnapshot;
-use crate::machine::{Command, Outcome};
+use crate::machine::{Command, Outcome, Refusal};
 use crate::metrics::LatencySummary;
+use crate::policy::governor::GovernorSnapshot;
 
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -40,12 +40,54 @@ pub enum CallError {
     Gone,
 }
 
+/// Why a command was refused: stable codes, on the wire in snake case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusedCode {
+    /// The restart breaker is open; `restart --force` overrides it.
+    BreakerOpen,
+    /// The reload policy is off.
+    ReloadOff,
+    /// A gateway Tether did not start, without a restart RPC.
+    NotOwned,
+    /// The supervisor has stopped.
+    Gone,
+}
+
+impl RefusedCode {
+    /// The wire string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusedCode::BreakerOpen => "breaker_open",
+            RefusedCode::ReloadOff => "reload_off",
+            RefusedCode::NotOwned => "not_owned",
+            RefusedCode::Gone => "gone",
+        }
+    }
+}
+
+impl std::fmt::Display for RefusedCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<Refusal> for RefusedCode {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::BreakerOpen => RefusedCode::BreakerOpen,
+            Refusal::ReloadOff => RefusedCode::ReloadOff,
+            Refusal::NotOwned => RefusedCode::NotOwned,
+        }
+    }
+}
+
 /// A command's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct Refused {
-    /// Stable code (`breaker_open`, `reload_off`, `not_owned`, `gone`).
-    pub code: String,
+    /// Why, for programs.
+    pub code: RefusedCode,
     /// Why, and what to do.
     pub message: String,
 }
@@ -113,11 +155,11 @@ fn outcome(o: Result<Outcome, oneshot::error::RecvError>) -> Result<String, Refu
     match o {
         Ok(Outcome::Accepted(m)) => Ok(m),
         Ok(Outcome::Refused { code, message }) => Err(Refused {
-            code: code.as_str().into(),
+            code: code.into(),
             message,
         }),
         Err(_) => Err(Refused {
-            code: "gone".into(),
+            code: RefusedCode::Gone,
             message: "the supervisor has stopped".into(),
         }),
     }

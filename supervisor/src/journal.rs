@@ -81,13 +81,16 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::Diagnostic;
+    use crate::events::{Diagnostic, DiagnosticCode};
 
     #[test]
     fn bounded_and_selective() {
         let mut j = Journal::new();
         for i in 0..(JOURNAL_ENTRIES as u64 + 5) {
-            j.record(i, &SupervisorEvent::Diagnostic(Diagnostic::new("x", "y")));
+            j.record(
+                i,
+                &SupervisorEvent::Diagnostic(Diagnostic::new(DiagnosticCode::Other, "y")),
+            );
         }
         j.record(
             1,

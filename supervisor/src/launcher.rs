@@ -32,9 +32,9 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::exit::ExitStatus;
 use crate::machine::Sig;
 use crate::output::Stream;
+use crate::policy::exit::ExitStatus;
 use crate::profile::{Profile, RestartSignal};
 use tether_protocol::Secret;
 

@@ -23,8 +23,8 @@ use tether_supervisor::control::{
 use tether_supervisor::events::{ChatPhase, PhaseName, SupervisorEvent, ToolStatus};
 use tether_supervisor::options::{self, Options};
 use tether_supervisor::output::printable;
+use tether_supervisor::policy::reload::ReloadMode;
 use tether_supervisor::profile::GatewayKind;
-use tether_supervisor::reload::ReloadMode;
 
 const EXIT_ERROR: i32 = 1;
 const EXIT_NOT_RUNNING: i32 = 3;
@@ -330,14 +330,7 @@ async fn connect(state_dir: &std::path::Path) -> Result<ControlClient, i32> {
 fn fail(e: ClientError) -> i32 {
     eprintln!("tether: {e}");
     match e {
-        ClientError::Failed(c)
-            if matches!(
-                c.code.as_str(),
-                "not_connected" | "timeout" | "disconnected" | "gateway" | "busy" | "bad_response"
-            ) =>
-        {
-            EXIT_CALL_FAILED
-        }
+        ClientError::Failed(c) if c.code.is_call_failure() => EXIT_CALL_FAILED,
         ClientError::Failed(_) => EXIT_REFUSED,
         ClientError::NotRunning(_) => EXIT_NOT_RUNNING,
         _ => EXIT_ERROR,

@@ -23,8 +23,8 @@ use crate::credentials;
 use crate::launcher::ProcessLauncher;
 use crate::ledger::{self, Ledger};
 use crate::machine::MachineConfig;
+use crate::policy::reload::ReloadMode;
 use crate::profile::{GatewayKind, Profile};
-use crate::reload::ReloadMode;
 use crate::state_guard::InstanceLock;
 
 /// User-facing choices.

@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::exit::Hints;
+use crate::policy::exit::Hints;
 
 /// Lines kept for diagnostics.
 pub const KEEP_LINES: usize = 120;

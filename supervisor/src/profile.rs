@@ -18,10 +18,10 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::exit::Family;
+use crate::policy::exit::Family;
+pub use crate::policy::reload::RestartSignal;
 
 /// Which gateway to supervise.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,15 +62,6 @@ impl GatewayKind {
             _ => Family::Tether,
         }
     }
-}
-
-/// An in-process restart signal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RestartSignal {
-    /// `tether-gateway`.
-    Usr1,
-    /// Upstream OpenClaw 2026.9+.
-    Usr2,
 }
 
 /// Environment variables never passed to a child: supervisor markers (a gateway that sees them

@@ -18,9 +18,9 @@ use tether_protocol::connect::HelloOk;
 use tether_protocol::{ErrorShape, Event, Frame, Response};
 
 use crate::connector::{Connector, Inbound, Link, Outbound};
-use crate::exit::ExitStatus;
 use crate::launcher::{ChildControl, ChildEvent, LaunchError, Launched, Launcher};
 use crate::machine::{ConnectError, Sig};
+use crate::policy::exit::ExitStatus;
 
 /// How the next launch goes.
 #[derive(Debug, Clone, PartialEq, Eq)]

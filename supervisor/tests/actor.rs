@@ -6,10 +6,11 @@ use serde_json::json;
 use tokio::sync::broadcast;
 
 use tether_protocol::ErrorShape;
+use tether_supervisor::events::DiagnosticCode;
 use tether_supervisor::events::{ChatPhase, PhaseName, ProblemCode, SupervisorEvent};
-use tether_supervisor::exit::{ExitStatus, Family};
-use tether_supervisor::governor::BreakerState;
 use tether_supervisor::machine::{MachineConfig, Sig};
+use tether_supervisor::policy::exit::{ExitStatus, Family};
+use tether_supervisor::policy::governor::BreakerState;
 use tether_supervisor::testing::{ConnectScript, LaunchScript, World};
 use tether_supervisor::{spawn, SupervisorConfig, SupervisorHandle};
 
@@ -94,7 +95,10 @@ async fn crash_loop_backs_off_with_jitter_then_the_breaker_opens() {
     assert_eq!(snap.status.problem, Some(ProblemCode::BreakerOpen));
     // A plain restart is refused while the breaker is open (only --force overrides it).
     let refused = h.restart(false).await.unwrap_err();
-    assert_eq!(refused.code, "breaker_open");
+    assert_eq!(
+        refused.code,
+        tether_supervisor::handle::RefusedCode::BreakerOpen
+    );
     assert!(refused.message.contains("--force"), "{}", refused.message);
     assert_eq!(world.launches(), 6);
     // The journal shows the backoff delays: first respawn immediate, then within doubling ceilings.
@@ -194,7 +198,7 @@ async fn reloads_are_debounced_into_one_hot_restart() {
     wait_for(
         &mut rx,
         "reload fired",
-        |e| matches!(e, SupervisorEvent::Diagnostic(d) if d.code == "reload_fired"),
+        |e| matches!(e, SupervisorEvent::Diagnostic(d) if d.code == DiagnosticCode::ReloadFired),
     )
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -218,7 +222,7 @@ async fn reload_without_rpc_signals_the_owned_process() {
     wait_for(
         &mut rx,
         "reload fired",
-        |e| matches!(e, SupervisorEvent::Diagnostic(d) if d.code == "reload_fired"),
+        |e| matches!(e, SupervisorEvent::Diagnostic(d) if d.code == DiagnosticCode::ReloadFired),
     )
     .await;
     assert_eq!(
@@ -245,7 +249,7 @@ async fn restart_while_starting_is_deferred_then_executed() {
     wait_for(
         &mut rx,
         "deferred restart executed",
-        |e| matches!(e, SupervisorEvent::Diagnostic(d) if d.code == "deferred_restart_executed"),
+        |e| matches!(e, SupervisorEvent::Diagnostic(d) if d.code == DiagnosticCode::DeferredRestartExecuted),
     )
     .await;
     wait_for(&mut rx, "running again", phase_is(PhaseName::Running)).await;
@@ -273,7 +277,7 @@ async fn stale_callbacks_are_dropped() {
     wait_for(
         &mut rx,
         "stale callback",
-        |e| matches!(e, SupervisorEvent::Diagnostic(d) if d.code == "stale_callback"),
+        |e| matches!(e, SupervisorEvent::Diagnostic(d) if d.code == DiagnosticCode::StaleCallback),
     )
     .await;
     let snap = h.status().await.unwrap();

@@ -9,8 +9,8 @@ use serde_json::json;
 use tokio::sync::broadcast;
 
 use tether_supervisor::events::{ChatPhase, PhaseName, SupervisorEvent};
-use tether_supervisor::exit::{ExitStatus, Family};
 use tether_supervisor::machine::MachineConfig;
+use tether_supervisor::policy::exit::{ExitStatus, Family};
 use tether_supervisor::testing::World;
 use tether_supervisor::{spawn, SupervisorConfig, SupervisorHandle};
 

@@ -29,8 +29,8 @@ use tether_supervisor::launcher::ProcessLauncher;
 use tether_supervisor::ledger::Ledger;
 use tether_supervisor::machine::MachineConfig;
 use tether_supervisor::options::{self, Options};
+use tether_supervisor::policy::reload::ReloadMode;
 use tether_supervisor::profile::{GatewayKind, Profile};
-use tether_supervisor::reload::ReloadMode;
 use tether_supervisor::{spawn, Deps, SupervisorConfig};
 
 fn main() {
@@ -332,7 +332,7 @@ async fn attached_supervisor() -> (
     let (tx, rx) = tokio::sync::mpsc::channel(4096);
     tokio::spawn(replay_peer(listener, rx));
     let mut cfg = SupervisorConfig::new(MachineConfig::for_family(
-        tether_supervisor::exit::Family::Tether,
+        tether_supervisor::policy::exit::Family::Tether,
         "bench",
     ));
     cfg.probe = Some(ProbeContext {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tether_e2e::Supervisor;
 use tether_supervisor::events::{PhaseName, ProblemCode, SupervisorEvent};
-use tether_supervisor::governor::BreakerState;
+use tether_supervisor::policy::governor::BreakerState;
 
 #[test]
 fn a_child_that_exits_at_once_opens_the_breaker_without_a_storm() {
@@ -252,7 +252,7 @@ fn an_unreadable_response_fails_its_call_with_a_clear_error() {
     let diag = sup.wait_for(
         "diagnostic",
         Duration::from_secs(10),
-        |e| matches!(e, SupervisorEvent::Diagnostic(d) if d.code == "unreadable_frame"),
+        |e| matches!(e, SupervisorEvent::Diagnostic(d) if d.code == tether_supervisor::events::DiagnosticCode::UnreadableFrame),
     );
     let SupervisorEvent::Diagnostic(d) = diag else {
         unreachable!()

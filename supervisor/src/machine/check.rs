@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use tether_protocol::{ErrorCode, ErrorShape};
 
 use crate::events::{Headline, PhaseName, ServerSummary, SupervisorEvent};
-use crate::exit::{ExitStatus, Family, Hints};
-use crate::governor::BreakerState;
-use crate::governor::GovernorPolicy;
+use crate::policy::exit::{ExitStatus, Family, Hints};
+use crate::policy::governor::BreakerState;
+use crate::policy::governor::GovernorPolicy;
 
 use super::*;
 
@@ -966,7 +966,7 @@ fn a_reload_takes_the_cheapest_way_the_gateway_offers() {
 fn the_reload_policy_off_refuses() {
     let t = Instant::now();
     let mut c = cfg();
-    c.reload_mode = crate::reload::ReloadMode::Off;
+    c.reload_mode = crate::policy::reload::ReloadMode::Off;
     let mut m = Machine::new(c);
     let fx = step(&mut m, Input::Command(Command::Reload), t);
     assert_eq!(fx, ["refused: reload_off"]);
@@ -1175,8 +1175,8 @@ fn family_defaults() {
     assert_eq!(
         (ours.restart_signal, upstream.restart_signal),
         (
-            Some(crate::profile::RestartSignal::Usr1),
-            Some(crate::profile::RestartSignal::Usr2)
+            Some(crate::policy::reload::RestartSignal::Usr1),
+            Some(crate::policy::reload::RestartSignal::Usr2)
         )
     );
     assert_eq!(

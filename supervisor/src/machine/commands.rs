@@ -2,10 +2,11 @@
 
 use std::time::Instant;
 
-use crate::deferral::Deferred;
+use crate::events::DiagnosticCode;
 use crate::events::ProblemCode;
-use crate::governor::{RestartCause, Verdict};
-use crate::reload::{self, HotCapabilities, ReloadMode, ReloadPlan};
+use crate::policy::deferral::Deferred;
+use crate::policy::governor::{RestartCause, Verdict};
+use crate::policy::reload::{self, HotCapabilities, ReloadMode, ReloadPlan};
 
 use super::{diag, After, ChildRef, Command, Dial, Effect, Machine, Outcome, Phase, Refusal, Sig};
 
@@ -170,7 +171,7 @@ impl Machine {
                 accept(fx, "deferred until the gateway is up".into());
                 diag(
                     fx,
-                    "restart_deferred",
+                    DiagnosticCode::RestartDeferred,
                     "restart deferred: the gateway is still starting",
                 );
             }
@@ -252,7 +253,7 @@ impl Machine {
                 self.counters.deferred += 1;
                 diag(
                     fx,
-                    "reload_deferred",
+                    DiagnosticCode::ReloadDeferred,
                     "reload deferred: the gateway is still starting",
                 );
                 return;
@@ -264,7 +265,7 @@ impl Machine {
             | Phase::Failed { .. } => {
                 diag(
                     fx,
-                    "reload_ignored",
+                    DiagnosticCode::ReloadIgnored,
                     "reload ignored: the gateway is not running",
                 );
                 return;
@@ -278,7 +279,7 @@ impl Machine {
             ReloadPlan::Rpc => {
                 diag(
                     fx,
-                    "reload",
+                    DiagnosticCode::Reload,
                     "reload: asking the gateway to restart in-process (gateway.restart.request)",
                 );
                 fx.push(Effect::RequestRestart);
@@ -286,7 +287,7 @@ impl Machine {
             ReloadPlan::Signal(s) => {
                 diag(
                     fx,
-                    "reload",
+                    DiagnosticCode::Reload,
                     format!("reload: in-process restart by signal {s:?}"),
                 );
                 fx.push(Effect::Signal {
@@ -300,7 +301,7 @@ impl Machine {
                 self.restart(RestartCause::Reload, false, now, &mut inner);
                 fx.extend(inner.into_iter().filter(|e| !matches!(e, Effect::Reply(_))));
             }
-            ReloadPlan::Refuse(why) => diag(fx, "reload_refused", why),
+            ReloadPlan::Refuse(why) => diag(fx, DiagnosticCode::ReloadRefused, why),
         }
     }
 }

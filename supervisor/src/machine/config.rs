@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use crate::backoff::BackoffPolicy;
-use crate::exit::Family;
-use crate::governor::GovernorPolicy;
-use crate::heartbeat::HeartbeatPolicy;
-use crate::profile::RestartSignal;
-use crate::reload::ReloadMode;
+use crate::policy::backoff::BackoffPolicy;
+use crate::policy::exit::Family;
+use crate::policy::governor::GovernorPolicy;
+use crate::policy::heartbeat::HeartbeatPolicy;
+use crate::policy::reload::ReloadMode;
+use crate::policy::reload::RestartSignal;
 
 /// Tunables of the machine.
 #[derive(Debug, Clone)]

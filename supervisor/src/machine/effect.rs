@@ -1,7 +1,7 @@
 //! What the machine asks the actor to do.
 
 use crate::events::SupervisorEvent;
-use crate::profile::RestartSignal;
+use crate::policy::reload::RestartSignal;
 
 /// Signals the actor may send to an owned child's process group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

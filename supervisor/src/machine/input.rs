@@ -5,7 +5,7 @@ use std::time::Duration;
 use tether_protocol::ErrorShape;
 
 use crate::events::ServerSummary;
-use crate::exit::{ExitStatus, Hints};
+use crate::policy::exit::{ExitStatus, Hints};
 
 /// Imperative commands from the handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -30,14 +30,15 @@ use std::time::{Duration, Instant};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 
-use crate::backoff::Backoff;
-use crate::debounce::Debounce;
-use crate::deferral::Deferred;
+use crate::events::DiagnosticCode;
 use crate::events::{
     Diagnostic, Headline, PhaseName, ProblemCode, ServerSummary, StatusEvent, SupervisorEvent,
 };
-use crate::exit::ExitStatus;
-use crate::governor::RestartGovernor;
+use crate::policy::backoff::Backoff;
+use crate::policy::debounce::Debounce;
+use crate::policy::deferral::Deferred;
+use crate::policy::exit::ExitStatus;
+use crate::policy::governor::RestartGovernor;
 
 pub use config::MachineConfig;
 pub use effect::{Effect, Outcome, Refusal, Sig};
@@ -299,7 +300,7 @@ impl Machine {
         if let Some(stale) = self.stale(&input) {
             self.counters.stale_dropped += 1;
             fx.push(Effect::Emit(SupervisorEvent::Diagnostic(Diagnostic::new(
-                "stale_callback",
+                DiagnosticCode::StaleCallback,
                 stale,
             ))));
             return fx;
@@ -360,7 +361,7 @@ impl Machine {
     }
 }
 
-fn diag(fx: &mut Vec<Effect>, code: &str, message: impl Into<String>) {
+fn diag(fx: &mut Vec<Effect>, code: DiagnosticCode, message: impl Into<String>) {
     fx.push(Effect::Emit(SupervisorEvent::Diagnostic(Diagnostic::new(
         code, message,
     ))));

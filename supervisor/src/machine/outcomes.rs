@@ -2,11 +2,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::backoff::{Decision, Failure};
 use crate::events::{ProblemCode, SupervisorEvent};
-use crate::exit::{self, ExitClass, ExitStatus, Hints};
-use crate::governor::RestartCause;
-use crate::heartbeat::Heartbeat;
+use crate::policy::backoff::{Decision, Failure};
+use crate::policy::exit::{self, ExitClass, ExitStatus, Hints};
+use crate::policy::governor::RestartCause;
+use crate::policy::heartbeat::Heartbeat;
 
 use super::{
     After, Announced, ChildRef, ConnectError, Dial, Effect, Found, LinkInfo, Machine, Origin,

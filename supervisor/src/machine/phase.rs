@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use crate::events::ProblemCode;
-use crate::governor::RestartCause;
-use crate::heartbeat::Heartbeat;
+use crate::policy::governor::RestartCause;
+use crate::policy::heartbeat::Heartbeat;
 
 /// The child as the machine knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,10 +2,11 @@
 
 use std::time::{Duration, Instant};
 
+use crate::events::DiagnosticCode;
 use crate::events::{
     Headline, PhaseName, ProblemCode, ServerSummary, StatusEvent, SupervisorEvent,
 };
-use crate::exit::{ExitStatus, Family, Hints};
+use crate::policy::exit::{ExitStatus, Family, Hints};
 
 use super::*;
 
@@ -270,7 +271,7 @@ fn stale_generation_is_dropped() {
     );
     assert!(has(
         &fx,
-        |e| matches!(e, Effect::Emit(SupervisorEvent::Diagnostic(d)) if d.code == "stale_callback")
+        |e| matches!(e, Effect::Emit(SupervisorEvent::Diagnostic(d)) if d.code == DiagnosticCode::StaleCallback)
     ));
     assert_eq!(m.phase(), PhaseName::Running);
     assert_eq!(m.counters().stale_dropped, 1);

@@ -2,11 +2,12 @@
 
 use std::time::Instant;
 
-use crate::backoff::{Decision, Failure};
+use crate::events::DiagnosticCode;
 use crate::events::ProblemCode;
-use crate::exit::{ExitStatus, Hints};
-use crate::governor::{RestartCause, Verdict};
-use crate::heartbeat::Beat;
+use crate::policy::backoff::{Decision, Failure};
+use crate::policy::exit::{ExitStatus, Hints};
+use crate::policy::governor::{RestartCause, Verdict};
+use crate::policy::heartbeat::Beat;
 
 use super::{diag, After, Dial, Effect, Escalation, Machine, Origin, Phase, Sig};
 
@@ -15,7 +16,7 @@ impl Machine {
         if let Some(n) = self.debounce.poll(now) {
             diag(
                 fx,
-                "reload_fired",
+                DiagnosticCode::ReloadFired,
                 format!("reload: {n} request(s) coalesced"),
             );
             self.reload_now(now, fx);
@@ -186,7 +187,7 @@ impl Machine {
                     },
                     None => diag(
                         fx,
-                        "restart_overdue",
+                        DiagnosticCode::RestartOverdue,
                         "the gateway did not come back when expected; still retrying",
                     ),
                 }
@@ -221,14 +222,14 @@ impl Machine {
                 });
                 diag(
                     fx,
-                    "stop_escalated",
+                    DiagnosticCode::StopEscalated,
                     "the gateway ignored SIGTERM: sent SIGKILL to its process group",
                 );
             }
             Escalation::Killed if now >= *give_up_at => {
                 diag(
                     fx,
-                    "stop_gave_up",
+                    DiagnosticCode::StopGaveUp,
                     "the gateway did not exit within the quit budget; giving up waiting",
                 );
                 self.exited(

@@ -2,10 +2,11 @@
 
 use std::time::Instant;
 
-use crate::backoff::{Decision, Failure};
-use crate::deferral::{self, Flush, Settled};
+use crate::events::DiagnosticCode;
 use crate::events::{ProblemCode, SupervisorEvent};
-use crate::governor::{RestartCause, Verdict};
+use crate::policy::backoff::{Decision, Failure};
+use crate::policy::deferral::{self, Flush, Settled};
+use crate::policy::governor::{RestartCause, Verdict};
 
 use super::{diag, After, ChildRef, Dial, Effect, Escalation, Machine, Origin, Phase, Sig};
 
@@ -48,7 +49,7 @@ impl Machine {
                 Flush::Execute => {
                     diag(
                         fx,
-                        "deferred_restart_executed",
+                        DiagnosticCode::DeferredRestartExecuted,
                         "executing the restart deferred while starting",
                     );
                     if d.cause == RestartCause::Reload {
@@ -59,7 +60,7 @@ impl Machine {
                 }
                 Flush::Drop(why) => diag(
                     fx,
-                    "deferred_restart_dropped",
+                    DiagnosticCode::DeferredRestartDropped,
                     format!("deferred restart dropped: {why}"),
                 ),
             }

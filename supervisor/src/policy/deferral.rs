@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use crate::governor::RestartCause;
+use crate::policy::governor::RestartCause;
 
 /// A deferred restart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

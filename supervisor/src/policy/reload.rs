@@ -10,7 +10,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::profile::RestartSignal;
+/// An in-process restart signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RestartSignal {
+    /// `tether-gateway`.
+    Usr1,
+    /// Upstream OpenClaw 2026.9+.
+    Usr2,
+}
 
 /// `reload` policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
