@@ -280,7 +280,11 @@ pub struct Features {
     pub methods: Vec<String>,
     /// Events this gateway may send.
     pub events: Vec<String>,
-    /// Fields this version does not model (v4 `capabilities`).
+    /// v4: what the server can do beyond its methods (upstream's CLI requires
+    /// `published-model-catalog` before it calls `models.list`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<String>,
+    /// Fields this version does not model.
     #[serde(flatten)]
     pub extra: Map,
 }
@@ -289,6 +293,11 @@ impl Features {
     /// Whether a method is advertised.
     pub fn has_method(&self, method: &str) -> bool {
         self.methods.iter().any(|m| m == method)
+    }
+
+    /// Whether a capability is advertised.
+    pub fn has_capability(&self, capability: &str) -> bool {
+        self.capabilities.iter().any(|c| c == capability)
     }
 }
 

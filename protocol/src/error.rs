@@ -59,6 +59,8 @@ string_enum! {
         MissingScope = "MISSING_SCOPE",
         /// v4: no protocol version in common.
         ProtocolMismatch = "PROTOCOL_MISMATCH",
+        /// Tether: the method belongs to a feature this gateway does not have (`details.feature`).
+        Unsupported = "UNSUPPORTED",
     }
 }
 
@@ -139,6 +141,22 @@ impl ErrorShape {
         e.retryable = Some(true);
         e.retry_after_ms = Some(retry_after_ms);
         e
+    }
+
+    /// `UNAVAILABLE`, not retryable, for a method upstream defines whose feature this gateway
+    /// does not have: `details {code: UNSUPPORTED, method, feature}`. Upstream has no code of its
+    /// own for this; `UNAVAILABLE` is its nearest, and leaving out `retryable` keeps clients from
+    /// retrying what will never work.
+    pub fn unsupported(method: &str, feature: &str) -> Self {
+        Self::new(
+            ErrorCode::Unavailable,
+            format!("{method} is not available: Tether's gateway has no {feature}"),
+        )
+        .with_details(json!({
+            "code": DetailCode::Unsupported,
+            "method": method,
+            "feature": feature,
+        }))
     }
 
     /// Adds `details`.

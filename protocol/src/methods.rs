@@ -59,6 +59,68 @@ pub mod names {
     pub const EXEC_APPROVAL_RESOLVE: &str = "exec.approval.resolve";
     /// List pending exec approvals.
     pub const EXEC_APPROVAL_LIST: &str = "exec.approval.list";
+    /// `chat.startup`.
+    pub const CHAT_STARTUP: &str = "chat.startup";
+    /// `chat.metadata`.
+    pub const CHAT_METADATA: &str = "chat.metadata";
+    /// `agent.identity.get`.
+    pub const AGENT_IDENTITY_GET: &str = "agent.identity.get";
+    /// `sessions.describe`.
+    pub const SESSIONS_DESCRIBE: &str = "sessions.describe";
+    /// `sessions.messages.subscribe`.
+    pub const SESSIONS_MESSAGES_SUBSCRIBE: &str = "sessions.messages.subscribe";
+    /// `sessions.messages.unsubscribe`.
+    pub const SESSIONS_MESSAGES_UNSUBSCRIBE: &str = "sessions.messages.unsubscribe";
+    /// `sessions.observer.visibility`.
+    pub const SESSIONS_OBSERVER_VISIBILITY: &str = "sessions.observer.visibility";
+    /// `sessions.branches.list`.
+    pub const SESSIONS_BRANCHES_LIST: &str = "sessions.branches.list";
+    /// `sessions.companion.state`.
+    pub const SESSIONS_COMPANION_STATE: &str = "sessions.companion.state";
+    /// `models.authStatus`.
+    pub const MODELS_AUTH_STATUS: &str = "models.authStatus";
+    /// `commands.list`.
+    pub const COMMANDS_LIST: &str = "commands.list";
+    /// `system.info`.
+    pub const SYSTEM_INFO: &str = "system.info";
+    /// `environments.list`.
+    pub const ENVIRONMENTS_LIST: &str = "environments.list";
+    /// `artifacts.list`.
+    pub const ARTIFACTS_LIST: &str = "artifacts.list";
+    /// `usage.status`.
+    pub const USAGE_STATUS: &str = "usage.status";
+    /// `last-heartbeat`.
+    pub const LAST_HEARTBEAT: &str = "last-heartbeat";
+    /// `question.list`.
+    pub const QUESTION_LIST: &str = "question.list";
+    /// `plugin.approval.list`.
+    pub const PLUGIN_APPROVAL_LIST: &str = "plugin.approval.list";
+    /// `openclaw.approval.list`.
+    pub const OPENCLAW_APPROVAL_LIST: &str = "openclaw.approval.list";
+    /// `tasks.list`.
+    pub const TASKS_LIST: &str = "tasks.list";
+    /// `progressCard.get`.
+    pub const PROGRESS_CARD_GET: &str = "progressCard.get";
+    /// `talk.catalog`.
+    pub const TALK_CATALOG: &str = "talk.catalog";
+    /// `cron.list`.
+    pub const CRON_LIST: &str = "cron.list";
+    /// `cron.status`.
+    pub const CRON_STATUS: &str = "cron.status";
+    /// `cron.runs`.
+    pub const CRON_RUNS: &str = "cron.runs";
+    /// `node.list`.
+    pub const NODE_LIST: &str = "node.list";
+    /// `channels.status`.
+    pub const CHANNELS_STATUS: &str = "channels.status";
+    /// `channels.pairing.list`.
+    pub const CHANNELS_PAIRING_LIST: &str = "channels.pairing.list";
+    /// `plugins.list`.
+    pub const PLUGINS_LIST: &str = "plugins.list";
+    /// `skills.status`.
+    pub const SKILLS_STATUS: &str = "skills.status";
+    /// `skills.library.list`.
+    pub const SKILLS_LIBRARY_LIST: &str = "skills.library.list";
 }
 
 /// `health` params.

@@ -32,15 +32,26 @@ string_enum! {
         Talk = "operator.talk",
         /// v4.
         Questions = "operator.questions",
+        /// Reading sessions only (upstream 2026.8+).
+        SessionsRead = "operator.sessions.read",
+        /// Writing sessions only (upstream 2026.8+).
+        SessionsWrite = "operator.sessions.write",
     }
 }
 
 impl Scope {
-    /// Whether `held` satisfies this required scope.
+    /// Whether `held` satisfies this required scope, as upstream decides it: admin covers
+    /// everything; write covers read, talk and both session scopes; read and session-write each
+    /// cover session-read. Approvals, questions, pairing and talk secrets are covered only by
+    /// themselves (and admin).
     pub fn is_satisfied_by<'a>(&self, held: impl IntoIterator<Item = &'a Scope>) -> bool {
         held.into_iter().any(|h| match (h, self) {
             (Scope::Admin, _) => true,
-            (Scope::Write, Scope::Read) => true,
+            (
+                Scope::Write,
+                Scope::Read | Scope::Talk | Scope::SessionsRead | Scope::SessionsWrite,
+            ) => true,
+            (Scope::Read | Scope::SessionsWrite, Scope::SessionsRead) => true,
             (h, r) => h == r,
         })
     }
@@ -76,6 +87,18 @@ mod tests {
         check(&[], "operator.read", false);
         check(&["operator.future"], "operator.future", true);
         check(&["operator.future"], "operator.read", false);
+        // Upstream's implications for the narrower scopes.
+        check(&["operator.write"], "operator.talk", true);
+        check(&["operator.write"], "operator.sessions.write", true);
+        check(&["operator.write"], "operator.sessions.read", true);
+        check(&["operator.read"], "operator.sessions.read", true);
+        check(&["operator.sessions.write"], "operator.sessions.read", true);
+        check(&["operator.sessions.read"], "operator.read", false);
+        check(&["operator.sessions.write"], "operator.write", false);
+        check(&["operator.read"], "operator.talk", false);
+        check(&["operator.write"], "operator.questions", false);
+        check(&["operator.write"], "operator.pairing", false);
+        check(&["operator.write"], "operator.talk.secrets", false);
     }
 
     #[test]

@@ -26,7 +26,7 @@
 //! | `agent.wait` | [`Engine::agent_wait`] | `AgentRunResult` |
 //! | `models.list` | [`Engine::models_list`] | `ModelsList` |
 //! | `exec.approval.resolve` | [`Engine::exec_approval_resolve`] | `Value` `{ok, id, decision}` |
-//! | `exec.approval.list` | [`Engine::exec_approval_list`] | `Value` `{approvals: [ExecApprovalRequested]}` |
+//! | `exec.approval.list` | [`Engine::exec_approval_list`] | `Value` `[ExecApprovalRequested]` |
 //!
 //! **Ack ordering.** `chat.send` and `agent` return an [`Ack`]: the run's first event is held
 //! back until the `Ack` is dropped. The gateway serializes `ack.value`, queues the `res` frame

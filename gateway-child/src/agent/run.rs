@@ -222,6 +222,46 @@ fn session_changed(inner: &Inner, key: &str, phase: &str, run_id: &str, slot: &S
     );
 }
 
+/// `session.message`: the transcript's newest message, to the connections that follow the
+/// session (`sessions.subscribe`, or `sessions.messages.subscribe` for this key), in upstream's
+/// shape: the message with its position, the session's id and state, and the run.
+fn session_message(inner: &Inner, key: &str, run_id: &str, slot: &Slot, ended: bool) {
+    let payload = {
+        let s = slot.lock();
+        let Some(msg) = s.msgs().last() else { return };
+        let seq = s.msgs().len();
+        let mut message = match serde_json::to_value(msg.to_chat()) {
+            Ok(v) => v,
+            Err(_) => return,
+        };
+        let id = format!("{}:{seq}", s.id);
+        message["__openclaw"] = json!({"id": id, "seq": seq});
+        let running = !ended;
+        json!({
+            "sessionKey": key,
+            "agentId": s.key.agent_id(),
+            "message": message,
+            "messageId": id,
+            "messageSeq": seq,
+            "sessionId": s.id,
+            "updatedAt": s.replay.updated_at,
+            "kind": "direct",
+            "hasActiveRun": running,
+            "activeRunIds": if running { json!([run_id]) } else { json!([]) },
+            "status": if running { "running" } else { "done" },
+            "runId": run_id,
+        })
+    };
+    inner.sink.emit(
+        crate::methods::bus::OutEvent::Named {
+            event: events::SESSION_MESSAGE,
+            payload,
+        },
+        Audience::Session(key.to_owned()),
+        true,
+    );
+}
+
 /// The system prompt.
 fn system_prompt(ws: &Workspace, key: &str, extra: Option<&str>) -> String {
     let mut s = format!(
@@ -329,6 +369,7 @@ async fn body(
                 ErrorKind::Unknown,
             );
         }
+        session_message(inner, &key_str, run_id, slot, false);
         let images = match delivered {
             Ok(images) => images,
             Err(e) => break 'run End::Error(e, ErrorKind::Unknown),
@@ -512,6 +553,7 @@ models.providers sends images to it.",
                         ErrorKind::Unknown,
                     );
                 }
+                session_message(inner, &key_str, run_id, slot, false);
                 if let Some((started, o)) = &out {
                     tools::finish(call, &tool_env, *started, o);
                 }
@@ -556,6 +598,7 @@ models.providers sends images to it.",
             }
         }
     };
+    session_message(inner, &key_str, run_id, slot, true);
     if let Some(f) = sync {
         let _ = tokio::task::spawn_blocking(move || f.sync_data()).await;
     }

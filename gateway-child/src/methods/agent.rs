@@ -73,3 +73,28 @@ pub async fn agents_list(ctx: &CallContext, _params: Value) -> Result<Value, Err
         }],
     }))
 }
+
+/// `agent.identity.get {agentId?, sessionKey?}`: the one agent's identity. Tether has no
+/// identity settings, so it is upstream's default one, said to be the default.
+pub async fn identity(_ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+    if let Some(id) = params.get("agentId").and_then(Value::as_str) {
+        if !id.eq_ignore_ascii_case(DEFAULT_AGENT_ID) {
+            return Err(
+                ErrorShape::invalid_request(format!("unknown agent id: {id}"))
+                    .with_details(json!({"code": "UNKNOWN_AGENT_ID", "agentId": id})),
+            );
+        }
+    }
+    Ok(json!({
+        "agentId": DEFAULT_AGENT_ID,
+        "name": "Assistant",
+        "nameSource": "default",
+        "avatar": "A",
+        "avatarStatus": "none",
+    }))
+}
+
+/// `commands.list`: Tether's agent has no slash commands.
+pub fn commands_list() -> Value {
+    json!({"commands": []})
+}

@@ -19,7 +19,7 @@ pub async fn resolve(
     engine.exec_approval_resolve(caller, p).await
 }
 
-/// `exec.approval.list {}` → `{approvals: [...]}` (pending ones).
+/// `exec.approval.list {}` → `[...]` (pending ones, a bare array as upstream).
 pub async fn list(
     engine: &Engine,
     caller: &EngineCaller,

@@ -21,6 +21,9 @@ pub enum Audience {
     ToolEventsOf(Vec<ConnId>),
     /// Connections that called `sessions.subscribe`.
     SessionSubscribers,
+    /// Connections that hear about this session: `sessions.subscribe`, or
+    /// `sessions.messages.subscribe` for its key.
+    Session(String),
     /// Connections holding `operator.approvals` (or admin).
     Approvers,
 }

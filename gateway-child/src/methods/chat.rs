@@ -5,11 +5,12 @@
 //! `Ack` is dropped, which happens here right after the response was queued). Nothing here
 //! judges scopes (dispatch did) or runs anything itself.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use tether_protocol::methods::{names, ChatAbortParams, ChatHistoryParams, ChatSendParams};
 use tether_protocol::ErrorShape;
 
 use super::{encode, params_for};
+use crate::agent::{Engine, EngineCaller};
 use crate::methods::call::CallContext;
 
 /// `chat.send {sessionKey, message, idempotencyKey, …}` → `{runId, status}`; events follow.
@@ -43,4 +44,63 @@ pub async fn history(ctx: &CallContext, params: Value) -> Result<Value, ErrorSha
         .chat_history(&ctx.caller.for_engine(), p)
         .await?;
     encode(&h)
+}
+
+/// `chat.startup {sessionKey, limit?, …}`: what upstream's Control UI loads before it lets a
+/// user type: the history (as `chat.history`), the session's row as `sessionInfo`, the model
+/// defaults, no pending inputs, and the chat metadata. Its `{shortId}` form resolves upstream's
+/// short session links, which Tether does not issue: `resolution.ok` is false.
+pub async fn startup(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+    if params.get("sessionKey").is_none() && params.get("shortId").is_some() {
+        return Ok(json!({"resolution": {"ok": false}}));
+    }
+    let p: ChatHistoryParams = params_for(names::CHAT_STARTUP, params)?;
+    let engine = ctx.services.engine();
+    let caller = ctx.caller.for_engine();
+    let history = engine.chat_history(&caller, p).await?;
+    let row = engine.session_row(&caller, &history.session_key).await?;
+    let defaults = engine.model_defaults();
+    let running = row.as_ref().and_then(|r| r.status.as_deref()) == Some("running");
+    let mut info = match row {
+        Some(row) => encode(&row)?,
+        None => json!({
+            "key": history.session_key,
+            "kind": "direct",
+            "model": defaults.get("model"),
+            "modelProvider": defaults.get("modelProvider"),
+        }),
+    };
+    info["hasActiveRun"] = json!(running);
+    info["verboseLevel"] = json!("off");
+    if info.get("contextTokens").is_none() {
+        info["contextTokens"] = defaults
+            .get("contextTokens")
+            .cloned()
+            .unwrap_or(Value::Null);
+    }
+    let metadata = metadata(engine, &caller, json!({})).await?;
+    let mut out = encode(&history)?;
+    out["sessionInfo"] = info;
+    out["defaults"] = defaults;
+    out["pendingInputs"] = json!({"items": [], "total": 0});
+    out["thinkingLevel"] = json!("off");
+    out["verboseLevel"] = json!("off");
+    out["metadata"] = metadata;
+    Ok(out)
+}
+
+/// `chat.metadata {}`: the models a chat can use (as `models.list`), no slash commands, and
+/// automatic account selection (Tether has one set of provider keys).
+pub async fn metadata(
+    engine: &Engine,
+    caller: &EngineCaller,
+    _params: Value,
+) -> Result<Value, ErrorShape> {
+    let models = engine.models_list(caller).await?.models;
+    Ok(json!({
+        "models": models,
+        "commands": [],
+        "swarmEnabled": false,
+        "accountSelection": {"kind": "automatic", "label": "Automatic account selection"},
+    }))
 }

@@ -1,12 +1,15 @@
 //! Methods: the one table of what exists and who may call it, and the routing to handlers.
 //!
-//! [`Method`] is the exhaustive list of implemented methods; [`Method::access`] is the only place a
-//! method's required scope is declared (default-deny: a method without an explicit scope needs
-//! `operator.admin`; `health` is open to everyone). [`authorize`] runs before any handler, and
-//! [`call`] routes an authorized method to its handler with a [`CallContext`]. Adding a method means
-//! adding a variant: the compiler then insists on its name, its scope and its handler. Handlers
-//! answer by returning; a [`Responder`] can also send later responses with the same request id
-//! (upstream's `agent` sends two).
+//! [`Method`] is the exhaustive list of served methods; [`Method::access`] is the only place a
+//! served method's required scope is declared (`health` is open to everyone), and a test holds it
+//! to upstream's. Every other method upstream OpenClaw defines is in [`upstream::METHODS`] with
+//! upstream's scope: it is authorized the same way and answered `UNAVAILABLE` with
+//! `details.code: UNSUPPORTED` naming the feature Tether's gateway does not have. A name in
+//! neither table is `unknown method` for every client. [`authorize`] runs before any handler,
+//! and [`call`] routes an authorized call with a [`CallContext`]. Adding a method means adding a
+//! variant: the compiler then insists on its name, its scope and its handler. Handlers answer by
+//! returning; a [`Responder`] can also send later responses with the same request id (upstream's
+//! `agent` sends two).
 
 use serde_json::Value;
 use tether_protocol::methods::names;
@@ -15,6 +18,7 @@ use tether_protocol::{ErrorShape, Scope};
 use crate::methods;
 use crate::methods::call::CallContext;
 use crate::methods::caller::Caller;
+use crate::methods::upstream::{self, Requires, UpstreamMethod};
 
 /// Every method this gateway implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -63,6 +67,68 @@ pub enum Method {
     ExecApprovalResolve,
     /// `exec.approval.list`.
     ExecApprovalList,
+    /// `chat.startup`.
+    ChatStartup,
+    /// `chat.metadata`.
+    ChatMetadata,
+    /// `agent.identity.get`.
+    AgentIdentityGet,
+    /// `sessions.describe`.
+    SessionsDescribe,
+    /// `sessions.messages.subscribe`.
+    SessionsMessagesSubscribe,
+    /// `sessions.messages.unsubscribe`.
+    SessionsMessagesUnsubscribe,
+    /// `sessions.observer.visibility`.
+    SessionsObserverVisibility,
+    /// `sessions.branches.list`.
+    SessionsBranchesList,
+    /// `sessions.companion.state`.
+    SessionsCompanionState,
+    /// `models.authStatus`.
+    ModelsAuthStatus,
+    /// `commands.list`.
+    CommandsList,
+    /// `system.info`.
+    SystemInfo,
+    /// `environments.list`.
+    EnvironmentsList,
+    /// `artifacts.list`.
+    ArtifactsList,
+    /// `usage.status`.
+    UsageStatus,
+    /// `last-heartbeat`.
+    LastHeartbeat,
+    /// `question.list`.
+    QuestionList,
+    /// `plugin.approval.list`.
+    PluginApprovalList,
+    /// `openclaw.approval.list`.
+    OpenclawApprovalList,
+    /// `tasks.list`.
+    TasksList,
+    /// `progressCard.get`.
+    ProgressCardGet,
+    /// `talk.catalog`.
+    TalkCatalog,
+    /// `cron.list`.
+    CronList,
+    /// `cron.status`.
+    CronStatus,
+    /// `cron.runs`.
+    CronRuns,
+    /// `node.list`.
+    NodeList,
+    /// `channels.status`.
+    ChannelsStatus,
+    /// `channels.pairing.list`.
+    ChannelsPairingList,
+    /// `plugins.list`.
+    PluginsList,
+    /// `skills.status`.
+    SkillsStatus,
+    /// `skills.library.list`.
+    SkillsLibraryList,
 }
 
 /// Who may call a method.
@@ -99,6 +165,37 @@ impl Method {
         Method::ModelsList,
         Method::ExecApprovalResolve,
         Method::ExecApprovalList,
+        Method::ChatStartup,
+        Method::ChatMetadata,
+        Method::AgentIdentityGet,
+        Method::SessionsDescribe,
+        Method::SessionsMessagesSubscribe,
+        Method::SessionsMessagesUnsubscribe,
+        Method::SessionsObserverVisibility,
+        Method::SessionsBranchesList,
+        Method::SessionsCompanionState,
+        Method::ModelsAuthStatus,
+        Method::CommandsList,
+        Method::SystemInfo,
+        Method::EnvironmentsList,
+        Method::ArtifactsList,
+        Method::UsageStatus,
+        Method::LastHeartbeat,
+        Method::QuestionList,
+        Method::PluginApprovalList,
+        Method::OpenclawApprovalList,
+        Method::TasksList,
+        Method::ProgressCardGet,
+        Method::TalkCatalog,
+        Method::CronList,
+        Method::CronStatus,
+        Method::CronRuns,
+        Method::NodeList,
+        Method::ChannelsStatus,
+        Method::ChannelsPairingList,
+        Method::PluginsList,
+        Method::SkillsStatus,
+        Method::SkillsLibraryList,
     ];
 
     /// The wire name.
@@ -126,6 +223,37 @@ impl Method {
             Method::ModelsList => names::MODELS_LIST,
             Method::ExecApprovalResolve => names::EXEC_APPROVAL_RESOLVE,
             Method::ExecApprovalList => names::EXEC_APPROVAL_LIST,
+            Method::ChatStartup => names::CHAT_STARTUP,
+            Method::ChatMetadata => names::CHAT_METADATA,
+            Method::AgentIdentityGet => names::AGENT_IDENTITY_GET,
+            Method::SessionsDescribe => names::SESSIONS_DESCRIBE,
+            Method::SessionsMessagesSubscribe => names::SESSIONS_MESSAGES_SUBSCRIBE,
+            Method::SessionsMessagesUnsubscribe => names::SESSIONS_MESSAGES_UNSUBSCRIBE,
+            Method::SessionsObserverVisibility => names::SESSIONS_OBSERVER_VISIBILITY,
+            Method::SessionsBranchesList => names::SESSIONS_BRANCHES_LIST,
+            Method::SessionsCompanionState => names::SESSIONS_COMPANION_STATE,
+            Method::ModelsAuthStatus => names::MODELS_AUTH_STATUS,
+            Method::CommandsList => names::COMMANDS_LIST,
+            Method::SystemInfo => names::SYSTEM_INFO,
+            Method::EnvironmentsList => names::ENVIRONMENTS_LIST,
+            Method::ArtifactsList => names::ARTIFACTS_LIST,
+            Method::UsageStatus => names::USAGE_STATUS,
+            Method::LastHeartbeat => names::LAST_HEARTBEAT,
+            Method::QuestionList => names::QUESTION_LIST,
+            Method::PluginApprovalList => names::PLUGIN_APPROVAL_LIST,
+            Method::OpenclawApprovalList => names::OPENCLAW_APPROVAL_LIST,
+            Method::TasksList => names::TASKS_LIST,
+            Method::ProgressCardGet => names::PROGRESS_CARD_GET,
+            Method::TalkCatalog => names::TALK_CATALOG,
+            Method::CronList => names::CRON_LIST,
+            Method::CronStatus => names::CRON_STATUS,
+            Method::CronRuns => names::CRON_RUNS,
+            Method::NodeList => names::NODE_LIST,
+            Method::ChannelsStatus => names::CHANNELS_STATUS,
+            Method::ChannelsPairingList => names::CHANNELS_PAIRING_LIST,
+            Method::PluginsList => names::PLUGINS_LIST,
+            Method::SkillsStatus => names::SKILLS_STATUS,
+            Method::SkillsLibraryList => names::SKILLS_LIBRARY_LIST,
         }
     }
 
@@ -142,13 +270,43 @@ impl Method {
             | Method::ChatHistory
             | Method::SessionsList
             | Method::AgentsList
-            | Method::ModelsList => Access::Scope(Scope::Read),
+            | Method::ModelsList
+            | Method::ChatStartup
+            | Method::ChatMetadata
+            | Method::AgentIdentityGet
+            | Method::SessionsDescribe
+            | Method::SessionsMessagesSubscribe
+            | Method::SessionsMessagesUnsubscribe
+            | Method::SessionsObserverVisibility
+            | Method::SessionsBranchesList
+            | Method::SessionsCompanionState
+            | Method::ModelsAuthStatus
+            | Method::CommandsList
+            | Method::SystemInfo
+            | Method::EnvironmentsList
+            | Method::ArtifactsList
+            | Method::UsageStatus
+            | Method::LastHeartbeat
+            | Method::TasksList
+            | Method::ProgressCardGet
+            | Method::TalkCatalog
+            | Method::CronList
+            | Method::CronStatus
+            | Method::CronRuns
+            | Method::NodeList
+            | Method::ChannelsStatus
+            | Method::PluginsList
+            | Method::SkillsStatus
+            | Method::SkillsLibraryList => Access::Scope(Scope::Read),
             Method::ChatSend | Method::ChatAbort | Method::Agent | Method::AgentWait => {
                 Access::Scope(Scope::Write)
             }
-            Method::ExecApprovalResolve | Method::ExecApprovalList => {
-                Access::Scope(Scope::Approvals)
-            }
+            Method::ExecApprovalResolve
+            | Method::ExecApprovalList
+            | Method::PluginApprovalList
+            | Method::OpenclawApprovalList => Access::Scope(Scope::Approvals),
+            Method::QuestionList => Access::Scope(Scope::Questions),
+            Method::ChannelsPairingList => Access::Scope(Scope::Pairing),
             Method::ConfigPatch
             | Method::ConfigApply
             | Method::GatewayRestartRequest
@@ -168,6 +326,10 @@ impl Method {
                 | Method::AgentWait
                 | Method::ExecApprovalResolve
                 | Method::ExecApprovalList
+                | Method::PluginApprovalList
+                | Method::OpenclawApprovalList
+                | Method::QuestionList
+                | Method::ChannelsPairingList
         ) || matches!(self.access(), Access::Anyone | Access::Scope(Scope::Read))
     }
 
@@ -191,20 +353,27 @@ pub struct Denied {
     pub unauthorized: bool,
 }
 
-/// Checks a call before any handler runs.
-pub fn authorize(caller: &Caller, name: &str, draining: bool) -> Result<Method, Denied> {
+/// What an authorized call reaches.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// A method this gateway serves.
+    Served(Method),
+    /// A method upstream defines for a feature this gateway does not have.
+    Absent(&'static UpstreamMethod),
+}
+
+/// Checks a call before any handler runs: a name neither table knows is `unknown method` for
+/// every client (it still counts toward the flood guard for a client that is not an admin);
+/// then the scope the method needs.
+pub fn authorize(caller: &Caller, name: &str, draining: bool) -> Result<Target, Denied> {
     let Some(method) = Method::parse(name) else {
-        return Err(if caller.is_admin() {
-            Denied {
+        let Some(known) = upstream::find(name) else {
+            return Err(Denied {
                 error: ErrorShape::invalid_request(format!("unknown method: {name}")),
-                unauthorized: false,
-            }
-        } else {
-            Denied {
-                error: ErrorShape::missing_scope(caller.protocol, Scope::Admin.as_str()),
-                unauthorized: true,
-            }
-        });
+                unauthorized: !caller.is_admin(),
+            });
+        };
+        return authorize_upstream(caller, known).map(Target::Absent);
     };
     if let Access::Scope(required) = method.access() {
         if !required.is_satisfied_by(&caller.scopes) {
@@ -225,14 +394,44 @@ pub fn authorize(caller: &Caller, name: &str, draining: bool) -> Result<Method, 
             unauthorized: false,
         });
     }
-    Ok(method)
+    Ok(Target::Served(method))
+}
+
+fn authorize_upstream(
+    caller: &Caller,
+    known: &'static UpstreamMethod,
+) -> Result<&'static UpstreamMethod, Denied> {
+    match &known.requires {
+        Requires::Anyone => Ok(known),
+        Requires::Scope(required) | Requires::Dynamic(required) => {
+            if required.is_satisfied_by(&caller.scopes) {
+                Ok(known)
+            } else {
+                Err(Denied {
+                    error: ErrorShape::missing_scope(caller.protocol, required.as_str()),
+                    unauthorized: true,
+                })
+            }
+        }
+        Requires::Node if caller.role == tether_protocol::Role::Node => Ok(known),
+        Requires::Node => Err(Denied {
+            error: ErrorShape::invalid_request(format!(
+                "unauthorized role: {}",
+                caller.role.as_str()
+            )),
+            unauthorized: true,
+        }),
+    }
 }
 
 /// Runs an authorized method. The first response goes out when the handler returns, unless the
 /// handler already answered through its [`Responder`].
-pub async fn call(method: Method, ctx: CallContext, params: Value) {
+pub async fn call(target: Target, ctx: CallContext, params: Value) {
     let responder = ctx.responder();
-    let result = route(method, &ctx, params).await;
+    let result = match target {
+        Target::Served(method) => route(method, &ctx, params).await,
+        Target::Absent(known) => Err(methods::absent::answer(known)),
+    };
     if !responder.answered() {
         responder.respond(result);
     }
@@ -274,6 +473,47 @@ async fn route(method: Method, ctx: &CallContext, params: Value) -> Result<Value
         Method::ExecApprovalList => {
             methods::approvals::list(engine, &ctx.caller.for_engine(), params).await
         }
+        Method::ChatStartup => methods::chat::startup(ctx, params).await,
+        Method::ChatMetadata => {
+            methods::chat::metadata(engine, &ctx.caller.for_engine(), params).await
+        }
+        Method::AgentIdentityGet => methods::agent::identity(ctx, params).await,
+        Method::SessionsDescribe => {
+            methods::sessions::describe(engine, &ctx.caller.for_engine(), params).await
+        }
+        Method::SessionsMessagesSubscribe => {
+            methods::sessions::messages_subscribe(ctx, params, true).await
+        }
+        Method::SessionsMessagesUnsubscribe => {
+            methods::sessions::messages_subscribe(ctx, params, false).await
+        }
+        Method::SessionsObserverVisibility => methods::sessions::observer_visibility(params),
+        Method::SessionsBranchesList => Ok(methods::absent::branches_list()),
+        Method::SessionsCompanionState => Ok(methods::absent::companion_state()),
+        Method::ModelsAuthStatus => methods::models::auth_status(ctx, params).await,
+        Method::CommandsList => Ok(methods::agent::commands_list()),
+        Method::SystemInfo => methods::system::info(ctx, params).await,
+        Method::EnvironmentsList => methods::system::environments(ctx, params).await,
+        Method::ArtifactsList => methods::absent::artifacts_list(&params),
+        Method::UsageStatus => Ok(methods::absent::usage_status()),
+        Method::LastHeartbeat => Ok(methods::absent::last_heartbeat()),
+        Method::QuestionList => Ok(methods::absent::question_list()),
+        Method::PluginApprovalList => Ok(methods::absent::no_approvals()),
+        Method::OpenclawApprovalList => Ok(methods::absent::no_approvals()),
+        Method::TasksList => Ok(methods::absent::tasks_list()),
+        Method::ProgressCardGet => Ok(methods::absent::progress_card()),
+        Method::TalkCatalog => Ok(methods::absent::talk_catalog()),
+        Method::CronList => Ok(methods::absent::cron_list(&params)),
+        Method::CronStatus => Ok(methods::absent::cron_status()),
+        Method::CronRuns => Ok(methods::absent::cron_runs()),
+        Method::NodeList => Ok(methods::absent::node_list()),
+        Method::ChannelsStatus => Ok(methods::absent::channels_status()),
+        Method::ChannelsPairingList => Ok(methods::absent::channels_pairing_list()),
+        Method::PluginsList => Ok(methods::absent::plugins_list()),
+        Method::SkillsStatus => Ok(methods::absent::skills_status(
+            &engine.workspace().display().to_string(),
+        )),
+        Method::SkillsLibraryList => Ok(methods::absent::skills_library_list()),
     }
 }
 
@@ -322,7 +562,10 @@ mod tests {
     #[test]
     fn authorization_before_dispatch() {
         let nobody = caller(4, &[]);
-        assert_eq!(authorize(&nobody, "health", false).unwrap(), Method::Health);
+        assert!(matches!(
+            authorize(&nobody, "health", false),
+            Ok(Target::Served(Method::Health))
+        ));
         let d = authorize(&nobody, "status", false).unwrap_err();
         assert!(d.unauthorized);
         assert_eq!(d.error.code, ErrorCode::Forbidden);
@@ -339,15 +582,45 @@ mod tests {
         let d = authorize(&writer, "config.apply", false).unwrap_err();
         assert_eq!(d.error.message, "missing scope: operator.admin");
 
-        // Unknown methods: non-admins see a missing admin scope, admins the real reason.
+        // An unknown method is unknown for everyone; it still counts toward the flood guard
+        // for a client that is not an admin.
         let d = authorize(&writer, "no.such", false).unwrap_err();
         assert!(d.unauthorized);
-        assert_eq!(d.error.message, "missing scope: operator.admin");
+        assert_eq!(d.error.code, ErrorCode::InvalidRequest);
+        assert_eq!(d.error.message, "unknown method: no.such");
         let admin = caller(4, &[Scope::Admin]);
         let d = authorize(&admin, "no.such", false).unwrap_err();
         assert!(!d.unauthorized);
         assert_eq!(d.error.message, "unknown method: no.such");
         assert!(authorize(&admin, "config.apply", false).is_ok());
+    }
+
+    #[test]
+    fn upstream_methods_tether_lacks_are_authorized_with_upstream_scopes() {
+        let reader = caller(4, &[Scope::Read]);
+        // cron.add needs admin upstream: a reader is refused the way upstream refuses.
+        let d = authorize(&reader, "cron.add", false).unwrap_err();
+        assert_eq!(d.error.code, ErrorCode::Forbidden);
+        assert_eq!(d.error.message, "missing scope: operator.admin");
+        let admin = caller(4, &[Scope::Admin]);
+        match authorize(&admin, "cron.add", false) {
+            Ok(Target::Absent(m)) => assert_eq!(m.name, "cron.add"),
+            other => panic!("cron.add should reach the absent answer: {other:?}"),
+        }
+        // A read method upstream defines and Tether lacks is served to readers as absent.
+        assert!(matches!(
+            authorize(&reader, "tools.catalog", false),
+            Ok(Target::Absent(_))
+        ));
+        // Node-only methods refuse operators by role, as upstream does.
+        let d = authorize(&admin, "node.event", false).unwrap_err();
+        assert_eq!(d.error.message, "unauthorized role: operator");
+        // Served stand-ins for features Tether lacks keep upstream's scopes.
+        assert!(authorize(&reader, "cron.list", false).is_ok());
+        assert!(authorize(&reader, "plugin.approval.list", false).is_err());
+        let writer = caller(4, &[Scope::Write]);
+        assert!(authorize(&writer, "question.list", false).is_err());
+        assert!(authorize(&caller(4, &[Scope::Questions]), "question.list", false).is_ok());
     }
 
     #[test]

@@ -5,6 +5,9 @@ use serde_json::{json, Value};
 use tether_protocol::consts::DEFAULT_AGENT_ID;
 use tether_protocol::events::PresenceEntry;
 
+use tether_protocol::methods::SessionsListParams;
+
+use crate::agent::{Engine, EngineCaller};
 use crate::process::clock::now_ms;
 use crate::server::services::{Boot, Services};
 
@@ -66,5 +69,58 @@ pub fn health_summary(services: &Services) -> Value {
             "draining": services.is_draining(),
         },
         "engine": engine,
+    })
+}
+
+/// How many recent sessions the health and status summaries list.
+const RECENT: usize = 10;
+
+/// The sessions part of `health` and `status` (upstream's `HealthSessionSummary`): where
+/// transcripts live (for admins; `[redacted]` for anyone else, as upstream does), how many
+/// sessions there are, and the newest ones with their age.
+pub async fn sessions_summary(engine: &Engine, caller: &EngineCaller, admin: bool) -> Value {
+    let params = SessionsListParams {
+        limit: Some(RECENT as u32),
+        ..SessionsListParams::default()
+    };
+    let (path, count, rows) = match engine.sessions_list(caller, params).await {
+        Ok(list) => {
+            let total = list
+                .extra
+                .get("totalCount")
+                .and_then(Value::as_u64)
+                .unwrap_or(list.count);
+            (list.path.unwrap_or_default(), total, list.sessions)
+        }
+        Err(_) => (String::new(), 0, Vec::new()),
+    };
+    let now = now_ms();
+    let recent: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let updated = r.updated_at.get();
+            json!({
+                "key": r.key,
+                "updatedAt": updated,
+                "age": updated.map(|u| now.saturating_sub(u)),
+            })
+        })
+        .collect();
+    json!({
+        "path": if admin { path } else { "[redacted]".to_owned() },
+        "count": count,
+        "recent": recent,
+    })
+}
+
+/// The heartbeat block of an agent: Tether's gateway runs no heartbeat turns.
+pub fn heartbeat_off() -> Value {
+    json!({
+        "enabled": false,
+        "every": "disabled",
+        "everyMs": null,
+        "prompt": "",
+        "target": "none",
+        "ackMaxChars": 0,
     })
 }

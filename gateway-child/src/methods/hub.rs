@@ -33,6 +33,7 @@ pub const EVENTS: &[&str] = &[
     names::CHAT,
     names::AGENT,
     names::SESSIONS_CHANGED,
+    names::SESSION_MESSAGE,
     names::SESSION_TOOL,
     names::EXEC_APPROVAL_REQUESTED,
     names::EXEC_APPROVAL_RESOLVED,
@@ -76,6 +77,9 @@ fn passes(guard: &Guard, caller: &Caller) -> bool {
     }
 }
 
+/// How many sessions one connection may follow with `sessions.messages.subscribe`.
+pub const MAX_WATCHED: usize = 256;
+
 /// An authenticated connection as the hub sees it.
 #[derive(Debug)]
 pub struct ConnHandle {
@@ -85,10 +89,42 @@ pub struct ConnHandle {
     pub out: Arc<Outbound>,
     /// `sessions.subscribe` is on.
     pub subscribed: AtomicBool,
+    /// Sessions it follows with `sessions.messages.subscribe` (canonical keys, at most
+    /// [`MAX_WATCHED`]).
+    pub watched: std::sync::Mutex<std::collections::BTreeSet<String>>,
     /// Fingerprint of the auth policy it authenticated under.
     pub auth_fingerprint: [u8; 32],
     /// Its presence entry (absent for CLI-mode clients, as upstream).
     pub presence: Option<PresenceEntry>,
+}
+
+impl ConnHandle {
+    /// Starts or stops following a session (`sessions.messages.subscribe`); beyond
+    /// [`MAX_WATCHED`] the oldest-named key gives way.
+    pub fn watch(&self, key: &str, on: bool) {
+        let mut w = self
+            .watched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if on {
+            w.insert(key.to_owned());
+            while w.len() > MAX_WATCHED {
+                w.pop_first();
+            }
+        } else {
+            w.remove(key);
+        }
+    }
+
+    /// Whether it hears about `key`: it subscribed to all sessions or follows this one.
+    pub fn hears_session(&self, key: &str) -> bool {
+        self.subscribed.load(Ordering::Relaxed)
+            || self
+                .watched
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .contains(key)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -334,6 +370,7 @@ impl Hub {
             let wanted = match audience {
                 Audience::All | Audience::ToolEventsOf(_) => true,
                 Audience::SessionSubscribers => conn.subscribed.load(Ordering::Relaxed),
+                Audience::Session(key) => conn.hears_session(key),
                 Audience::Approvers => Scope::Approvals.is_satisfied_by(&caller.scopes),
             };
             if !wanted || !passes(&guard, caller) {
@@ -443,6 +480,7 @@ mod tests {
             }),
             out: Outbound::new(1 << 20, 0),
             subscribed: AtomicBool::new(false),
+            watched: Default::default(),
             auth_fingerprint: [0; 32],
             presence: None,
         });
@@ -568,6 +606,7 @@ mod tests {
             caller: Arc::new(Caller::default()),
             out: Outbound::new(1 << 20, 0),
             subscribed: AtomicBool::new(false),
+            watched: Default::default(),
             auth_fingerprint: [0; 32],
             presence: Some(PresenceEntry {
                 host: Some("desk".into()),

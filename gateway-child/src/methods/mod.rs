@@ -11,6 +11,7 @@
 //! session, model and approval handlers are thin adapters over the run's agent engine
 //! ([`crate::agent::Engine`]): decode, call, encode, and keep the ack-before-events order.
 
+pub mod absent;
 pub mod agent;
 pub mod approvals;
 pub mod bus;
@@ -26,6 +27,7 @@ pub mod models;
 pub mod restart;
 pub mod sessions;
 pub mod system;
+pub mod upstream;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -128,7 +130,7 @@ mod engine_handler_tests {
             super::approvals::list(&e, &approver, json!({}))
                 .await
                 .expect("pending approvals"),
-            json!({"approvals": []})
+            json!([])
         );
         let err = super::approvals::resolve(&e, &approver, json!({"id": "x"}))
             .await

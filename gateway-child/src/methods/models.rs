@@ -6,6 +6,7 @@ use tether_protocol::ErrorShape;
 
 use super::encode;
 use crate::agent::{Engine, EngineCaller};
+use crate::methods::call::CallContext;
 
 /// `models.list {}`.
 pub async fn list(
@@ -14,4 +15,10 @@ pub async fn list(
     _params: Value,
 ) -> Result<Value, ErrorShape> {
     encode(&engine.models_list(caller).await?)
+}
+
+/// `models.authStatus {refresh?}`: the providers' key state (nothing to refresh: keys are
+/// read from the config and the environment).
+pub async fn auth_status(ctx: &CallContext, _params: Value) -> Result<Value, ErrorShape> {
+    Ok(ctx.services.engine().models_auth_status())
 }

@@ -6,11 +6,12 @@
 //! Read-only: nothing here changes state.
 
 use serde_json::{json, Value};
+use tether_protocol::consts::DEFAULT_AGENT_ID;
 use tether_protocol::methods::HealthParams;
 use tether_protocol::ErrorShape;
 
 use crate::methods::call::CallContext;
-use crate::methods::health::{health_summary, rss_bytes};
+use crate::methods::health::{health_summary, heartbeat_off, rss_bytes, sessions_summary};
 
 /// `health {probe?}`: a fresh summary (also stored and broadcast when `probe` is set).
 pub async fn health(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
@@ -19,6 +20,22 @@ pub async fn health(ctx: &CallContext, params: Value) -> Result<Value, ErrorShap
     if p.probe == Some(true) {
         ctx.services.hub().publish_health(summary.clone());
     }
+    // Upstream's CLI prints each agent's session store; the cached summary that events carry
+    // stays without it (it is built on a timer, without a caller).
+    let mut summary = summary;
+    let sessions = sessions_summary(
+        ctx.services.engine(),
+        &ctx.caller.for_engine(),
+        ctx.caller.is_admin(),
+    )
+    .await;
+    if let Some(agents) = summary.get_mut("agents").and_then(Value::as_array_mut) {
+        for a in agents {
+            a["heartbeat"] = heartbeat_off();
+            a["sessions"] = sessions.clone();
+        }
+    }
+    summary["sessions"] = sessions;
     Ok(summary)
 }
 
@@ -26,7 +43,14 @@ pub async fn health(ctx: &CallContext, params: Value) -> Result<Value, ErrorShap
 pub async fn status(ctx: &CallContext, _params: Value) -> Result<Value, ErrorShape> {
     let s = &ctx.services;
     let settings = s.settings();
-    let reload = s.reload_state();
+    let reload_json = {
+        let reload = s.reload_state();
+        json!({
+            "mode": format!("{:?}", settings.reload_mode).to_lowercase(),
+            "appliedHash": reload.applied.hash,
+            "lastError": reload.last_error.as_ref().map(|e| e.to_json()),
+        })
+    };
     let mut out = json!({
         "ok": true,
         "version": s.boot().version,
@@ -49,14 +73,38 @@ pub async fn status(ctx: &CallContext, _params: Value) -> Result<Value, ErrorSha
             "maxBufferedBytes": settings.limits.max_buffered,
             "tickIntervalMs": settings.limits.tick_interval.as_millis() as u64,
         },
-        "reload": {
-            "mode": format!("{:?}", settings.reload_mode).to_lowercase(),
-            "appliedHash": reload.applied.hash,
-            "lastError": reload.last_error.as_ref().map(|e| e.to_json()),
+        "reload": reload_json,
+    });
+    // What upstream's CLI reads from `status` (its `--json` output and its summary).
+    let admin = ctx.caller.is_admin();
+    let sessions = sessions_summary(s.engine(), &ctx.caller.for_engine(), admin).await;
+    let defaults = s.engine().model_defaults();
+    let mut by_agent = sessions.clone();
+    by_agent["agentId"] = json!(DEFAULT_AGENT_ID);
+    out["runtimeVersion"] = json!(s.boot().version);
+    out["sessions"] = json!({
+        "paths": if admin { vec![sessions["path"].clone()] } else { Vec::new() },
+        "count": sessions["count"],
+        "defaults": {"model": defaults.get("model"), "contextTokens": defaults.get("contextTokens")},
+        "recent": sessions["recent"],
+        "byAgent": [by_agent],
+    });
+    out["heartbeat"] = json!({
+        "defaultAgentId": DEFAULT_AGENT_ID,
+        "agents": [{"agentId": DEFAULT_AGENT_ID, "enabled": false, "every": "disabled", "everyMs": null}],
+    });
+    out["channelSummary"] = json!([]);
+    out["queuedSystemEvents"] = json!([]);
+    out["tasks"] = json!({"total": 0, "active": 0, "terminal": 0, "failures": 0, "byStatus": {}, "byRuntime": {}});
+    out["cliProjection"] = json!({
+        "agents": {
+            "defaultId": DEFAULT_AGENT_ID,
+            "ownership": "sole",
+            "selectionRequired": false,
+            "rows": [{"id": DEFAULT_AGENT_ID}],
         },
     });
-    drop(reload);
-    if ctx.caller.is_admin() {
+    if admin {
         out["configPath"] = json!(settings.loaded.path.display().to_string());
         out["stateDir"] = json!(s.resolver().paths.state_dir.display().to_string());
         out["authMode"] = json!(settings.auth.mode_str());
@@ -69,4 +117,77 @@ pub async fn status(ctx: &CallContext, _params: Value) -> Result<Value, ErrorSha
 pub async fn presence(ctx: &CallContext, _params: Value) -> Result<Value, ErrorShape> {
     serde_json::to_value(ctx.services.hub().presence_snapshot())
         .map_err(|e| ErrorShape::unavailable(e.to_string(), 500))
+}
+
+/// `system.info {}`: the machine the gateway runs on, read from the kernel (`/proc`) and the
+/// process. Upstream's `nodeVersion` is left out: this gateway is not a Node program.
+pub async fn info(ctx: &CallContext, _params: Value) -> Result<Value, ErrorShape> {
+    let s = &ctx.services;
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    let hostname = read("/proc/sys/kernel/hostname").trim().to_owned();
+    let release = read("/proc/sys/kernel/osrelease").trim().to_owned();
+    let meminfo = read("/proc/meminfo");
+    let kib = |name: &str| -> u64 {
+        meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|r| r.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |k| k * 1024)
+    };
+    let cpu_model = read("/proc/cpuinfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|r| r.split_once(':'))
+        .map(|(_, m)| m.trim().to_owned());
+    let load: Vec<f64> = read("/proc/loadavg")
+        .split_whitespace()
+        .take(3)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "x64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let started_ms = s.boot().process_started_at_ms;
+    let mut out = json!({
+        "machineName": hostname,
+        "hostname": hostname,
+        "platform": std::env::consts::OS,
+        "release": release,
+        "arch": arch,
+        "osLabel": format!("Linux {release}"),
+        "port": s.boot().addr.port(),
+        "pid": s.boot().pid,
+        "uptimeMs": crate::process::clock::now_ms().saturating_sub(started_ms),
+        "cpuCount": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "memoryTotalBytes": kib("MemTotal:"),
+        "memoryFreeBytes": kib("MemAvailable:"),
+        "processMemory": {"rssBytes": rss_bytes()},
+        "runtime": format!("tether-gateway {}", s.boot().version),
+    });
+    if let Some(m) = cpu_model {
+        out["cpuModel"] = json!(m);
+    }
+    if load.len() == 3 {
+        out["loadAverage"] = json!(load);
+    }
+    Ok(out)
+}
+
+/// `environments.list {projection?}`: the one place agents run here, this gateway's host.
+pub async fn environments(_ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+    if params.get("projection").and_then(Value::as_str) == Some("profiles") {
+        return Ok(json!({"environments": []}));
+    }
+    Ok(json!({"environments": [{
+        "id": "gateway",
+        "type": "local",
+        "label": "Gateway local",
+        "status": "available",
+        "platform": std::env::consts::OS,
+        "sessionHost": true,
+        "trust": "persistent",
+        "capabilities": ["agent.run", "sessions", "tools", "workspace"],
+    }]}))
 }

@@ -234,6 +234,7 @@ where
         caller: Arc::clone(&caller),
         out: Arc::clone(&out),
         subscribed: AtomicBool::new(false),
+        watched: Default::default(),
         auth_fingerprint: settings.auth.fingerprint(),
         presence: presence_entry(&grant, &peer),
     }));

@@ -12,6 +12,10 @@ use crate::methods::hub::EVENTS;
 use crate::server::services::Services;
 use crate::socket::handshake::Grant;
 
+/// The server capabilities this gateway has: `models.list` answers in upstream's published
+/// catalog shape (`{models: [{id, name, provider, available, …}]}`).
+pub const CAPABILITIES: &[&str] = &["published-model-catalog"];
+
 /// The `hello-ok` payload for a grant.
 pub fn hello_ok(services: &Services, grant: &Grant, conn: u64) -> HelloOk {
     let settings = services.settings();
@@ -29,6 +33,7 @@ pub fn hello_ok(services: &Services, grant: &Grant, conn: u64) -> HelloOk {
         features: Features {
             methods: dispatch::Method::advertised(),
             events: EVENTS.iter().map(|e| (*e).to_owned()).collect(),
+            capabilities: CAPABILITIES.iter().map(|c| (*c).to_owned()).collect(),
             extra: Map::new(),
         },
         snapshot: Snapshot {

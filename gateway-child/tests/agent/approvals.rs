@@ -65,7 +65,7 @@ async fn allow_once_runs_exactly_the_requested_command() {
     let id = req["id"].as_str().unwrap().to_owned();
     assert!(!ws.join("marker.txt").exists(), "ran before approval");
     let listed = e.exec_approval_list(&c).await.unwrap();
-    assert_eq!(listed["approvals"][0]["id"], id);
+    assert_eq!(listed[0]["id"], id);
 
     // Binding: a resolve naming another command is refused and the request stays pending.
     let mut other = resolve(&id, ApprovalDecision::AllowOnce);
@@ -196,7 +196,10 @@ async fn unanswered_request_expires_as_deny() {
         .cloned()
         .unwrap();
     assert!(tool["content"].as_str().unwrap().contains("in time"));
-    assert!(e.exec_approval_list(&caller(1)).await.unwrap()["approvals"]
+    assert!(e
+        .exec_approval_list(&caller(1))
+        .await
+        .unwrap()
         .as_array()
         .unwrap()
         .is_empty());
@@ -334,7 +337,9 @@ async fn model_text_that_looks_like_control_is_only_data() {
         fake
     );
     assert_eq!(
-        e.exec_approval_list(&c).await.unwrap()["approvals"]
+        e.exec_approval_list(&c)
+            .await
+            .unwrap()
             .as_array()
             .unwrap()
             .len(),

@@ -128,3 +128,135 @@ async fn quiet_events(c: &mut WsClient) -> Result<Vec<String>> {
         })
         .collect())
 }
+
+/// What upstream's Control UI calls before its chat is usable, through the real binary:
+/// `hello-ok` advertises the methods it gates on and the model-catalog capability;
+/// `chat.startup` carries the history, the session's row and the defaults; the agent has an
+/// identity; `sessions.describe` finds the session; following a session answers with its
+/// canonical key. Methods upstream defines for features Tether lacks are `UNSUPPORTED`, and a
+/// name nobody defines is `unknown method` for a reader too.
+#[tokio::test]
+async fn upstream_control_ui_startup_calls_are_answered() -> Result<()> {
+    let rig = Rig::start().await?;
+    rig.mock.push(Reply::words("Startup reply MARK-1a2b."));
+    let (mut c, hello) =
+        tether_testkit::ws::WsClient::connect(&rig.gw.ws_url(), &rig.admin()).await?;
+    for m in [
+        "chat.startup",
+        "chat.history",
+        "chat.send",
+        "agent.identity.get",
+    ] {
+        assert!(hello.features.has_method(m), "{m} is not advertised");
+    }
+    assert!(!hello.features.has_method("cron.add"));
+    assert!(hello.features.has_capability("published-model-catalog"));
+
+    // Before any turn: no history, a row made from the defaults.
+    let empty = payload(
+        c.call("chat.startup", json!({"sessionKey": MAIN, "limit": 80}))
+            .await?,
+    )?;
+    assert_eq!(empty["messages"], json!([]));
+    assert_eq!(empty["sessionInfo"]["key"], MAIN);
+    assert_eq!(empty["sessionInfo"]["hasActiveRun"], false);
+    assert!(empty["defaults"]["model"].is_string(), "{empty}");
+
+    // A second dashboard follows the session before the turn.
+    let mut watcher = rig.connect(&rig.operator()).await?;
+    let sub = payload(
+        watcher
+            .call("sessions.messages.subscribe", json!({"key": MAIN}))
+            .await?,
+    )?;
+    assert_eq!(sub, json!({"subscribed": true, "key": MAIN}));
+
+    chat_send(&mut c, MAIN, "Hello from the dashboard.", "ui1").await?;
+    until_terminal(&mut c, "ui1").await?;
+    // It hears the user's message, then the assistant's, each with its place in the
+    // transcript.
+    let heard = events_until(&mut watcher, |e| {
+        e.event == "session.message"
+            && e.payload
+                .as_ref()
+                .is_some_and(|p| p["message"]["role"] == "assistant")
+    })
+    .await?;
+    let messages: Vec<Value> = heard
+        .iter()
+        .filter(|e| e.event == "session.message")
+        .filter_map(|e| e.payload.clone())
+        .collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!(messages[0]["message"]["role"], "user");
+    assert_eq!(messages[0]["messageSeq"], 1);
+    assert_eq!(messages[0]["hasActiveRun"], true);
+    assert_eq!(messages[1]["messageSeq"], 2);
+    assert_eq!(messages[1]["hasActiveRun"], false);
+    assert_eq!(messages[1]["sessionKey"], MAIN);
+    assert_eq!(
+        message_text(&messages[1]["message"]),
+        "Startup reply MARK-1a2b."
+    );
+    let startup = payload(
+        c.call("chat.startup", json!({"sessionKey": MAIN, "limit": 80}))
+            .await?,
+    )?;
+    assert_eq!(
+        history_texts(&startup),
+        ["Hello from the dashboard.", "Startup reply MARK-1a2b."]
+    );
+    assert_eq!(startup["sessionInfo"]["key"], MAIN);
+    assert!(startup["sessionInfo"]["sessionId"].is_string(), "{startup}");
+    assert_eq!(startup["pendingInputs"]["total"], 0);
+    assert!(startup["metadata"]["models"]
+        .as_array()
+        .is_some_and(|m| !m.is_empty()));
+    let short = payload(
+        c.call("chat.startup", json!({"shortId": "x1", "agentId": "main"}))
+            .await?,
+    )?;
+    assert_eq!(short["resolution"]["ok"], false);
+
+    let id = payload(c.call("agent.identity.get", json!({})).await?)?;
+    assert_eq!(id["agentId"], "main");
+    assert!(id["name"].is_string());
+    let res = c
+        .call("agent.identity.get", json!({"agentId": "ops"}))
+        .await?;
+    assert_eq!(code(&res), "INVALID_REQUEST");
+
+    let described = payload(c.call("sessions.describe", json!({"key": MAIN})).await?)?;
+    assert_eq!(described["session"]["key"], MAIN);
+    let none = payload(
+        c.call("sessions.describe", json!({"key": "agent:main:nobody"}))
+            .await?,
+    )?;
+    assert_eq!(none["session"], Value::Null);
+    let unsub = payload(
+        watcher
+            .call("sessions.messages.unsubscribe", json!({"key": MAIN}))
+            .await?,
+    )?;
+    assert_eq!(unsub, json!({"subscribed": false, "key": MAIN}));
+
+    // A feature Tether does not have: truthful, not retryable, and named.
+    let res = c.call("cron.add", json!({"name": "nightly"})).await?;
+    assert_eq!(code(&res), "UNAVAILABLE");
+    let err = res.error.expect("an error");
+    assert_eq!(err.details.as_ref().unwrap()["code"], "UNSUPPORTED");
+    assert_eq!(err.retryable, None);
+    assert!(err.message.contains("cron"), "{}", err.message);
+    let jobs = payload(c.call("cron.list", json!({})).await?)?;
+    assert_eq!(jobs["jobs"], json!([]));
+    assert_eq!(jobs["total"], 0);
+
+    // An unknown name is unknown for a reader as for an admin.
+    let mut reader = rig
+        .connect(&opts(rig.token(), &["operator.read"], &[]))
+        .await?;
+    let res = reader.call("no.such.method", json!({})).await?;
+    assert_eq!(code(&res), "INVALID_REQUEST");
+    assert_eq!(res.error.unwrap().message, "unknown method: no.such.method");
+    Ok(())
+}

@@ -138,7 +138,7 @@ async fn exec_approvals_allow_once_and_deny_over_the_socket() -> Result<()> {
     let id = req["id"].as_str().unwrap().to_owned();
     assert!(req.to_string().contains("touch allowed.txt"), "{req}");
     let listed = payload(approver.call("exec.approval.list", json!({})).await?)?;
-    assert_eq!(listed["approvals"][0]["id"], id.as_str());
+    assert_eq!(listed[0]["id"], id.as_str());
     // Without operator.approvals: refused, and the request never reached this connection.
     let res = outsider
         .call(

@@ -244,3 +244,85 @@ async fn upstream_openclaw_gateway_call_reads_tether() -> Result<()> {
     );
     Ok(())
 }
+
+/// Upstream's CLI commands that read a gateway's state, against Tether's: each exits 0 and
+/// prints what Tether has (the session store and its sessions, no cron jobs, no nodes, no
+/// pending approvals, the models Tether can run), where they used to crash or be refused.
+#[tokio::test]
+async fn upstream_openclaw_cli_reads_work_against_tether() -> Result<()> {
+    let up = upstream::require();
+    let rig = Rig::start().await?;
+    rig.mock.push(Reply::words("Something to list MARK-5e55."));
+    let mut c = rig.connect(&rig.operator()).await?;
+    chat_send(&mut c, MAIN, "Start a session.", "cli1").await?;
+    until_terminal(&mut c, "cli1").await?;
+
+    let scratch = tempfile::tempdir()?;
+    let url = rig.gw.ws_url();
+    let env = [
+        ("OPENCLAW_GATEWAY_URL", url.as_str()),
+        ("OPENCLAW_GATEWAY_TOKEN", rig.token()),
+    ];
+    let run = |args: &'static [&'static str]| {
+        let up = &up;
+        let dir = scratch.path().to_path_buf();
+        async move {
+            let run = cli(up, &dir, args, &env).await?;
+            ok(&run, &format!("openclaw {}", args.join(" ")));
+            anyhow::Ok(run)
+        }
+    };
+
+    // `health`: the text renderer reads each agent's session store.
+    let health = run(&["health"]).await?;
+    assert!(
+        health.stdout.contains("Session store (main)") && health.stdout.contains(MAIN),
+        "health:\n{}\n{}",
+        health.stdout,
+        health.stderr
+    );
+    // `status --json`: the summary with sessions by agent.
+    let status = run(&["status", "--json"]).await?;
+    let start = status
+        .stdout
+        .find('{')
+        .context("status --json printed no JSON")?;
+    let v: Value = serde_json::from_str(&status.stdout[start..])
+        .with_context(|| format!("status --json:\n{}", status.stdout))?;
+    let text = v.to_string();
+    assert!(
+        text.contains("byAgent") && text.contains(MAIN),
+        "status --json lacks the sessions by agent:\n{}",
+        status.stdout
+    );
+    // `cron list`: an empty, complete inventory page.
+    let cron = run(&["cron", "list"]).await?;
+    assert!(
+        !cron.stdout.contains("invalid") && !cron.stderr.contains("invalid"),
+        "cron list:\n{}\n{}",
+        cron.stdout,
+        cron.stderr
+    );
+    // `nodes status`: no nodes.
+    let nodes = run(&["nodes", "status"]).await?;
+    assert!(
+        nodes.stdout.contains("Known: 0"),
+        "nodes status:\n{}\n{}",
+        nodes.stdout,
+        nodes.stderr
+    );
+    // `approvals pending --json`: none.
+    let approvals = run(&["approvals", "pending", "--json"]).await?;
+    let start = approvals.stdout.find('{').context("no JSON")?;
+    let v: Value = serde_json::from_str(&approvals.stdout[start..])?;
+    assert_eq!(v["approvals"], json!([]), "{}", approvals.stdout);
+    // `models list`: the CLI checks the capability first, then lists what Tether can run.
+    let models = run(&["models", "list"]).await?;
+    assert!(
+        models.stdout.contains("tether/offline"),
+        "models list:\n{}\n{}",
+        models.stdout,
+        models.stderr
+    );
+    Ok(())
+}

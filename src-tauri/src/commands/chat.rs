@@ -222,8 +222,10 @@ pub async fn approval_resolve(
 
 /// `ApprovalMessage`s of a pending list.
 pub fn pending(v: &Value) -> Vec<ApprovalMessage> {
-    v.get("approvals")
-        .and_then(Value::as_array)
+    // A bare array, as upstream OpenClaw and Tether's gateway answer; `{approvals: [...]}` from
+    // Tether's gateways before 2026-12.
+    v.as_array()
+        .or_else(|| v.get("approvals").and_then(Value::as_array))
         .map(|a| {
             a.iter()
                 .filter_map(|x| serde_json::from_value::<ExecApprovalRequested>(x.clone()).ok())
@@ -326,7 +328,9 @@ mod tests {
 
     #[test]
     fn pending_list_maps_to_approval_messages() {
-        let v = json!({"approvals": [{"id": "a1", "request": {"command": "rm -rf build", "cwd": "/w", "sessionKey": "agent:main:main"}, "expiresAtMs": 9}]});
+        let one = json!({"id": "a1", "request": {"command": "rm -rf build", "cwd": "/w", "sessionKey": "agent:main:main"}, "expiresAtMs": 9});
+        assert_eq!(pending(&json!([one.clone()])).len(), 1);
+        let v = json!({"approvals": [one]});
         let p = pending(&v);
         assert_eq!(p.len(), 1);
         let j = serde_json::to_value(&p[0]).unwrap();

@@ -26,7 +26,8 @@ impl Engine {
         self.inner.approvals.resolve(&by, &params)
     }
 
-    /// `exec.approval.list`: pending requests.
+    /// `exec.approval.list`: pending requests, as a bare array (upstream's shape; its CLI
+    /// refuses anything else).
     pub async fn exec_approval_list(&self, caller: &EngineCaller) -> Result<Value, ErrorShape> {
         if !caller.has(Scope::Approvals) {
             return Err(ErrorShape::missing_scope(
@@ -34,6 +35,6 @@ impl Engine {
                 Scope::Approvals.as_str(),
             ));
         }
-        Ok(json!({"approvals": self.inner.approvals.list()}))
+        Ok(json!(self.inner.approvals.list()))
     }
 }

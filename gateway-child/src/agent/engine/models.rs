@@ -1,6 +1,6 @@
 //! `models.list`.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use tether_protocol::methods::{ModelEntry, ModelsList};
 use tether_protocol::{ErrorShape, Map};
 
@@ -54,7 +54,7 @@ impl Engine {
                 }
                 models.push(ModelEntry {
                     id: m.id.clone(),
-                    name: m.name.clone(),
+                    name: Some(m.name.clone().unwrap_or_else(|| m.id.clone())),
                     provider: pid.clone(),
                     context_window: m.context_window,
                     reasoning: m.reasoning,
@@ -79,7 +79,7 @@ impl Engine {
             );
             models.push(ModelEntry {
                 id: d.model.clone(),
-                name: None,
+                name: Some(d.model.clone()),
                 provider: d.provider.clone(),
                 context_window: None,
                 reasoning: None,
@@ -107,5 +107,42 @@ impl Engine {
             extra.insert("default".into(), json!(d));
         }
         Ok(ModelsList { models, extra })
+    }
+}
+
+impl Engine {
+    /// `models.authStatus`: each configured provider and whether its key is there. Keys are
+    /// static here (no logins, nothing expires): `static` when a key resolves, `missing` when
+    /// the configured key does not (an unset `${ENV}`), `ok` for a provider that needs none.
+    pub fn models_auth_status(&self) -> Value {
+        let s = self.inner.settings();
+        let providers: Vec<Value> = s
+            .providers
+            .iter()
+            .map(|(pid, p)| {
+                let (status, reason) = match settings::resolve_api_key(p.api_key.as_ref()) {
+                    Ok(Some(_)) => ("static", None),
+                    Ok(None) => ("ok", None),
+                    Err(m) => ("missing", Some(m)),
+                };
+                let mut entry = json!({
+                    "provider": pid,
+                    "authProvider": pid,
+                    "displayName": pid,
+                    "status": status,
+                    "expiry": null,
+                    "profiles": [],
+                });
+                if let Some(r) = reason {
+                    entry["reason"] = json!(r);
+                }
+                entry
+            })
+            .collect();
+        json!({
+            "ts": crate::process::clock::now_ms(),
+            "providers": providers,
+            "providerCapabilities": [],
+        })
     }
 }

@@ -28,6 +28,32 @@ impl Engine {
         }
     }
 
+    /// The model defaults sessions start with (`sessions.list`'s `defaults`): provider, model,
+    /// context window.
+    pub fn model_defaults(&self) -> Value {
+        self.defaults_value()
+    }
+
+    /// The agent's workspace, as configured.
+    pub fn workspace(&self) -> std::path::PathBuf {
+        self.inner.settings().workspace.clone()
+    }
+
+    /// One session's row as `sessions.list` shows it, or `None` when it has no transcript.
+    pub async fn session_row(
+        &self,
+        caller: &EngineCaller,
+        key: &str,
+    ) -> Result<Option<SessionRow>, ErrorShape> {
+        let key = parse_key(key)?.to_string();
+        let params = SessionsListParams {
+            limit: Some(10_000),
+            ..SessionsListParams::default()
+        };
+        let list = self.sessions_list(caller, params).await?;
+        Ok(list.sessions.into_iter().find(|r| r.key == key))
+    }
+
     /// `sessions.list`: sessions with a transcript, newest first.
     pub async fn sessions_list(
         &self,
