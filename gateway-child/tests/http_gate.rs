@@ -335,3 +335,93 @@ async fn a_trickled_body_is_cut_at_the_deadline() -> Result<()> {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
     Ok(())
 }
+
+/// `gateway.controlUi.root` serves a Control UI build the way upstream does: the index with a
+/// policy that allows exactly its inline scripts, assets (also under deep links), the SPA's
+/// own routes, nothing outside the root, the bootstrap config only with the credential, and
+/// the page's own origin may open the WebSocket.
+#[tokio::test]
+async fn the_control_ui_is_served_from_its_root() -> Result<()> {
+    let ui = tempfile::tempdir()?;
+    std::fs::create_dir(ui.path().join("assets"))?;
+    std::fs::write(
+        ui.path().join("index.html"),
+        "<!doctype html><html lang=\"en\"><head><script>window.boot=1</script>\
+         <script type=\"module\" src=\"./assets/app.js\"></script></head><body></body></html>",
+    )?;
+    std::fs::write(ui.path().join("assets/app.js"), "console.log('ui')")?;
+    std::fs::write(ui.path().join("favicon.svg"), "<svg/>")?;
+    std::os::unix::fs::symlink("/etc/hostname", ui.path().join("assets/leak.js"))?;
+    let root = ui.path().display().to_string();
+    let gw = support::gateway_with(&format!(
+        "{{ gateway: {{ controlUi: {{ root: '{root}' }} }} }}"
+    ))
+    .await?;
+    let a = gw.addr();
+
+    let index = http_get(&a, "/", &[]).await?;
+    assert_eq!(index.status, 200);
+    assert_eq!(
+        index.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(index
+        .body
+        .contains("data-openclaw-terminal-enabled=\"false\""));
+    assert!(index.body.contains("src=\"/assets/app.js\""));
+    let csp = index.header("content-security-policy").unwrap_or_default();
+    assert!(csp.contains("script-src 'self' 'sha256-"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(index.header("x-frame-options"), Some("DENY"));
+
+    for path in ["/assets/app.js", "/sessions/main/assets/app.js"] {
+        let js = http_get(&a, path, &[]).await?;
+        assert_eq!(js.status, 200, "{path}");
+        assert_eq!(js.body, "console.log('ui')");
+        assert_eq!(
+            js.header("content-type"),
+            Some("application/javascript; charset=utf-8")
+        );
+    }
+    let route = http_get(&a, "/chat", &[("Accept", "text/html")]).await?;
+    assert_eq!(route.status, 200);
+    assert!(route.body.contains("window.boot=1"));
+    for path in ["/missing.js", "/assets/leak.js", "/../index.html"] {
+        assert_eq!(http_get(&a, path, &[]).await?.status, 404, "{path}");
+    }
+    // Probes and the API keep their own answers.
+    assert_eq!(http_get(&a, "/healthz", &[]).await?.json()?["ok"], true);
+
+    let config = http_get(&a, "/control-ui-config.json", &[]).await?;
+    assert_eq!(config.status, 401);
+    let bearer = format!("Bearer {}", gw.token()?);
+    let config = http_get(&a, "/control-ui-config.json", &[("Authorization", &bearer)]).await?;
+    assert_eq!(config.status, 200);
+    assert_eq!(config.json()?["terminalEnabled"], false);
+    assert!(!config.body.contains(gw.token()?));
+
+    // The page's own origin may connect; another local page may not.
+    let own = format!("http://127.0.0.1:{}", gw.port);
+    assert!(WsClient::try_open(&gw.ws_url(), &[("Origin", &own)])
+        .await?
+        .is_ok());
+    let other = format!("http://127.0.0.1:{}", gw.port.wrapping_add(1));
+    let refused = WsClient::try_open(&gw.ws_url(), &[("Origin", &other)]).await?;
+    assert_eq!(refused.expect_err("refused").status, 403);
+    Ok(())
+}
+
+/// A root without an `index.html` is a config error that names the key, not a silent 404.
+#[tokio::test]
+async fn a_control_ui_root_without_an_index_is_refused() -> Result<()> {
+    let empty = tempfile::tempdir()?;
+    let root = empty.path().display().to_string();
+    let err = support::gateway_with(&format!(
+        "{{ gateway: {{ controlUi: {{ root: '{root}' }} }} }}"
+    ))
+    .await
+    .expect_err("refused");
+    let text = format!("{err:#}");
+    assert!(text.contains("gateway.controlUi.root"), "{text}");
+    Ok(())
+}

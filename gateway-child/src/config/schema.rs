@@ -134,6 +134,13 @@ pub struct ControlUiConfig {
     /// Exact browser origins allowed to connect (e.g. `tauri://localhost`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_origins: Vec<String>,
+    /// A directory of upstream's Control UI assets (e.g. an installed openclaw's
+    /// `dist/control-ui`) to serve at `/`. Nothing is served without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
+    /// `false` stops serving `root` without forgetting it (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
 }
 
 /// `gateway.http.*`.

@@ -137,6 +137,8 @@ pub struct Settings {
     pub reload_debounce: Duration,
     /// Browser origins allowed to upgrade.
     pub allowed_origins: Vec<String>,
+    /// `gateway.controlUi.root`, checked to hold an `index.html`, when serving is on.
+    pub control_ui_root: Option<PathBuf>,
     /// Things worth one log line when these settings are applied.
     pub notes: Vec<Note>,
 }
@@ -385,6 +387,32 @@ impl Resolver {
             }
         }
         let allowed_origins = origins.iter().map(|o| o.trim().to_owned()).collect();
+        let control_ui_root = match (&cfg.gateway.control_ui.root, cfg.gateway.control_ui.enabled) {
+            (Some(root), enabled) if enabled != Some(false) => {
+                let root = root.trim();
+                let path = PathBuf::from(root);
+                let path = if path.is_relative() {
+                    loaded
+                        .path
+                        .parent()
+                        .map_or(path.clone(), |dir| dir.join(&path))
+                } else {
+                    path
+                };
+                if !path.join("index.html").is_file() {
+                    return Err(at(
+                        "gateway.controlUi.root",
+                        format!(
+                            "{} has no index.html: name the Control UI's asset directory (e.g. an \
+                             installed openclaw's dist/control-ui)",
+                            path.display()
+                        ),
+                    ));
+                }
+                Some(path)
+            }
+            _ => None,
+        };
 
         Ok(Settings {
             loaded: Arc::new(loaded),
@@ -395,6 +423,7 @@ impl Resolver {
             reload_mode,
             reload_debounce,
             allowed_origins,
+            control_ui_root,
             notes,
         })
     }

@@ -149,7 +149,10 @@ enum Prepared {
     /// The document equals the file: nothing written.
     Noop { hash: Option<String>, config: Value },
     /// Written; apply these settings.
-    Written { settings: Settings, next: Value },
+    Written {
+        settings: Box<Settings>,
+        next: Value,
+    },
 }
 
 async fn write(ctx: &CallContext, params: Value, merge: bool) -> Result<Value, ErrorShape> {
@@ -181,7 +184,7 @@ async fn write(ctx: &CallContext, params: Value, merge: bool) -> Result<Value, E
                 "restart": false,
             }))
         }
-        Prepared::Written { settings, next } => (settings, next),
+        Prepared::Written { settings, next } => (*settings, next),
     };
     let outcome = reload::prepare(&s, &settings, Source::Rpc);
     let restart = outcome.action == Action::Restart;
@@ -282,5 +285,8 @@ fn prepare(
     write_atomic(path, text.as_bytes()).map_err(|e| {
         ErrorShape::unavailable(format!("cannot write {}: {e}", path.display()), 1000)
     })?;
-    Ok(Prepared::Written { settings, next })
+    Ok(Prepared::Written {
+        settings: Box::new(settings),
+        next,
+    })
 }

@@ -152,11 +152,20 @@ pub async fn route(
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .unwrap_or_default()
     };
+    // A Control UI served from this port talks back to it from its own origin: a loopback
+    // `Host` (the gate below insists on one when bound to loopback) names that origin.
+    let mut allowed = settings.allowed_origins.clone();
+    if settings.control_ui_root.is_some() && peer.host_loopback {
+        let host = header_text(header::HOST);
+        if !host.is_empty() {
+            allowed.push(format!("http://{host}"));
+        }
+    }
     if let Err(refusal) = crate::socket::origin::check(
         &peer,
         mutating,
         settings.bind == BindMode::Loopback,
-        &settings.allowed_origins,
+        &allowed,
     ) {
         info!(
             ip = %peer.ip,
@@ -239,8 +248,66 @@ pub async fn route(
             }
         }),
         "/v1/chat/completions" => chat_completions(req, &peer, services).await,
-        _ => error(StatusCode::NOT_FOUND, "not found", "not_found"),
+        path if settings.control_ui_root.is_some()
+            && crate::socket::control_ui::CONFIG_PATHS.contains(&path) =>
+        {
+            if let Some(refused) = check_bearer(req.headers(), &peer, services, "control ui config")
+            {
+                return refused;
+            }
+            crate::socket::control_ui::config_json(services.boot().version)
+        }
+        path => {
+            let served = match &settings.control_ui_root {
+                Some(root) if !path.starts_with("/v1/") && !path.starts_with("/api/") => {
+                    crate::socket::control_ui::serve(root, req.method(), path, req.headers()).await
+                }
+                _ => None,
+            };
+            served.unwrap_or_else(|| error(StatusCode::NOT_FOUND, "not found", "not_found"))
+        }
     }
+}
+
+/// The gateway's credential as a Bearer header, when auth is on: `None` to go on, or the
+/// refusal (401, or 429 while the address is locked out; failures count toward the lockout).
+fn check_bearer(
+    headers: &http::HeaderMap,
+    peer: &Peer,
+    services: &Arc<Services>,
+    what: &str,
+) -> Option<Response<Body>> {
+    let settings = services.settings();
+    let secret = settings.auth.secret.as_ref()?;
+    let now = std::time::Instant::now();
+    let locked = services.limiter().check(peer.ip, now);
+    if let Err(retry) = locked {
+        let mut r = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many failed authentication attempts; retry later",
+            "rate_limited",
+        );
+        if let Ok(v) = header::HeaderValue::from_str(&retry.as_secs().max(1).to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Some(r);
+    }
+    if !bearer(headers).is_some_and(|t| secret.ct_eq(t)) {
+        let locked_now = services.limiter().record_failure(peer.ip, now).is_err();
+        if locked_now {
+            tracing::warn!(ip = %peer.ip, "too many failed authentication attempts: address locked out");
+        } else {
+            info!(ip = %peer.ip, "{what} refused: missing or wrong bearer token");
+        }
+        let mut r = error(StatusCode::UNAUTHORIZED, "unauthorized", "unauthorized");
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+        return Some(r);
+    }
+    services.limiter().record_success(peer.ip, now);
+    None
 }
 
 /// The Bearer credential of a request, if any (scheme case-insensitive).
@@ -269,37 +336,10 @@ async fn chat_completions(
             "unavailable",
         );
     }
-    let settings = services.settings();
-    if let Some(secret) = &settings.auth.secret {
-        let now = std::time::Instant::now();
-        let locked = services.limiter().check(peer.ip, now);
-        if let Err(retry) = locked {
-            let mut r = error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too many failed authentication attempts; retry later",
-                "rate_limited",
-            );
-            if let Ok(v) = header::HeaderValue::from_str(&retry.as_secs().max(1).to_string()) {
-                r.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            return r;
-        }
-        if !bearer(req.headers()).is_some_and(|t| secret.ct_eq(t)) {
-            let locked_now = services.limiter().record_failure(peer.ip, now).is_err();
-            if locked_now {
-                tracing::warn!(ip = %peer.ip, "too many failed authentication attempts: address locked out");
-            } else {
-                info!(ip = %peer.ip, "chat completions refused: missing or wrong bearer token");
-            }
-            let mut r = error(StatusCode::UNAUTHORIZED, "unauthorized", "unauthorized");
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
-            return r;
-        }
-        services.limiter().record_success(peer.ip, now);
+    if let Some(refused) = check_bearer(req.headers(), peer, services, "chat completions") {
+        return refused;
     }
+    let settings = services.settings();
     // The whole body within the deadline (a trickled body must not hold the connection), and
     // within the cap; only then does the engine see the request.
     let (parts, body) = req.into_parts();
