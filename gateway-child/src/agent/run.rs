@@ -587,6 +587,7 @@ models.providers sends images to it.",
         state: state.as_str().into(),
         stop_reason: stop_reason.clone(),
         error: error.clone(),
+        usage: usage.map(|(i, o)| [i, o]),
     };
     let sync = {
         let mut s = slot.lock();

@@ -114,6 +114,9 @@ pub enum Record {
         /// Error text.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        /// Tokens the run's model calls took, `[input, output]`, when the provider said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usage: Option<[u64; 2]>,
     },
 }
 
@@ -275,6 +278,8 @@ pub struct Replay {
     pub last_end: Option<(String, Option<String>)>,
     /// Provider and model of the newest run start.
     pub last_model: Option<(String, String)>,
+    /// Tokens of the newest run that reported them, `[input, output]`.
+    pub last_usage: Option<[u64; 2]>,
 }
 
 impl Replay {
@@ -373,9 +378,13 @@ impl Replay {
                 ts,
                 state,
                 stop_reason,
+                usage,
                 ..
             } => {
                 self.touch(*ts);
+                if usage.is_some() {
+                    self.last_usage = *usage;
+                }
                 self.open_runs.retain(|r| r != run_id);
                 self.last_end = Some((state.clone(), stop_reason.clone()));
                 if state != "final" {
@@ -452,6 +461,7 @@ impl Replay {
                 state: "interrupted".into(),
                 stop_reason: Some("interrupted".into()),
                 error: None,
+                usage: None,
             });
         }
         out

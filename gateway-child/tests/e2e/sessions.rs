@@ -228,6 +228,13 @@ async fn upstream_control_ui_startup_calls_are_answered() -> Result<()> {
 
     let described = payload(c.call("sessions.describe", json!({"key": MAIN})).await?)?;
     assert_eq!(described["session"]["key"], MAIN);
+    // The turn's tokens as the provider reported them (the mock: 10 in, a few out), which
+    // upstream's TUI shows in its footer.
+    let row = &described["session"];
+    assert_eq!(row["inputTokens"], 10, "{row}");
+    let out = row["outputTokens"].as_u64().expect("output tokens");
+    assert!(out > 0, "{row}");
+    assert_eq!(row["totalTokens"], 10 + out);
     let none = payload(
         c.call("sessions.describe", json!({"key": "agent:main:nobody"}))
             .await?,

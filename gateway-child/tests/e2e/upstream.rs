@@ -326,3 +326,146 @@ async fn upstream_openclaw_cli_reads_work_against_tether() -> Result<()> {
     );
     Ok(())
 }
+
+/// A tmux session that is killed when dropped.
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn start(name: &str, script: &Path, width: u16, height: u16) -> Result<Tmux> {
+        let status = std::process::Command::new("tmux")
+            .args(["new-session", "-d", "-s", name, "-x"])
+            .arg(width.to_string())
+            .arg("-y")
+            .arg(height.to_string())
+            .arg(format!("sh {}", script.display()))
+            .status()
+            .context("tmux (apt-get install tmux)")?;
+        anyhow::ensure!(status.success(), "tmux new-session failed");
+        Ok(Tmux {
+            name: name.to_owned(),
+        })
+    }
+
+    fn screen(&self) -> String {
+        std::process::Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.name])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    fn keys(&self, keys: &[&str]) -> Result<()> {
+        let status = std::process::Command::new("tmux")
+            .args(["send-keys", "-t", &self.name])
+            .args(keys)
+            .status()?;
+        anyhow::ensure!(status.success(), "tmux send-keys failed");
+        Ok(())
+    }
+
+    /// Waits until the screen satisfies `ready` (checked each time the terminal may have
+    /// redrawn), or fails with the last screen after `deadline`.
+    async fn until(&self, deadline: Duration, ready: impl Fn(&str) -> bool) -> Result<String> {
+        let end = tokio::time::Instant::now() + deadline;
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return Ok(screen);
+            }
+            if tokio::time::Instant::now() >= end {
+                anyhow::bail!("the screen never got there:\n{screen}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
+    }
+}
+
+/// Upstream's TUI (`openclaw tui`) in a real terminal against Tether's gateway: it connects,
+/// a message gets the mock's reply, and its footer shows the session's model and token counts
+/// (it showed `unknown | … | tokens ?` before the gateway answered `sessions.describe`).
+#[tokio::test]
+async fn upstream_openclaw_tui_chats_on_tether() -> Result<()> {
+    let up = upstream::require();
+    let rig = Rig::start().await?;
+    let scratch = tempfile::tempdir()?;
+    let url = rig.gw.ws_url();
+    let cmd = up.cli(scratch.path(), &["tui"])?;
+    // The same isolated command, as a script tmux can run.
+    let std = cmd.as_std();
+    let quote = |s: &std::ffi::OsStr| format!("'{}'", s.to_string_lossy().replace('\'', "'\\''"));
+    let mut line = String::from("exec env -i");
+    for (k, v) in std.get_envs() {
+        if let Some(v) = v {
+            line.push_str(&format!(" {}={}", k.to_string_lossy(), quote(v)));
+        }
+    }
+    line.push_str(&format!(
+        " OPENCLAW_GATEWAY_URL={} OPENCLAW_GATEWAY_TOKEN={} TERM=xterm-256color",
+        quote(url.as_ref()),
+        quote(rig.token().as_ref())
+    ));
+    line.push_str(&format!(" {}", quote(std.get_program())));
+    for a in std.get_args() {
+        line.push_str(&format!(" {}", quote(a)));
+    }
+    let script = scratch.path().join("tui.sh");
+    std::fs::write(
+        &script,
+        format!("cd {}\n{line}\n", quote(scratch.path().as_os_str())),
+    )?;
+    let name = format!("tether-tui-{}", std::process::id());
+    let tui = Tmux::start(&name, &script, 160, 40)?;
+
+    // Connected: the footer names the agent and the session.
+    tui.until(CLI_DEADLINE, |s| {
+        s.contains("agent main") && s.contains("session")
+    })
+    .await?;
+    rig.mock
+        .push(Reply::words("Hello from the TUI test MARK-7u1."));
+    // Typed, then submitted once the editor shows it (keys in one burst read as a paste).
+    tui.keys(&["Say hello from the TUI."])?;
+    tui.until(CLI_DEADLINE, |s| s.contains("Say hello from the TUI."))
+        .await?;
+    // The TUI reads keys that arrive close together as one paste and keeps an Enter in it as
+    // a newline; an Enter it takes as a key submits. Repeat Enter until the model is asked
+    // (an Enter in an emptied editor sends nothing).
+    let mut submitted = false;
+    for _ in 0..20 {
+        tui.keys(&["Enter"])?;
+        if tui
+            .until(Duration::from_secs(2), |_| rig.mock.request_count() > 0)
+            .await
+            .is_ok()
+        {
+            submitted = true;
+            break;
+        }
+    }
+    assert!(
+        submitted,
+        "the TUI never sent the message:\n{}",
+        tui.screen()
+    );
+    let screen = tui
+        .until(CLI_DEADLINE, |s| {
+            s.contains("MARK-7u1")
+                && s.contains("mock-1")
+                && s.contains("tokens ")
+                && !s.contains("tokens ?")
+        })
+        .await?;
+    assert!(!screen.contains("unknown |"), "{screen}");
+    assert_eq!(rig.mock.request_count(), 1);
+    Ok(())
+}

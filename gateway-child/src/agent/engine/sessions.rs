@@ -64,6 +64,10 @@ impl Engine {
         let include_last = params.include_last_message.unwrap_or(false);
         let search = params.search.as_deref().map(str::to_lowercase);
         let mut rows: Vec<SessionRow> = Vec::new();
+        let context_tokens = self
+            .defaults_value()
+            .get("contextTokens")
+            .and_then(Value::as_u64);
         self.inner.sessions.visit_all(|s| {
             if !s.persisted() {
                 return;
@@ -106,6 +110,10 @@ impl Engine {
                 status,
                 model: s.replay.last_model.as_ref().map(|(_, m)| m.clone()),
                 model_provider: s.replay.last_model.as_ref().map(|(p, _)| p.clone()),
+                total_tokens: s.replay.last_usage.map(|[i, o]| i + o),
+                input_tokens: s.replay.last_usage.map(|[i, _]| i),
+                output_tokens: s.replay.last_usage.map(|[_, o]| o),
+                context_tokens,
                 extra,
             });
         });
