@@ -443,6 +443,30 @@ pub struct SessionRow {
     pub extra: Map,
 }
 
+/// `sessions.reset` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionsResetResult {
+    /// Always true (a failure is an error).
+    pub ok: bool,
+    /// Canonical key.
+    pub key: String,
+    /// The new session id.
+    pub session_id: String,
+}
+
+/// `sessions.delete` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionsDeleteResult {
+    /// Always true (a failure is an error).
+    pub ok: bool,
+    /// Canonical key.
+    pub key: String,
+    /// Whether a transcript existed and was deleted or archived.
+    pub deleted: bool,
+}
+
 /// `sessions.reset` / `sessions.delete` params.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -465,6 +489,9 @@ pub struct SessionKeyParams {
 pub struct ModelsList {
     /// Models.
     pub models: Vec<ModelEntry>,
+    /// Tether: the model new sessions use, `provider/model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
     /// Fields this version does not model.
     #[serde(flatten)]
     pub extra: Map,
@@ -487,7 +514,29 @@ pub struct ModelEntry {
     /// Whether it reasons.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<bool>,
-    /// Fields this version does not model (Tether: `available`, `isDefault`).
+    /// What it takes as input (`text`, `image`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Vec<String>>,
+    /// Whether a run can use it now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available: Option<bool>,
+    /// Tether: `ok`, `unconfigured` (its key is missing) or `unreachable` (its server did not
+    /// answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Tether: why it is not `ok`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Tether: whether new sessions use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_default: Option<bool>,
+    /// Tether: how a local model was found (`ollama`, `llama.cpp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Tether: built into the gateway (`tether/offline`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<bool>,
+    /// Fields this version does not model.
     #[serde(flatten)]
     pub extra: Map,
 }

@@ -20,8 +20,8 @@
 //! | `chat.abort` | [`Engine::chat_abort`] | `ChatAbortResult` |
 //! | `chat.history` | [`Engine::chat_history`] | `ChatHistory` |
 //! | `sessions.list` | [`Engine::sessions_list`] | `SessionsList` |
-//! | `sessions.reset` | [`Engine::sessions_reset`] | `Value` `{ok, key, sessionId}` |
-//! | `sessions.delete` | [`Engine::sessions_delete`] | `Value` `{ok, key, deleted}` |
+//! | `sessions.reset` | [`Engine::sessions_reset`] | `SessionsResetResult` |
+//! | `sessions.delete` | [`Engine::sessions_delete`] | `SessionsDeleteResult` |
 //! | `agent` | [`Engine::agent`] | `(`[`Ack`]`<AgentRunResult>, `[`AgentDone`]`)` |
 //! | `agent.wait` | [`Engine::agent_wait`] | `AgentRunResult` |
 //! | `models.list` | [`Engine::models_list`] | `ModelsList` |

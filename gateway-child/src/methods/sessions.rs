@@ -41,7 +41,7 @@ pub async fn reset(
     params: Value,
 ) -> Result<Value, ErrorShape> {
     let p: SessionKeyParams = params_for(names::SESSIONS_RESET, params)?;
-    engine.sessions_reset(caller, p).await
+    encode(&engine.sessions_reset(caller, p).await?)
 }
 
 /// `sessions.delete {key, deleteTranscript?}`: aborts its runs and forgets the session.
@@ -51,7 +51,7 @@ pub async fn delete(
     params: Value,
 ) -> Result<Value, ErrorShape> {
     let p: SessionKeyParams = params_for(names::SESSIONS_DELETE, params)?;
-    engine.sessions_delete(caller, p).await
+    encode(&engine.sessions_delete(caller, p).await?)
 }
 
 /// `sessions.describe {key}`: the session's row, or `null` when it has no transcript.

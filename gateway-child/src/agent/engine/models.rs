@@ -39,26 +39,20 @@ impl Engine {
             };
             for m in &p.models {
                 let label = format!("{pid}/{}", m.id);
-                let mut extra = Map::new();
-                extra.insert("available".into(), json!(status == "ok"));
-                extra.insert("status".into(), json!(status));
-                if let Some(r) = &reason {
-                    extra.insert("reason".into(), json!(r));
-                }
-                extra.insert(
-                    "isDefault".into(),
-                    json!(default.as_deref() == Some(label.as_str())),
-                );
-                if let Some(input) = &m.input {
-                    extra.insert("input".into(), json!(input));
-                }
                 models.push(ModelEntry {
                     id: m.id.clone(),
                     name: Some(m.name.clone().unwrap_or_else(|| m.id.clone())),
                     provider: pid.clone(),
                     context_window: m.context_window,
                     reasoning: m.reasoning,
-                    extra,
+                    input: m.input.clone(),
+                    available: Some(status == "ok"),
+                    status: Some(status.to_owned()),
+                    reason: reason.clone(),
+                    is_default: Some(default.as_deref() == Some(label.as_str())),
+                    source: None,
+                    builtin: None,
+                    extra: Map::new(),
                 });
             }
         }
@@ -69,44 +63,42 @@ impl Engine {
             .ok()
             .and_then(|d| d.as_ref().and_then(|d| d.choice.clone()));
         if let Some(d) = discovered.filter(|_| s.providers.is_empty()) {
-            let mut extra = Map::new();
-            extra.insert("available".into(), json!(true));
-            extra.insert("status".into(), json!("ok"));
-            extra.insert("source".into(), json!(d.source.as_str()));
-            extra.insert(
-                "isDefault".into(),
-                json!(default.as_deref() == Some(d.label().as_str())),
-            );
             models.push(ModelEntry {
                 id: d.model.clone(),
                 name: Some(d.model.clone()),
                 provider: d.provider.clone(),
                 context_window: None,
                 reasoning: None,
-                extra,
+                input: None,
+                available: Some(true),
+                status: Some("ok".into()),
+                reason: None,
+                is_default: Some(default.as_deref() == Some(d.label().as_str())),
+                source: Some(d.source.as_str().to_owned()),
+                builtin: None,
+                extra: Map::new(),
             });
         }
-        let mut extra = Map::new();
-        extra.insert("available".into(), json!(true));
-        extra.insert("status".into(), json!("ok"));
-        extra.insert("builtin".into(), json!(true));
-        extra.insert(
-            "isDefault".into(),
-            json!(default.as_deref() == Some("tether/offline")),
-        );
         models.push(ModelEntry {
             id: settings::OFFLINE_MODEL.into(),
             name: Some("Tether offline (no provider configured)".into()),
             provider: settings::OFFLINE_PROVIDER.into(),
             context_window: None,
             reasoning: Some(false),
-            extra,
+            input: None,
+            available: Some(true),
+            status: Some("ok".into()),
+            reason: None,
+            is_default: Some(default.as_deref() == Some("tether/offline")),
+            source: None,
+            builtin: Some(true),
+            extra: Map::new(),
         });
-        let mut extra = Map::new();
-        if let Some(d) = default {
-            extra.insert("default".into(), json!(d));
-        }
-        Ok(ModelsList { models, extra })
+        Ok(ModelsList {
+            models,
+            default,
+            extra: Map::new(),
+        })
     }
 }
 

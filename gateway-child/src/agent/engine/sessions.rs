@@ -1,7 +1,10 @@
 //! `sessions.list`, `sessions.reset`, `sessions.delete`.
 
 use serde_json::{json, Value};
-use tether_protocol::methods::{SessionKeyParams, SessionRow, SessionsList, SessionsListParams};
+use tether_protocol::methods::{
+    SessionKeyParams, SessionRow, SessionsDeleteResult, SessionsList, SessionsListParams,
+    SessionsResetResult,
+};
 use tether_protocol::{ErrorShape, Map, Maybe};
 
 use crate::agent::settings::ModelChoice;
@@ -164,7 +167,7 @@ impl Engine {
         &self,
         _caller: &EngineCaller,
         params: SessionKeyParams,
-    ) -> Result<Value, ErrorShape> {
+    ) -> Result<SessionsResetResult, ErrorShape> {
         let key = parse_key(&params.key)?;
         let ks = key.to_string();
         self.stop_session_runs(&ks, "reset").await;
@@ -172,7 +175,11 @@ impl Engine {
         let _held = slot.run_lock.lock().await;
         let id = self.inner.sessions.reset(&slot).map_err(internal)?;
         self.announce(&ks, params.reason.as_deref().unwrap_or("reset"));
-        Ok(json!({"ok": true, "key": ks, "sessionId": id}))
+        Ok(SessionsResetResult {
+            ok: true,
+            key: ks,
+            session_id: id,
+        })
     }
 
     /// `sessions.delete`: aborts the session's runs and forgets it; the transcript is deleted
@@ -181,12 +188,16 @@ impl Engine {
         &self,
         _caller: &EngineCaller,
         params: SessionKeyParams,
-    ) -> Result<Value, ErrorShape> {
+    ) -> Result<SessionsDeleteResult, ErrorShape> {
         let key = parse_key(&params.key)?;
         let ks = key.to_string();
         self.stop_session_runs(&ks, "deleted").await;
         let Some(slot) = self.inner.sessions.existing(&key).map_err(internal)? else {
-            return Ok(json!({"ok": true, "key": ks, "deleted": false}));
+            return Ok(SessionsDeleteResult {
+                ok: true,
+                key: ks,
+                deleted: false,
+            });
         };
         let _held = slot.run_lock.lock().await;
         let had_transcript = slot.lock().persisted();
@@ -197,6 +208,10 @@ impl Engine {
         if had_transcript {
             self.announce(&ks, "deleted");
         }
-        Ok(json!({"ok": true, "key": ks, "deleted": had_transcript}))
+        Ok(SessionsDeleteResult {
+            ok: true,
+            key: ks,
+            deleted: had_transcript,
+        })
     }
 }
