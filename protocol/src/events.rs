@@ -188,6 +188,62 @@ pub struct SessionsChanged {
     /// Epoch ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ts: Option<u64>,
+    /// The session's key again (older clients read `key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// When the session last changed, epoch ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<u64>,
+    /// The session's state (`running`, `done`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Title derived from the first message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived_title: Option<String>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Map,
+}
+
+/// `session.message` payload: a message the session's transcript gained, with its place and
+/// the session's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionMessage {
+    /// The session.
+    pub session_key: String,
+    /// Its agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    /// The message (`__openclaw: {id, seq}` in its extra fields).
+    pub message: crate::chat::ChatMessage,
+    /// The message's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// Its position in the transcript, from 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_seq: Option<u64>,
+    /// The session id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// When the session last changed, epoch ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<u64>,
+    /// `direct`, `group`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// A run is going on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_active_run: Option<bool>,
+    /// The runs going on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_run_ids: Option<Vec<String>>,
+    /// The session's state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The run that wrote the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
     /// Fields this version does not model.
     #[serde(flatten)]
     pub extra: Map,

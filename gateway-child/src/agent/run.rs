@@ -18,6 +18,7 @@ use tether_protocol::chat::{ChatState, ErrorKind};
 use tether_protocol::events::names as events;
 use tether_protocol::maybe::Maybe;
 use tether_protocol::session_key::SessionKey;
+use tether_protocol::Map;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::attachments::{self, Attachment, Image};
@@ -211,11 +212,22 @@ fn session_changed(inner: &Inner, key: &str, phase: &str, run_id: &str, slot: &S
         };
         (s.replay.updated_at, status, s.derived_title())
     };
+    let payload = tether_protocol::events::SessionsChanged {
+        session_key: Some(key.to_owned()),
+        phase: Some(phase.to_owned()),
+        reason: None,
+        run_id: Some(run_id.to_owned()),
+        ts: Some(now_ms()),
+        key: Some(key.to_owned()),
+        updated_at: updated,
+        status,
+        derived_title: title,
+        extra: Map::new(),
+    };
     inner.sink.emit(
         crate::methods::bus::OutEvent::Named {
             event: events::SESSIONS_CHANGED,
-            payload: json!({"sessionKey": key, "phase": phase, "runId": run_id, "ts": now_ms(),
-                "key": key, "updatedAt": updated, "status": status, "derivedTitle": title}),
+            payload: serde_json::to_value(payload).unwrap_or_default(),
         },
         Audience::SessionSubscribers,
         true,
@@ -230,32 +242,35 @@ fn session_message(inner: &Inner, key: &str, run_id: &str, slot: &Slot, ended: b
         let s = slot.lock();
         let Some(msg) = s.msgs().last() else { return };
         let seq = s.msgs().len();
-        let mut message = match serde_json::to_value(msg.to_chat()) {
-            Ok(v) => v,
-            Err(_) => return,
-        };
         let id = format!("{}:{seq}", s.id);
-        message["__openclaw"] = json!({"id": id, "seq": seq});
-        let running = !ended;
-        json!({
-            "sessionKey": key,
-            "agentId": s.key.agent_id(),
-            "message": message,
-            "messageId": id,
-            "messageSeq": seq,
-            "sessionId": s.id,
-            "updatedAt": s.replay.updated_at,
-            "kind": "direct",
-            "hasActiveRun": running,
-            "activeRunIds": if running { json!([run_id]) } else { json!([]) },
-            "status": if running { "running" } else { "done" },
-            "runId": run_id,
-        })
+        let mut message = msg.to_chat();
+        message
+            .extra
+            .insert("__openclaw".into(), json!({"id": id, "seq": seq}));
+        tether_protocol::events::SessionMessage {
+            session_key: key.to_owned(),
+            agent_id: Some(s.key.agent_id().to_owned()),
+            message,
+            message_id: Some(id),
+            message_seq: Some(seq as u64),
+            session_id: Some(s.id.clone()),
+            updated_at: s.replay.updated_at,
+            kind: Some("direct".into()),
+            has_active_run: Some(!ended),
+            active_run_ids: Some(if ended {
+                Vec::new()
+            } else {
+                vec![run_id.to_owned()]
+            }),
+            status: Some(if ended { "done" } else { "running" }.into()),
+            run_id: Some(run_id.to_owned()),
+            extra: Map::new(),
+        }
     };
     inner.sink.emit(
         crate::methods::bus::OutEvent::Named {
             event: events::SESSION_MESSAGE,
-            payload,
+            payload: serde_json::to_value(payload).unwrap_or_default(),
         },
         Audience::Session(key.to_owned()),
         true,

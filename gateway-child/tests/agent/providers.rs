@@ -277,7 +277,7 @@ async fn a_local_server_is_discovered_when_nothing_is_configured() {
         .map(|m| format!("{}/{}", m.provider, m.id))
         .collect();
     assert_eq!(ids, ["llamacpp/mock-local", "tether/offline"]);
-    assert_eq!(models.models[0].extra["isDefault"], true);
+    assert_eq!(models.models[0].is_default, Some(true));
 }
 
 #[tokio::test]
@@ -295,18 +295,19 @@ async fn models_list_marks_reachability_honestly() {
     let (e, _rec) = engine(&cfg, dir.path());
     let l = e.models_list(&caller(1)).await.unwrap();
     let by = |p: &str| l.models.iter().find(|m| m.provider == p).unwrap();
-    assert_eq!(by("up").extra["status"], "ok");
-    assert_eq!(by("up").extra["isDefault"], true);
+    assert_eq!(by("up").status.as_deref(), Some("ok"));
+    assert_eq!(by("up").is_default, Some(true));
     assert_eq!(by("up").context_window, Some(8000));
-    assert_eq!(by("down").extra["status"], "unreachable");
-    assert_eq!(by("down").extra["available"], false);
-    assert_eq!(by("nokey").extra["status"], "unconfigured");
-    assert!(by("nokey").extra["reason"]
-        .as_str()
+    assert_eq!(by("down").status.as_deref(), Some("unreachable"));
+    assert_eq!(by("down").available, Some(false));
+    assert_eq!(by("nokey").status.as_deref(), Some("unconfigured"));
+    assert!(by("nokey")
+        .reason
+        .as_deref()
         .unwrap()
         .contains("TETHER_TEST_NO_SUCH_KEY"));
-    assert_eq!(by("tether").extra["isDefault"], false);
-    assert_eq!(l.extra["default"], "up/m1");
+    assert_eq!(by("tether").is_default, Some(false));
+    assert_eq!(l.default.as_deref(), Some("up/m1"));
     assert_eq!(
         mock.request_count(),
         0,

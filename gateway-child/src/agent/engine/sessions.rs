@@ -154,7 +154,19 @@ impl Engine {
         self.inner.sink.emit(
             crate::methods::bus::OutEvent::Named {
                 event: tether_protocol::events::names::SESSIONS_CHANGED,
-                payload: json!({"sessionKey": key, "key": key, "reason": reason, "ts": now_ms()}),
+                payload: serde_json::to_value(tether_protocol::events::SessionsChanged {
+                    session_key: Some(key.to_owned()),
+                    phase: None,
+                    reason: Some(reason.to_owned()),
+                    run_id: None,
+                    ts: Some(now_ms()),
+                    key: Some(key.to_owned()),
+                    updated_at: None,
+                    status: None,
+                    derived_title: None,
+                    extra: Map::new(),
+                })
+                .unwrap_or_default(),
             },
             crate::methods::bus::Audience::SessionSubscribers,
             true,
