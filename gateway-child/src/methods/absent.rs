@@ -100,7 +100,12 @@ pub fn channels_status() -> Value {
 
 /// `channels.pairing.list`: no channel accounts, no requests.
 pub fn channels_pairing_list() -> Value {
-    json!({"accounts": [], "requests": [], "commandOwnerConfigured": false})
+    json!({
+        "accounts": [],
+        "requests": [],
+        "commandOwnerConfigured": false,
+        "limits": {"pendingPerAccount": 0, "ttlMs": 0},
+    })
 }
 
 /// `plugins.list`: no plugins, and none can be installed here.

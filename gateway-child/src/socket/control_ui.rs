@@ -24,7 +24,7 @@ use http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::socket::http::{full, Body};
+use crate::socket::body::{full, Body};
 
 /// Largest file served (the UI's biggest bundle is a few MiB).
 const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
@@ -35,7 +35,7 @@ const CSP: &str =
                    frame-src 'self' http: https:; script-src 'self'; style-src 'self' \
                    'unsafe-inline' https://fonts.googleapis.com; img-src 'self' data: blob: \
                    https:; media-src 'self' data: blob:; font-src 'self' \
-                   https://fonts.gstatic.com; worker-src 'self'; connect-src 'self' ws: wss:";
+                   https://fonts.gstatic.com; worker-src 'self'; connect-src 'self' ws: wss: data:";
 
 /// The paths of the bootstrap config.
 pub const CONFIG_PATHS: &[&str] = &[

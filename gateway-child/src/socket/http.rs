@@ -23,7 +23,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
-use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -41,15 +40,7 @@ use crate::socket::locality::Peer;
 /// Largest HTTP head hyper buffers.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
-/// The response body type: boxed, so a route may stream (e.g. server-sent events).
-pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
-
-/// A complete (non-streaming) body.
-pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into())
-        .map_err(|never| match never {})
-        .boxed_unsync()
-}
+pub use crate::socket::body::{full, Body};
 
 /// Serves one TCP connection (HTTP/1.1, upgradable) until it ends or the run closes.
 pub async fn serve_connection(stream: TcpStream, addr: SocketAddr, services: Arc<Services>) {

@@ -5,6 +5,7 @@
 //! queue. A connection hands authorized requests to `crate::methods`.
 
 pub mod assembler;
+pub mod body;
 pub mod connection;
 pub mod control_ui;
 pub mod flood_guard;
