@@ -1,0 +1,430 @@
+//! Upstream OpenClaw's own web dashboard (the "Control UI" shipped in the `openclaw` npm
+//! package, `dist/control-ui`) against Tether's gateway, exactly as against upstream's.
+//!
+//! Both gateways get a mock OpenAI-compatible provider that answers with a marker. Upstream's
+//! gateway (Node 24, isolated HOME and state dir, a free loopback port, token by environment)
+//! serves the UI itself; ours serves the same directory through `gateway.controlUi.root`. The
+//! same script, `tests/control-ui/interop.mjs`, then drives Debian's Chromium through
+//! playwright-core against each: log in with `/#token=…`, chat, reload, and open every page of
+//! the navigation. It fails on a reply that never renders, a history lost on reload, an RPC
+//! answered `unknown method`, or an error banner on any page. Screenshots and `report.json` are
+//! kept under `target/control-ui-interop/{upstream,tether}/` for a person to look at.
+//!
+//! Needs upstream (`.ci/install-upstream`), Chromium (`.ci/install-desktop-deps`) and the UI's
+//! npm packages (`npm install` in `ui/`, for playwright-core); fails, never skips, without them.
+//! Run: `cargo test -p tether-e2e --test upstream_control_ui -- --nocapture`.
+
+#![allow(clippy::unwrap_used)]
+
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+use tether_testkit::gateway::{random_token, Gateway, GatewayOptions};
+use tether_testkit::mock_openai::{self, MockOpenAi, Reply};
+use tether_testkit::process::{ChildGuard, Stream};
+use tether_testkit::upstream::{self, Upstream};
+
+/// What the mock provider answers; the script waits for `MARKER` in the chat.
+const MARKER: &str = "MARK-ui-7q";
+const REPLY: &str = "Hello there! MARK-ui-7q";
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// Upstream takes 7–14 s to be ready on 2 idle cores; much more on a loaded machine.
+const UPSTREAM_READY: Duration = Duration::from_secs(180);
+/// One whole script run (about 3–4 minutes: ~35 pages, each settled, with a screenshot).
+const SCRIPT_DEADLINE: Duration = Duration::from_secs(900);
+
+/// Banners the UI shows against upstream's own gateway as well. The config forms of these two
+/// settings pages contain a schema node the form cannot render (upstream's own schema), so it
+/// says so in a `callout danger`; that is the UI's limit, not a gateway's failure.
+fn known_banners() -> Value {
+    json!([{
+        "text": r"^Unsupported schema node\. Use Raw mode\.$",
+        "pages": ["Settings: Communications", "Settings: Advanced"],
+        "reason": "upstream's config form cannot render one node of upstream's own schema",
+    }])
+}
+
+fn repo_root() -> PathBuf {
+    tether_testkit::bins::workspace_root()
+}
+
+/// `target/control-ui-interop/<which>/`.
+fn shots_dir_path(which: &str) -> PathBuf {
+    tether_testkit::bins::profile_dir()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| repo_root().join("target"))
+        .join("control-ui-interop")
+        .join(which)
+}
+
+/// `target/control-ui-interop/<which>/`, emptied first.
+fn shots_dir(which: &str) -> PathBuf {
+    let dir = shots_dir_path(which);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The installed package's Control UI (`node_modules/openclaw/dist/control-ui`).
+fn control_ui_root(up: &Upstream) -> PathBuf {
+    let root = up
+        .openclaw
+        .parent()
+        .expect("openclaw.mjs has a directory")
+        .join("dist")
+        .join("control-ui");
+    assert!(
+        root.join("index.html").is_file(),
+        "no Control UI in the upstream package at {}",
+        root.display()
+    );
+    root
+}
+
+/// A loopback port nobody listens on right now (upstream needs its port up front).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn private_dir(path: &Path) {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .unwrap();
+}
+
+fn write_private(path: &Path, bytes: &[u8]) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap();
+    f.write_all(bytes).unwrap();
+}
+
+/// The provider block both gateways share: one model, `mock/mock-1`, at `base`.
+fn mock_provider(base: &str) -> Value {
+    json!({
+        "baseUrl": base, "apiKey": "mock-key", "api": "openai-completions",
+        "models": [{"id": "mock-1", "name": "Mock 1", "reasoning": false, "input": ["text"],
+                    "cost": {"input": 0, "output": 0, "cacheRead": 0, "cacheWrite": 0},
+                    "contextWindow": 32000, "maxTokens": 1024}],
+    })
+}
+
+/// Upstream's gateway, run directly (no supervisor) as `docs/UPSTREAM-CLI.md` §7 does: scratch
+/// HOME and state dir, no respawn, no Bonjour or channels, updates and catalog refresh off, its
+/// log file inside the scratch dir, the token by environment. Killed (group) on drop.
+#[derive(Debug)]
+struct UpstreamGateway {
+    process: ChildGuard,
+    port: u16,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+impl UpstreamGateway {
+    async fn start(up: &Upstream, mock_base: &str) -> Result<UpstreamGateway> {
+        let dir = tempfile::Builder::new()
+            .prefix("tether-cui-upstream-")
+            .tempdir()?;
+        let home = dir.path().join("home");
+        let state = home.join(".openclaw");
+        let tmp = dir.path().join("tmp");
+        private_dir(&state);
+        private_dir(&tmp);
+        let port = free_port();
+        let token = random_token();
+        let config = json!({
+            "gateway": {"mode": "local", "port": port, "bind": "loopback",
+                        "auth": {"mode": "token", "token": token}},
+            "update": {"checkOnStart": false},
+            "models": {"mode": "merge", "catalogRefresh": {"enabled": false},
+                       "providers": {"mock": mock_provider(mock_base)}},
+            "agents": {"defaults": {"model": {"primary": "mock/mock-1"}}},
+            "logging": {"file": dir.path().join("openclaw.log")},
+        });
+        let config_path = state.join("openclaw.json");
+        write_private(&config_path, &serde_json::to_vec_pretty(&config)?);
+        let node_dir = up.node.parent().context("node has a directory")?;
+        let mut cmd = tokio::process::Command::new(&up.node);
+        cmd.arg(&up.openclaw)
+            .args(["gateway", "run", "--port", &port.to_string()])
+            .args(["--bind", "loopback", "--auth", "token"])
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", node_dir.display()))
+            .env("HOME", &home)
+            .env("OPENCLAW_STATE_DIR", &state)
+            .env("OPENCLAW_CONFIG_PATH", &config_path)
+            .env("OPENCLAW_GATEWAY_TOKEN", &token)
+            .env("OPENCLAW_NO_RESPAWN", "1")
+            .env("OPENCLAW_DISABLE_BONJOUR", "1")
+            .env("OPENCLAW_SKIP_CHANNELS", "1")
+            .env("OPENCLAW_EXEC_SHELL_SNAPSHOT", "0")
+            .env("NO_COLOR", "1")
+            .env("TZ", "UTC")
+            .env("TMPDIR", &tmp)
+            .current_dir(dir.path());
+        let process = ChildGuard::spawn(&mut cmd)?;
+        Ok(UpstreamGateway {
+            process,
+            port,
+            token,
+            _dir: dir,
+        })
+    }
+
+    /// Waits for upstream's own readiness line (`… [gateway] ready`, after its HTTP server,
+    /// channels and sidecars have started).
+    async fn wait_ready(&self) -> Result<()> {
+        self.process
+            .wait_for_line(
+                Stream::Stdout,
+                |l| l.trim_end().ends_with("[gateway] ready"),
+                UPSTREAM_READY,
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "upstream's gateway never became ready; stderr:\n{}",
+                    self.process.lines(Stream::Stderr).join("\n")
+                )
+            })?;
+        Ok(())
+    }
+}
+
+/// Tether's gateway serving the package's Control UI, with the mock provider.
+async fn start_tether(root: &Path, mock_base: &str) -> Result<Gateway> {
+    let config = json!({
+        "gateway": {"controlUi": {"root": root}},
+        "models": {"providers": {"mock": mock_provider(mock_base)}},
+        "agents": {"defaults": {"model": {"primary": "mock/mock-1"}}},
+    });
+    Gateway::spawn(GatewayOptions::with_config(&config.to_string())).await
+}
+
+/// What one script run produced.
+#[derive(Debug)]
+struct Run {
+    which: &'static str,
+    ok: bool,
+    report: Option<Value>,
+    output: String,
+    took: Duration,
+}
+
+impl Run {
+    fn failures(&self) -> Vec<String> {
+        self.report
+            .as_ref()
+            .and_then(|r| r["failures"].as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|f| f.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Each distinct failed RPC once: `method: CODE message (pages)`.
+    fn failed_rpcs(&self) -> Vec<String> {
+        let mut seen: Vec<(String, Vec<String>)> = Vec::new();
+        let rpcs = self
+            .report
+            .as_ref()
+            .and_then(|r| r["failedRpcs"].as_array());
+        for f in rpcs.into_iter().flatten() {
+            let e = &f["error"];
+            let key = format!(
+                "{}: {} {}",
+                f["method"].as_str().unwrap_or("?"),
+                e["code"].as_str().unwrap_or("?"),
+                e["message"].as_str().unwrap_or("")
+            );
+            let page = f["page"].as_str().unwrap_or("?").to_owned();
+            match seen.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, pages)) if !pages.contains(&page) => pages.push(page),
+                Some(_) => {}
+                None => seen.push((key, vec![page])),
+            }
+        }
+        seen.into_iter()
+            .map(|(k, pages)| format!("{k} ({})", pages.join(", ")))
+            .collect()
+    }
+}
+
+/// Runs `interop.mjs` against `base_url` with Node `node`; the token travels by environment
+/// (never on a command line), everything else as the JSON argument.
+async fn run_script(node: &Path, which: &'static str, base_url: &str, token: &str) -> Result<Run> {
+    let out = shots_dir(which);
+    let arg = json!({
+        "baseUrl": base_url,
+        "outDir": out,
+        "marker": MARKER,
+        "label": which,
+        "chromium": CHROMIUM,
+        "timeoutMs": u64::try_from(SCRIPT_DEADLINE.as_millis())? - 30_000,
+        "knownBanners": known_banners(),
+    });
+    let mut cmd = tokio::process::Command::new(node);
+    cmd.arg(repo_root().join("tests/control-ui/interop.mjs"))
+        .arg(arg.to_string())
+        .env("CONTROL_UI_TOKEN", token)
+        .env_remove("TETHER_GATEWAY_TOKEN")
+        .env_remove("OPENCLAW_GATEWAY_TOKEN")
+        .current_dir(repo_root());
+    let t0 = Instant::now();
+    let mut process = ChildGuard::spawn(&mut cmd)?;
+    let status = process.wait_exit(SCRIPT_DEADLINE).await?;
+    let took = t0.elapsed();
+    let mut output = process.lines(Stream::Stdout);
+    output.extend(process.lines(Stream::Stderr));
+    let output = output.join("\n");
+    eprintln!(
+        "--- interop.mjs against {which} ({:.0} s, {status}) ---\n{output}",
+        took.as_secs_f64()
+    );
+    let report = std::fs::read_to_string(out.join("report.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    Ok(Run {
+        which,
+        ok: status.success(),
+        report,
+        output,
+        took,
+    })
+}
+
+/// Whether the mock saw the chat's message (so the reply on screen came through the gateway's
+/// provider, not from anywhere else).
+fn mock_saw_chat(mock: &MockOpenAi) -> bool {
+    mock.requests()
+        .iter()
+        .any(|r| r.body.to_string().contains("Say hello"))
+}
+
+fn check_prerequisites() -> Upstream {
+    let up = upstream::require();
+    assert!(
+        Path::new(CHROMIUM).is_file(),
+        "{CHROMIUM} is missing: install Debian's chromium (`.ci/install-desktop-deps`)"
+    );
+    assert!(
+        repo_root()
+            .join("ui/node_modules/playwright-core/package.json")
+            .is_file(),
+        "ui/node_modules/playwright-core is missing: run `npm install` in ui/ (committed lockfile)"
+    );
+    up
+}
+
+// Ignored until Tether's gateway passes it (issue 11): against upstream it passes; against ours
+// the chat shows messages more than once (chat.history messages lack `__openclaw {id, seq}`
+// and `inputReceipts`) and twelve pages show an error banner for methods Tether answers
+// UNSUPPORTED (themes.list, sessions.usage, approval.history, cron.status's disabled
+// scheduler, …). Run it by name with `--ignored`; it is the acceptance test for that work.
+#[ignore = "Tether's gateway does not pass it yet: duplicated chat messages, twelve pages with an error banner (issue 11)"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_control_ui_works_against_tether_as_against_upstream() {
+    let t0 = Instant::now();
+    let step = |what: &str| eprintln!("[{:>6.1} s] {what}", t0.elapsed().as_secs_f64());
+    let up = check_prerequisites();
+    let root = control_ui_root(&up);
+
+    // Upstream first (the reference), then ours; one gateway at a time next to Chromium, so the
+    // two shared cores and upstream's ~900 MB are not spent twice over.
+    let up_mock = mock_openai::start().await.unwrap();
+    up_mock.set_default(Reply::words(REPLY));
+    let upstream_gw = UpstreamGateway::start(&up, &up_mock.base_url())
+        .await
+        .unwrap();
+    upstream_gw.wait_ready().await.unwrap();
+    step(&format!(
+        "upstream's gateway ready on port {}",
+        upstream_gw.port
+    ));
+    let base = format!("http://127.0.0.1:{}", upstream_gw.port);
+    let upstream_run = run_script(&up.node, "upstream", &base, &upstream_gw.token)
+        .await
+        .unwrap();
+    let upstream_mock_saw_chat = mock_saw_chat(&up_mock);
+    drop(upstream_gw);
+    step("upstream run done");
+
+    let our_mock = mock_openai::start().await.unwrap();
+    our_mock.set_default(Reply::words(REPLY));
+    let ours = start_tether(&root, &our_mock.base_url()).await.unwrap();
+    step(&format!("tether-gateway ready on port {}", ours.port));
+    let base = format!("http://127.0.0.1:{}", ours.port);
+    let tether_run = run_script(&up.node, "tether", &base, ours.token().unwrap())
+        .await
+        .unwrap();
+    let our_mock_saw_chat = mock_saw_chat(&our_mock);
+    step("tether run done");
+
+    let mut problems = Vec::new();
+    for (run, saw_chat) in [
+        (&upstream_run, upstream_mock_saw_chat),
+        (&tether_run, our_mock_saw_chat),
+    ] {
+        eprintln!(
+            "{}: {} in {:.0} s, screenshots and report.json in {}",
+            run.which,
+            if run.ok { "passed" } else { "FAILED" },
+            run.took.as_secs_f64(),
+            shots_dir_path(run.which).display()
+        );
+        if !run.ok {
+            let failures = run.failures();
+            if failures.is_empty() {
+                problems.push(format!(
+                    "{}: the script failed:\n{}",
+                    run.which,
+                    tail(&run.output)
+                ));
+            }
+            for f in failures {
+                problems.push(format!("{}: {f}", run.which));
+            }
+        }
+        let rpcs = run.failed_rpcs();
+        if !rpcs.is_empty() {
+            eprintln!("{}: failed RPCs:\n  {}", run.which, rpcs.join("\n  "));
+        }
+        if run.report.is_none() {
+            problems.push(format!("{}: no report.json", run.which));
+        }
+        if !saw_chat {
+            problems.push(format!(
+                "{}: the mock provider never got the chat message",
+                run.which
+            ));
+        }
+    }
+    if !ours.process.lines(Stream::Stderr).is_empty() && !tether_run.ok {
+        eprintln!(
+            "--- tether-gateway stderr (last lines) ---\n{}",
+            tail(&ours.process.lines(Stream::Stderr).join("\n"))
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
