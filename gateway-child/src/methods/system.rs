@@ -16,13 +16,12 @@ use crate::methods::health::{health_summary, heartbeat_off, rss_bytes, sessions_
 /// `health {probe?}`: a fresh summary (also stored and broadcast when `probe` is set).
 pub async fn health(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
     let p: HealthParams = super::params(params)?;
-    let summary = health_summary(&ctx.services);
+    let mut summary = health_summary(&ctx.services);
     if p.probe == Some(true) {
         ctx.services.hub().publish_health(summary.clone());
     }
     // Upstream's CLI prints each agent's session store; the cached summary that events carry
     // stays without it (it is built on a timer, without a caller).
-    let mut summary = summary;
     let sessions = sessions_summary(
         ctx.services.engine(),
         &ctx.caller.for_engine(),

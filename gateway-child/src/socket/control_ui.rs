@@ -261,9 +261,6 @@ pub async fn serve(
         Asset::Refused => Some(plain(StatusCode::NOT_FOUND, "Not Found")),
         Asset::Index => Some(index(root, head).await),
         Asset::File(rel) => match read_under(root, &rel).await {
-            Some(bytes) if rel.extension().is_some_and(|e| e == "html") => {
-                Some(file_response(bytes, content_type(&rel), CSP, head))
-            }
             Some(bytes) => Some(file_response(bytes, content_type(&rel), CSP, head)),
             None if spa_fallback(&rel, headers) => Some(index(root, head).await),
             None => Some(plain(StatusCode::NOT_FOUND, "Not Found")),
