@@ -236,6 +236,10 @@ pub struct ChatHistoryParams {
     /// Per-message character cap (1..=500000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_chars: Option<u32>,
+    /// Runs (idempotency keys) the client sent and wants receipts for: the answer then carries
+    /// `inputReceipts` and `inputConsumptions` (upstream's Control UI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_run_ids: Option<Vec<String>>,
     /// Fields this version does not model.
     #[serde(flatten)]
     pub extra: Map,

@@ -346,41 +346,55 @@ async fn upstream_control_ui_works_against_tether_as_against_upstream() {
     let root = control_ui_root(&up);
 
     // Upstream first (the reference), then ours; one gateway at a time next to Chromium, so the
-    // two shared cores and upstream's ~900 MB are not spent twice over.
-    let up_mock = mock_openai::start().await.unwrap();
-    up_mock.set_default(Reply::words(REPLY));
-    let upstream_gw = UpstreamGateway::start(&up, &up_mock.base_url())
-        .await
-        .unwrap();
-    upstream_gw.wait_ready().await.unwrap();
-    step(&format!(
-        "upstream's gateway ready on port {}",
-        upstream_gw.port
-    ));
-    let base = format!("http://127.0.0.1:{}", upstream_gw.port);
-    let upstream_run = run_script(&up.node, "upstream", &base, &upstream_gw.token)
-        .await
-        .unwrap();
-    let upstream_mock_saw_chat = mock_saw_chat(&up_mock);
-    drop(upstream_gw);
-    step("upstream run done");
+    // two shared cores and upstream's ~900 MB are not spent twice over. While working on one
+    // side, `CONTROL_UI_ONLY=tether` (or `upstream`) runs just that one.
+    let only = std::env::var("CONTROL_UI_ONLY").ok();
+    let wanted = |which: &str| only.as_deref().map_or(true, |o| o == which);
+    let mut runs = Vec::new();
+    if wanted("upstream") {
+        let up_mock = mock_openai::start().await.unwrap();
+        up_mock.set_default(Reply::words(REPLY));
+        let upstream_gw = UpstreamGateway::start(&up, &up_mock.base_url())
+            .await
+            .unwrap();
+        upstream_gw.wait_ready().await.unwrap();
+        step(&format!(
+            "upstream's gateway ready on port {}",
+            upstream_gw.port
+        ));
+        let base = format!("http://127.0.0.1:{}", upstream_gw.port);
+        let run = run_script(&up.node, "upstream", &base, &upstream_gw.token)
+            .await
+            .unwrap();
+        runs.push((run, mock_saw_chat(&up_mock)));
+        drop(upstream_gw);
+        step("upstream run done");
+    }
 
-    let our_mock = mock_openai::start().await.unwrap();
-    our_mock.set_default(Reply::words(REPLY));
-    let ours = start_tether(&root, &our_mock.base_url()).await.unwrap();
-    step(&format!("tether-gateway ready on port {}", ours.port));
-    let base = format!("http://127.0.0.1:{}", ours.port);
-    let tether_run = run_script(&up.node, "tether", &base, ours.token().unwrap())
-        .await
-        .unwrap();
-    let our_mock_saw_chat = mock_saw_chat(&our_mock);
-    step("tether run done");
+    let mut tether_stderr = Vec::new();
+    if wanted("tether") {
+        let our_mock = mock_openai::start().await.unwrap();
+        our_mock.set_default(Reply::words(REPLY));
+        let ours = start_tether(&root, &our_mock.base_url()).await.unwrap();
+        step(&format!("tether-gateway ready on port {}", ours.port));
+        let base = format!("http://127.0.0.1:{}", ours.port);
+        let run = run_script(&up.node, "tether", &base, ours.token().unwrap())
+            .await
+            .unwrap();
+        if !run.ok {
+            tether_stderr = ours.process.lines(Stream::Stderr);
+        }
+        runs.push((run, mock_saw_chat(&our_mock)));
+        step("tether run done");
+    }
+    assert!(
+        !runs.is_empty(),
+        "CONTROL_UI_ONLY={only:?} names neither side (tether, upstream)"
+    );
 
     let mut problems = Vec::new();
-    for (run, saw_chat) in [
-        (&upstream_run, upstream_mock_saw_chat),
-        (&tether_run, our_mock_saw_chat),
-    ] {
+    for (run, saw_chat) in &runs {
+        let saw_chat = *saw_chat;
         eprintln!(
             "{}: {} in {:.0} s, screenshots and report.json in {}",
             run.which,
@@ -415,10 +429,10 @@ async fn upstream_control_ui_works_against_tether_as_against_upstream() {
             ));
         }
     }
-    if !ours.process.lines(Stream::Stderr).is_empty() && !tether_run.ok {
+    if !tether_stderr.is_empty() {
         eprintln!(
             "--- tether-gateway stderr (last lines) ---\n{}",
-            tail(&ours.process.lines(Stream::Stderr).join("\n"))
+            tail(&tether_stderr.join("\n"))
         );
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -242,11 +242,8 @@ fn session_message(inner: &Inner, key: &str, run_id: &str, slot: &Slot, ended: b
         let s = slot.lock();
         let Some(msg) = s.msgs().last() else { return };
         let seq = s.msgs().len();
-        let id = format!("{}:{seq}", s.id);
-        let mut message = msg.to_chat();
-        message
-            .extra
-            .insert("__openclaw".into(), json!({"id": id, "seq": seq}));
+        let id = super::transcript::message_id(&s.id, seq);
+        let message = msg.to_chat_at(&s.id, seq);
         tether_protocol::events::SessionMessage {
             session_key: key.to_owned(),
             agent_id: Some(s.key.agent_id().to_owned()),

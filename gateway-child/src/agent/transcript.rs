@@ -189,6 +189,38 @@ impl Msg {
         }
     }
 
+    /// The run this message belongs to.
+    pub fn run_id(&self) -> &str {
+        match self {
+            Msg::User { run_id, .. } | Msg::Assistant { run_id, .. } | Msg::Tool { run_id, .. } => {
+                run_id
+            }
+        }
+    }
+
+    /// The message at its place in a session's transcript, as `chat.history` and
+    /// `session.message` show it: [`Msg::to_chat`] plus upstream's `__openclaw` envelope: the
+    /// message's stable id ([`message_id`]), its 1-based `seq`, its run, and for the user's
+    /// message the idempotency key `<runId>:user` (also at the top level, where upstream's
+    /// clients match the copy they showed before the gateway confirmed it). The same message
+    /// always gets the same envelope, so a client that saw it in an event and again in a
+    /// history keeps one copy.
+    pub fn to_chat_at(&self, session_id: &str, seq: usize) -> ChatMessage {
+        let mut chat = self.to_chat();
+        let mut envelope = Map::new();
+        envelope.insert("id".into(), json!(message_id(session_id, seq)));
+        envelope.insert("seq".into(), json!(seq));
+        envelope.insert("runId".into(), json!(self.run_id()));
+        if let Msg::User { run_id, .. } = self {
+            let key = format!("{run_id}:user");
+            envelope.insert("idempotencyKey".into(), json!(key));
+            chat.extra.insert("idempotencyKey".into(), json!(key));
+        }
+        chat.extra
+            .insert("__openclaw".into(), Value::Object(envelope));
+        chat
+    }
+
     /// The message as `chat.history` returns it.
     pub fn to_chat(&self) -> ChatMessage {
         match self {
@@ -261,6 +293,13 @@ impl Msg {
             }
         }
     }
+}
+
+/// The stable id of the `seq`th (1-based) message of session `session_id`: a session's
+/// transcript only grows, and a reset starts a new session id, so an id names one message for
+/// good.
+pub fn message_id(session_id: &str, seq: usize) -> String {
+    format!("{session_id}:{seq}")
 }
 
 /// Folds records into messages. The same code path serves loading and live runs.
@@ -610,6 +649,36 @@ pub fn transcript_path(agents_dir: &Path, key: &SessionKey) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_positioned_message_carries_its_id_seq_run_and_the_users_idempotency_key() {
+        let user = Msg::User {
+            run_id: "r7".into(),
+            ts: 5,
+            text: "hi".into(),
+        };
+        let chat = user.to_chat_at("s1", 3);
+        assert_eq!(
+            chat.extra["__openclaw"],
+            json!({"id": "s1:3", "seq": 3, "runId": "r7", "idempotencyKey": "r7:user"})
+        );
+        assert_eq!(chat.extra["idempotencyKey"], "r7:user");
+        let tool = Msg::Tool {
+            run_id: "r7".into(),
+            ts: 6,
+            id: "c1".into(),
+            name: "ls".into(),
+            text: "a".into(),
+            is_error: false,
+        };
+        let chat = tool.to_chat_at("s1", 4);
+        assert_eq!(
+            chat.extra["__openclaw"],
+            json!({"id": "s1:4", "seq": 4, "runId": "r7"})
+        );
+        assert!(!chat.extra.contains_key("idempotencyKey"));
+        assert_eq!(message_id("s1", 4), "s1:4");
+    }
 
     #[test]
     fn escaping_is_traversal_free_and_bounded() {

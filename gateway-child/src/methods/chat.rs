@@ -35,21 +35,18 @@ pub async fn abort(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape
     encode(&r)
 }
 
-/// `chat.history {sessionKey, limit?, maxChars?}`.
+/// `chat.history {sessionKey, limit?, maxChars?, inputRunIds?}`: the session's messages (each
+/// with its `__openclaw` id and seq, as in `session.message`) and the session around them
+/// (see [`session_view`]).
 pub async fn history(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
     let p: ChatHistoryParams = params_for(names::CHAT_HISTORY, params)?;
-    let h = ctx
-        .services
-        .engine()
-        .chat_history(&ctx.caller.for_engine(), p)
-        .await?;
-    encode(&h)
+    session_view(ctx.services.engine(), &ctx.caller.for_engine(), p).await
 }
 
 /// `chat.startup {sessionKey, limit?, …}`: what upstream's Control UI loads before it lets a
-/// user type: the history (as `chat.history`), the session's row as `sessionInfo`, the model
-/// defaults, no pending inputs, and the chat metadata. Its `{shortId}` form resolves upstream's
-/// short session links, which Tether does not issue: `resolution.ok` is false.
+/// user type: the history with the session around it (as `chat.history`) and the chat
+/// metadata. Its `{shortId}` form resolves upstream's short session links, which Tether does
+/// not issue: `resolution.ok` is false.
 pub async fn startup(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
     if params.get("sessionKey").is_none() && params.get("shortId").is_some() {
         return Ok(json!({"resolution": {"ok": false}}));
@@ -57,10 +54,25 @@ pub async fn startup(ctx: &CallContext, params: Value) -> Result<Value, ErrorSha
     let p: ChatHistoryParams = params_for(names::CHAT_STARTUP, params)?;
     let engine = ctx.services.engine();
     let caller = ctx.caller.for_engine();
-    let history = engine.chat_history(&caller, p).await?;
-    let row = engine.session_row(&caller, &history.session_key).await?;
+    let mut out = session_view(engine, &caller, p).await?;
+    out["metadata"] = metadata(engine, &caller, json!({})).await?;
+    Ok(out)
+}
+
+/// The history and the session around it, in upstream's shape: `sessionInfo` (the session's
+/// row, or what a first message would create: its key and the default model), whether a run is
+/// live (`hasActiveRun`, `activeRunIds`), the model `defaults`, thinking and verbose levels
+/// (Tether has neither: `off`), no pending inputs (Tether queues none: a busy session refuses),
+/// and, when the client asked about `inputRunIds`, no input receipts for the same reason.
+async fn session_view(
+    engine: &Engine,
+    caller: &EngineCaller,
+    p: ChatHistoryParams,
+) -> Result<Value, ErrorShape> {
+    let wants_receipts = p.input_run_ids.is_some();
+    let history = engine.chat_history(caller, p).await?;
+    let row = engine.session_row(caller, &history.session_key).await?;
     let defaults = engine.model_defaults();
-    let running = row.as_ref().and_then(|r| r.status.as_deref()) == Some("running");
     let mut info = match row {
         Some(row) => encode(&row)?,
         None => json!({
@@ -68,9 +80,10 @@ pub async fn startup(ctx: &CallContext, params: Value) -> Result<Value, ErrorSha
             "kind": "direct",
             "model": defaults.get("model"),
             "modelProvider": defaults.get("modelProvider"),
+            "hasActiveRun": false,
+            "activeRunIds": [],
         }),
     };
-    info["hasActiveRun"] = json!(running);
     info["verboseLevel"] = json!("off");
     if info.get("contextTokens").is_none() {
         info["contextTokens"] = defaults
@@ -78,14 +91,16 @@ pub async fn startup(ctx: &CallContext, params: Value) -> Result<Value, ErrorSha
             .cloned()
             .unwrap_or(Value::Null);
     }
-    let metadata = metadata(engine, &caller, json!({})).await?;
     let mut out = encode(&history)?;
     out["sessionInfo"] = info;
     out["defaults"] = defaults;
     out["pendingInputs"] = json!({"items": [], "total": 0});
     out["thinkingLevel"] = json!("off");
     out["verboseLevel"] = json!("off");
-    out["metadata"] = metadata;
+    if wants_receipts {
+        out["inputReceipts"] = json!([]);
+        out["inputConsumptions"] = json!([]);
+    }
     Ok(out)
 }
 

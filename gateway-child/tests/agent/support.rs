@@ -233,6 +233,7 @@ pub fn history(key: &str, limit: Option<u32>, max_chars: Option<u32>) -> ChatHis
         session_key: key.into(),
         limit,
         max_chars,
+        input_run_ids: None,
         extra: Map::new(),
     }
 }

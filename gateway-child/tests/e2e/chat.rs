@@ -75,6 +75,86 @@ async fn text_turn_streams_in_upstream_order_with_contiguous_seqs() -> Result<()
     Ok(())
 }
 
+/// A message has one identity wherever a client meets it: `session.message` and `chat.history`
+/// give each the same `__openclaw {id, seq, runId}`, and the user's message carries the
+/// idempotency key `<runId>:user` by which upstream's Control UI matches the copy it showed
+/// while sending (without these it showed every message two or three times). The history also
+/// says whether a run is live, and answers `inputRunIds` with (no) receipts.
+#[tokio::test]
+async fn history_and_session_message_give_each_message_one_identity() -> Result<()> {
+    let rig = Rig::start().await?;
+    rig.mock.push(Reply::words("Identity reply."));
+    let mut c = rig.connect(&rig.operator()).await?;
+    let sub = payload(
+        c.call("sessions.messages.subscribe", json!({"key": MAIN}))
+            .await?,
+    )?;
+    assert_eq!(sub["subscribed"], true);
+    chat_send(&mut c, MAIN, "Who am I?", "id1").await?;
+    let evs = events_until(&mut c, |e| {
+        e.event == "session.message"
+            && e.payload
+                .as_ref()
+                .is_some_and(|p| p["message"]["role"] == "assistant")
+    })
+    .await?;
+    until_terminal(&mut c, "id1").await?;
+    let heard: Vec<Value> = evs
+        .iter()
+        .filter(|e| e.event == "session.message")
+        .filter_map(|e| e.payload.clone())
+        .map(|p| p["message"].clone())
+        .collect();
+    assert_eq!(heard.len(), 2, "{heard:?}");
+
+    let history = payload(
+        c.call(
+            "chat.history",
+            json!({"sessionKey": MAIN, "inputRunIds": ["id1"]}),
+        )
+        .await?,
+    )?;
+    let messages = history["messages"].as_array().cloned().unwrap_or_default();
+    assert_eq!(messages.len(), 2, "{history}");
+    let session_id = history["sessionId"].as_str().unwrap_or_default().to_owned();
+    assert!(!session_id.is_empty(), "{history}");
+    for (i, (event, stored)) in heard.iter().zip(&messages).enumerate() {
+        let seq = i + 1;
+        assert_eq!(
+            stored["__openclaw"], event["__openclaw"],
+            "message {seq}: the event and the history disagree"
+        );
+        assert_eq!(stored["__openclaw"]["id"], format!("{session_id}:{seq}"));
+        assert_eq!(stored["__openclaw"]["seq"], seq);
+        assert_eq!(stored["__openclaw"]["runId"], "id1");
+    }
+    assert_eq!(messages[0]["role"], "user");
+    assert_eq!(messages[0]["idempotencyKey"], "id1:user");
+    assert_eq!(messages[0]["__openclaw"]["idempotencyKey"], "id1:user");
+    assert_eq!(messages[1]["role"], "assistant");
+    assert!(messages[1].get("idempotencyKey").is_none(), "{history}");
+    assert!(messages[1]["__openclaw"].get("idempotencyKey").is_none());
+
+    // The session around the messages: the run is over; receipts only when asked for.
+    assert_eq!(history["sessionInfo"]["key"], MAIN);
+    assert_eq!(history["sessionInfo"]["hasActiveRun"], false);
+    assert_eq!(history["sessionInfo"]["activeRunIds"], json!([]));
+    assert_eq!(history["sessionInfo"]["lastRunId"], "id1");
+    assert_eq!(history["inputReceipts"], json!([]));
+    assert_eq!(history["pendingInputs"]["total"], 0);
+    let plain = payload(c.call("chat.history", json!({"sessionKey": MAIN})).await?)?;
+    assert!(plain.get("inputReceipts").is_none(), "{plain}");
+    assert_eq!(plain["messages"], history["messages"]);
+
+    // A page of the newest message still numbers it by its place in the whole transcript.
+    let newest = payload(
+        c.call("chat.history", json!({"sessionKey": MAIN, "limit": 1}))
+            .await?,
+    )?;
+    assert_eq!(newest["messages"][0]["__openclaw"]["seq"], 2, "{newest}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn v3_and_v4_clients_each_get_their_shape_of_one_run() -> Result<()> {
     let rig = Rig::start().await?;

@@ -333,18 +333,17 @@ impl Engine {
                 extra: Map::new(),
             });
         };
-        let (msgs, session_id) = {
+        let (msgs, from, total, session_id) = {
             let s = slot.lock();
             let total = s.msgs().len();
             let from = total.saturating_sub(limit as usize);
-            (s.msgs()[from..].to_vec(), s.id.clone())
+            (s.msgs()[from..].to_vec(), from, total, s.id.clone())
         };
-        let total = slot.lock().msgs().len();
         let mut out = Vec::with_capacity(msgs.len());
         let mut bytes = 0usize;
         let mut has_more = total > msgs.len();
-        for m in msgs.iter().rev() {
-            let mut chat = m.to_chat();
+        for (i, m) in msgs.iter().enumerate().rev() {
+            let mut chat = m.to_chat_at(&session_id, from + i + 1);
             if let Some(max) = max_chars {
                 truncate_message(&mut chat, max);
             }
@@ -432,8 +431,11 @@ fn truncate_message(m: &mut tether_protocol::ChatMessage, max: usize) {
 fn placeholder(m: &tether_protocol::ChatMessage, size: usize) -> tether_protocol::ChatMessage {
     let mut extra = Map::new();
     extra.insert("omitted".into(), json!(true));
-    if let Some(r) = m.extra.get("runId") {
-        extra.insert("runId".into(), r.clone());
+    // The placeholder stands for the message: same run, same place, same idempotency key.
+    for k in ["runId", "idempotencyKey", "__openclaw"] {
+        if let Some(v) = m.extra.get(k) {
+            extra.insert(k.into(), v.clone());
+        }
     }
     tether_protocol::ChatMessage {
         role: m.role.clone(),

@@ -101,6 +101,15 @@ impl Engine {
             let mut extra = Map::new();
             extra.insert("agentId".into(), json!(s.key.agent_id()));
             extra.insert("messageCount".into(), json!(s.msgs().len()));
+            // What upstream's clients read to tell a live run from a finished one.
+            extra.insert("hasActiveRun".into(), json!(s.running.is_some()));
+            extra.insert(
+                "activeRunIds".into(),
+                json!(s.running.iter().collect::<Vec<_>>()),
+            );
+            if let Some(last) = s.msgs().last() {
+                extra.insert("lastRunId".into(), json!(last.run_id()));
+            }
             rows.push(SessionRow {
                 key: s.key.to_string(),
                 kind: Some("direct".into()),
