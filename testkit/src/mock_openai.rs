@@ -125,6 +125,18 @@ fn encode(reply: &Reply, request: &Value) -> Scripted {
     out
 }
 
+/// The `models.providers.<id>` block of an OpenClaw-style config (upstream's `openclaw.json`,
+/// Tether's `gateway.json`) for a mock at `base_url`: one text model, `mock-1`, 32k context,
+/// zero cost, the chat-completions API.
+pub fn provider_config(base_url: &str) -> Value {
+    json!({
+        "baseUrl": base_url, "apiKey": "mock-key", "api": "openai-completions",
+        "models": [{"id": "mock-1", "name": "Mock 1", "reasoning": false, "input": ["text"],
+                    "cost": {"input": 0, "output": 0, "cacheRead": 0, "cacheWrite": 0},
+                    "contextWindow": 32000, "maxTokens": 1024}],
+    })
+}
+
 /// The error body OpenAI sends for a bad key.
 pub fn auth_error_body() -> Value {
     json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}})

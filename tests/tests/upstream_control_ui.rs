@@ -16,23 +16,20 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::{json, Value};
-use tether_testkit::gateway::{random_token, Gateway, GatewayOptions};
+use tether_testkit::gateway::{Gateway, GatewayOptions};
 use tether_testkit::mock_openai::{self, MockOpenAi, Reply};
 use tether_testkit::process::{ChildGuard, Stream};
-use tether_testkit::upstream::{self, Upstream};
+use tether_testkit::upstream::{self, Upstream, UpstreamGateway};
 
 /// What the mock provider answers; the script waits for `MARKER` in the chat.
 const MARKER: &str = "MARK-ui-7q";
 const REPLY: &str = "Hello there! MARK-ui-7q";
 const CHROMIUM: &str = "/usr/bin/chromium";
-/// Upstream takes 7–14 s to be ready on 2 idle cores; much more on a loaded machine.
-const UPSTREAM_READY: Duration = Duration::from_secs(180);
 /// One whole script run (about 3–4 minutes: ~35 pages, each settled, with a screenshot).
 const SCRIPT_DEADLINE: Duration = Duration::from_secs(900);
 
@@ -85,133 +82,19 @@ fn control_ui_root(up: &Upstream) -> PathBuf {
     root
 }
 
-/// A loopback port nobody listens on right now (upstream needs its port up front).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-fn private_dir(path: &Path) {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-        .unwrap();
-}
-
-fn write_private(path: &Path, bytes: &[u8]) {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .unwrap();
-    f.write_all(bytes).unwrap();
-}
-
-/// The provider block both gateways share: one model, `mock/mock-1`, at `base`.
-fn mock_provider(base: &str) -> Value {
+/// The blocks both gateways share: the mock provider with one model, `mock/mock-1`, at `base`,
+/// as the default model.
+fn mock_config(base: &str) -> Value {
     json!({
-        "baseUrl": base, "apiKey": "mock-key", "api": "openai-completions",
-        "models": [{"id": "mock-1", "name": "Mock 1", "reasoning": false, "input": ["text"],
-                    "cost": {"input": 0, "output": 0, "cacheRead": 0, "cacheWrite": 0},
-                    "contextWindow": 32000, "maxTokens": 1024}],
+        "models": {"providers": {"mock": mock_openai::provider_config(base)}},
+        "agents": {"defaults": {"model": {"primary": "mock/mock-1"}}},
     })
-}
-
-/// Upstream's gateway, run directly (no supervisor) as `docs/UPSTREAM-CLI.md` §7 does: scratch
-/// HOME and state dir, no respawn, no Bonjour or channels, updates and catalog refresh off, its
-/// log file inside the scratch dir, the token by environment. Killed (group) on drop.
-#[derive(Debug)]
-struct UpstreamGateway {
-    process: ChildGuard,
-    port: u16,
-    token: String,
-    _dir: tempfile::TempDir,
-}
-
-impl UpstreamGateway {
-    async fn start(up: &Upstream, mock_base: &str) -> Result<UpstreamGateway> {
-        let dir = tempfile::Builder::new()
-            .prefix("tether-cui-upstream-")
-            .tempdir()?;
-        let home = dir.path().join("home");
-        let state = home.join(".openclaw");
-        let tmp = dir.path().join("tmp");
-        private_dir(&state);
-        private_dir(&tmp);
-        let port = free_port();
-        let token = random_token();
-        let config = json!({
-            "gateway": {"mode": "local", "port": port, "bind": "loopback",
-                        "auth": {"mode": "token", "token": token}},
-            "update": {"checkOnStart": false},
-            "models": {"mode": "merge", "catalogRefresh": {"enabled": false},
-                       "providers": {"mock": mock_provider(mock_base)}},
-            "agents": {"defaults": {"model": {"primary": "mock/mock-1"}}},
-            "logging": {"file": dir.path().join("openclaw.log")},
-        });
-        let config_path = state.join("openclaw.json");
-        write_private(&config_path, &serde_json::to_vec_pretty(&config)?);
-        let node_dir = up.node.parent().context("node has a directory")?;
-        let mut cmd = tokio::process::Command::new(&up.node);
-        cmd.arg(&up.openclaw)
-            .args(["gateway", "run", "--port", &port.to_string()])
-            .args(["--bind", "loopback", "--auth", "token"])
-            .env_clear()
-            .env("PATH", format!("{}:/usr/bin:/bin", node_dir.display()))
-            .env("HOME", &home)
-            .env("OPENCLAW_STATE_DIR", &state)
-            .env("OPENCLAW_CONFIG_PATH", &config_path)
-            .env("OPENCLAW_GATEWAY_TOKEN", &token)
-            .env("OPENCLAW_NO_RESPAWN", "1")
-            .env("OPENCLAW_DISABLE_BONJOUR", "1")
-            .env("OPENCLAW_SKIP_CHANNELS", "1")
-            .env("OPENCLAW_EXEC_SHELL_SNAPSHOT", "0")
-            .env("NO_COLOR", "1")
-            .env("TZ", "UTC")
-            .env("TMPDIR", &tmp)
-            .current_dir(dir.path());
-        let process = ChildGuard::spawn(&mut cmd)?;
-        Ok(UpstreamGateway {
-            process,
-            port,
-            token,
-            _dir: dir,
-        })
-    }
-
-    /// Waits for upstream's own readiness line (`… [gateway] ready`, after its HTTP server,
-    /// channels and sidecars have started).
-    async fn wait_ready(&self) -> Result<()> {
-        self.process
-            .wait_for_line(
-                Stream::Stdout,
-                |l| l.trim_end().ends_with("[gateway] ready"),
-                UPSTREAM_READY,
-            )
-            .await
-            .with_context(|| {
-                format!(
-                    "upstream's gateway never became ready; stderr:\n{}",
-                    self.process.lines(Stream::Stderr).join("\n")
-                )
-            })?;
-        Ok(())
-    }
 }
 
 /// Tether's gateway serving the package's Control UI, with the mock provider.
 async fn start_tether(root: &Path, mock_base: &str) -> Result<Gateway> {
-    let config = json!({
-        "gateway": {"controlUi": {"root": root}},
-        "models": {"providers": {"mock": mock_provider(mock_base)}},
-        "agents": {"defaults": {"model": {"primary": "mock/mock-1"}}},
-    });
+    let mut config = mock_config(mock_base);
+    config["gateway"] = json!({"controlUi": {"root": root}});
     Gateway::spawn(GatewayOptions::with_config(&config.to_string())).await
 }
 
@@ -349,21 +232,19 @@ async fn upstream_control_ui_works_against_tether_as_against_upstream() {
     // two shared cores and upstream's ~900 MB are not spent twice over. While working on one
     // side, `CONTROL_UI_ONLY=tether` (or `upstream`) runs just that one.
     let only = std::env::var("CONTROL_UI_ONLY").ok();
-    let wanted = |which: &str| only.as_deref().map_or(true, |o| o == which);
+    let wanted = |which: &str| only.as_deref().is_none_or(|o| o == which);
     let mut runs = Vec::new();
     if wanted("upstream") {
         let up_mock = mock_openai::start().await.unwrap();
         up_mock.set_default(Reply::words(REPLY));
-        let upstream_gw = UpstreamGateway::start(&up, &up_mock.base_url())
-            .await
-            .unwrap();
+        let upstream_gw = UpstreamGateway::start(&up, &mock_config(&up_mock.base_url())).unwrap();
         upstream_gw.wait_ready().await.unwrap();
         step(&format!(
             "upstream's gateway ready on port {}",
             upstream_gw.port
         ));
         let base = format!("http://127.0.0.1:{}", upstream_gw.port);
-        let run = run_script(&up.node, "upstream", &base, &upstream_gw.token)
+        let run = run_script(&up.node, "upstream", &base, upstream_gw.token())
             .await
             .unwrap();
         runs.push((run, mock_saw_chat(&up_mock)));
