@@ -140,10 +140,10 @@ fn every_served_method_has_upstream_scope() {
 }
 
 #[test]
-fn advertised_methods_are_exactly_the_served_ones() {
+fn advertised_methods_are_exactly_the_served_ones_upstream_advertises() {
+    let fx = fixture();
     let served: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
     let advertised = Method::advertised();
-    assert_eq!(advertised.len(), served.len());
     for name in &advertised {
         assert!(
             served.contains(&name.as_str()),
@@ -154,6 +154,18 @@ fn advertised_methods_are_exactly_the_served_ones() {
             "{name}"
         );
     }
+    // A served method is advertised exactly when upstream advertises it (upstream serves
+    // `sessions.usage` without advertising it; its clients call it regardless).
+    for name in &served {
+        let upstream_advertises = fx.get(*name).is_none_or(|u| u.advertised);
+        assert_eq!(
+            advertised.iter().any(|a| a == name),
+            upstream_advertises,
+            "{name}"
+        );
+    }
+    assert!(served.contains(&"sessions.usage"));
+    assert!(!advertised.iter().any(|a| a == "sessions.usage"));
     // What upstream's Control UI cannot chat without.
     for needed in [
         "chat.startup",

@@ -12,6 +12,7 @@
 mod macros;
 
 pub mod agent;
+pub mod approvals;
 pub mod b64;
 pub mod chat;
 pub mod chat_frame;
@@ -19,6 +20,7 @@ pub mod close;
 pub mod connect;
 pub mod consts;
 pub mod device;
+pub mod diagnostics;
 pub mod error;
 pub mod events;
 pub mod frame;
@@ -27,6 +29,7 @@ pub mod methods;
 pub mod scope;
 pub mod secret;
 pub mod session_key;
+pub mod usage;
 
 pub use agent::{AgentData, AgentEvent, AgentStream};
 pub use chat::{ChatEvent, ChatMessage, ChatState, ContentBlock, MessageContent};

@@ -121,6 +121,32 @@ pub mod names {
     pub const SKILLS_STATUS: &str = "skills.status";
     /// `skills.library.list`.
     pub const SKILLS_LIBRARY_LIST: &str = "skills.library.list";
+    /// `approval.history`: approvals that ended, newest first.
+    pub const APPROVAL_HISTORY: &str = "approval.history";
+    /// `exec.approval.grants.list`: standing grants (allow-always for an automation).
+    pub const EXEC_APPROVAL_GRANTS_LIST: &str = "exec.approval.grants.list";
+    /// `exec.approvals.get`: the exec approvals document and the policy in force.
+    pub const EXEC_APPROVALS_GET: &str = "exec.approvals.get";
+    /// `sessions.usage`: tokens and activity per session over a date range.
+    pub const SESSIONS_USAGE: &str = "sessions.usage";
+    /// `diagnostics.lanes`: running and waiting work.
+    pub const DIAGNOSTICS_LANES: &str = "diagnostics.lanes";
+    /// `transcripts.list`: meeting transcripts.
+    pub const TRANSCRIPTS_LIST: &str = "transcripts.list";
+    /// `themes.list`: the Control UI's themes.
+    pub const THEMES_LIST: &str = "themes.list";
+    /// `tools.github.status`: the GitHub identity tools use.
+    pub const TOOLS_GITHUB_STATUS: &str = "tools.github.status";
+    /// `device.pair.list`: pending and paired devices.
+    pub const DEVICE_PAIR_LIST: &str = "device.pair.list";
+    /// `webSearch.status`: the web search tool's route.
+    pub const WEB_SEARCH_STATUS: &str = "webSearch.status";
+    /// `doctor.memory.status`: the memory search runtime.
+    pub const DOCTOR_MEMORY_STATUS: &str = "doctor.memory.status";
+    /// `update.status`: self-update state.
+    pub const UPDATE_STATUS: &str = "update.status";
+    /// `plugins.catalog.browse`: installable plugins.
+    pub const PLUGINS_CATALOG_BROWSE: &str = "plugins.catalog.browse";
 }
 
 /// `health` params.

@@ -70,6 +70,7 @@ pub mod sessions;
 pub mod settings;
 pub mod tools;
 pub mod transcript;
+pub mod usage;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -225,6 +226,30 @@ pub struct EngineSummary {
     pub pending_approvals: usize,
     /// Whether the engine is draining (refusing new runs).
     pub draining: bool,
+}
+
+/// The allow-always decisions in force and the file that keeps them
+/// ([`Engine::allow_always`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllowAlways {
+    /// The document's path.
+    pub path: PathBuf,
+    /// `(command, cwd)`, oldest first.
+    pub entries: Vec<(String, String)>,
+}
+
+/// Runs now, as lanes ([`Engine::lanes`]): sessions run one run at a time, and any number of
+/// sessions run at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunLanes {
+    /// Runs running.
+    pub running: usize,
+    /// Runs waiting behind the running one of their session.
+    pub queued: usize,
+    /// Sessions with a run running or waiting.
+    pub sessions: usize,
+    /// Sessions with a run waiting.
+    pub sessions_queued: usize,
 }
 
 /// What `drain` did.

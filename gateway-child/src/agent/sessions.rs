@@ -251,6 +251,28 @@ impl SessionStore {
         }
     }
 
+    /// Runs waiting behind the running one, per loaded session key (a session with a run
+    /// running or queued is always loaded).
+    pub fn queued(&self) -> HashMap<String, usize> {
+        self.map()
+            .iter()
+            .map(|(name, slot)| (name.clone(), slot.queued.load(Ordering::SeqCst)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
+    /// Every transcript in the store's directory with its session key, whether or not the
+    /// session is loaded.
+    pub fn transcripts(&self) -> Vec<(SessionKey, PathBuf)> {
+        self.keys_on_disk()
+            .into_iter()
+            .map(|k| {
+                let path = transcript_path(&self.agents_dir, &k);
+                (k, path)
+            })
+            .collect()
+    }
+
     /// Keys of the transcripts in the store's directory (files at the path their key maps to).
     fn keys_on_disk(&self) -> Vec<SessionKey> {
         let mut keys: Vec<SessionKey> = Vec::new();

@@ -2,13 +2,17 @@
 //! nodes, talk, …), answered truthfully.
 //!
 //! Reads that upstream's clients make on every page get upstream's shape with nothing in it: no
-//! cron jobs, no channels, no plugins, no nodes, no pending plugin approvals, no questions. Every
+//! cron jobs, no channels, no plugins, no nodes, no pending plugin approvals, no questions, no
+//! meeting transcripts, no paired devices, no web search, no memory search, no update
+//! information, no GitHub credential, and only the Control UI's default theme. Every
 //! other method of such a feature, and every upstream method this gateway does not implement, is
 //! answered by [`answer`]: `UNAVAILABLE`, `details.code: UNSUPPORTED`, a message naming the
 //! feature, and no `retryable`. None of these is a success that pretends something happened.
 
 use serde_json::{json, Value};
 use tether_protocol::ErrorShape;
+
+use tether_protocol::consts::DEFAULT_AGENT_ID;
 
 use crate::methods::upstream::UpstreamMethod;
 use crate::process::clock::now_ms;
@@ -20,6 +24,9 @@ pub fn answer(known: &UpstreamMethod) -> ErrorShape {
 
 /// What a user would call the feature a method belongs to, as in "Tether's gateway has no …".
 pub fn feature(method: &str) -> String {
+    if matches!(method, "config.schema" | "config.schema.lookup") {
+        return "config schema".to_owned();
+    }
     let family = method.split(['.', '-']).next().unwrap_or(method);
     let named = match family {
         "cron" => "scheduled jobs (cron)",
@@ -47,7 +54,7 @@ pub fn feature(method: &str) -> String {
         "claws" | "conversations" | "mentions" | "audit" => "team workspace",
         "question" => "agent questions",
         "themes" | "ui" | "controlUi" => "Control UI settings",
-        "transcripts" => "transcript export",
+        "transcripts" => "meeting transcripts",
         _ => return format!("support for {method} yet"),
     };
     named.to_owned()
@@ -205,6 +212,154 @@ pub fn artifacts_list(params: &Value) -> Result<Value, ErrorShape> {
     Ok(json!({"artifacts": []}))
 }
 
+/// `exec.approval.grants.list {limit?}`: a standing grant is what allow-always mints for an
+/// automation's command (a cron job); there are no automations, so there are none. Tether's
+/// own allow-always decisions are exec allowlist entries (`exec.approvals.get`).
+pub fn standing_grants() -> Value {
+    json!({"grants": []})
+}
+
+/// `transcripts.list {limit?, cursor?}`: there are no meeting transcripts (the last page).
+pub fn transcripts_list() -> Value {
+    json!({"sessions": [], "nextCursor": null})
+}
+
+/// The Control UI's default theme, the only one Tether knows (it stores no theme choice).
+fn default_theme() -> Value {
+    json!({
+        "id": "claw",
+        "name": "Claw",
+        "description": "The Control UI's built-in default look, in light and dark.",
+        "source": "builtin",
+        "modes": ["light", "dark"],
+    })
+}
+
+/// `themes.list {}`: the default theme, following the system's light or dark mode, for the
+/// whole gateway (there are no user profiles to keep a choice per user).
+pub fn themes_list() -> Value {
+    json!({
+        "current": {"id": "claw", "mode": "system", "scope": "gateway", "overrides": {}},
+        "theme": default_theme(),
+        "themes": [default_theme()],
+    })
+}
+
+/// `agentId` names the one agent (or is absent): Tether has only `main`.
+fn one_agent(params: &Value) -> Result<&'static str, ErrorShape> {
+    match params.get("agentId").and_then(Value::as_str) {
+        Some(id) if !id.eq_ignore_ascii_case(DEFAULT_AGENT_ID) => Err(ErrorShape::invalid_request(
+            format!("unknown agent id: {id}"),
+        )
+        .with_details(json!({"code": "UNKNOWN_AGENT_ID", "agentId": id}))),
+        _ => Ok(DEFAULT_AGENT_ID),
+    }
+}
+
+/// `tools.github.status {agentId, selectedScope}`: no GitHub credential is configured for the
+/// gateway (`system`) or the agent (`agent`), and Tether looks for none on the host, so the
+/// identity tools would use is unavailable and nothing vouches for it.
+pub fn tools_github_status(params: &Value) -> Result<Value, ErrorShape> {
+    let agent = one_agent(params)?;
+    let scope = match params.get("selectedScope").and_then(Value::as_str) {
+        None | Some("system") => "system",
+        Some("agent") => "agent",
+        Some(other) => {
+            return Err(ErrorShape::invalid_request(format!(
+                "invalid tools.github.status params: selectedScope {other:?} (system or agent)"
+            )))
+        }
+    };
+    let none = json!({
+        "source": "system-detected",
+        "credentialKind": "native",
+        "credentialState": "unavailable",
+        "account": null,
+        "gitAuthor": {"name": null, "email": null},
+        "evidence": "none",
+        "accessExpiresAtMs": null,
+        "refreshState": "not_applicable",
+        "oauthScopes": [],
+        "repositoryGrants": "unknown",
+    });
+    // An agent override does not exist, so the agent scope has no identity of its own.
+    let selected_identity = if scope == "system" {
+        none.clone()
+    } else {
+        Value::Null
+    };
+    Ok(json!({
+        "agentId": agent,
+        "selectedScope": scope,
+        "selected": {"scope": scope, "configured": false, "identity": selected_identity},
+        "effective": none,
+    }))
+}
+
+/// `device.pair.list {}`: Tether keeps no pairings (every client proves the gateway's secret
+/// on each connect; a device proof only names the device), so none is pending or paired. The
+/// devices connected now are in `system-presence`.
+pub fn device_pair_list() -> Value {
+    json!({"pending": [], "paired": []})
+}
+
+/// `webSearch.status {agentId?, modelProvider?, modelId?}`: Tether's agent has no web search
+/// tool, so search is off, no provider is offered and the route is unavailable. `defaults` are
+/// the engine's model defaults (`modelProvider`, `model`), the model a run would use.
+pub fn web_search_status(params: &Value, defaults: &Value) -> Result<Value, ErrorShape> {
+    let agent = one_agent(params)?;
+    let pick = |param: &str, default: &str| {
+        params
+            .get(param)
+            .and_then(Value::as_str)
+            .or_else(|| defaults.get(default).and_then(Value::as_str))
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or("unknown")
+            .to_owned()
+    };
+    Ok(json!({
+        "enabled": false,
+        "provider": null,
+        "agentId": agent,
+        "model": {
+            "provider": pick("modelProvider", "modelProvider"),
+            "id": pick("modelId", "model"),
+            "runtime": "tether",
+            "runtimeLabel": "Tether's gateway",
+        },
+        "route": {
+            "kind": "unavailable",
+            "label": "No web search in Tether's gateway",
+            "reason": "Tether's agent has no web search tool, and no search provider can be added to it.",
+            "testable": false,
+        },
+        "providers": [],
+    }))
+}
+
+/// `doctor.memory.status {agentId?}`: there is no memory search (no memory plugin), which is
+/// upstream's answer when no memory search manager exists: embeddings are not available, with
+/// the reason.
+pub fn doctor_memory_status(params: &Value) -> Result<Value, ErrorShape> {
+    let agent = one_agent(params)?;
+    Ok(json!({
+        "agentId": agent,
+        "embedding": {"ok": false, "error": "Tether's gateway has no memory search"},
+    }))
+}
+
+/// `update.status {}`: Tether is updated with its package, not by the gateway, so no update
+/// run, sentinel, schedule or availability is known here.
+pub fn update_status() -> Value {
+    json!({"sentinel": null, "updateAvailable": null})
+}
+
+/// `plugins.catalog.browse {intent?, pageSize?, cursor?}`: no plugin can be installed, so the
+/// catalog is empty (one last page).
+pub fn plugins_catalog_browse() -> Value {
+    json!({"items": []})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,5 +406,46 @@ mod tests {
             artifacts_list(&json!({"sessionKey": "agent:main:main"})).expect("scoped"),
             json!({"artifacts": []})
         );
+    }
+
+    #[test]
+    fn settings_pages_get_truthful_empty_answers() {
+        let themes = themes_list();
+        assert_eq!(themes["current"]["id"], "claw");
+        assert_eq!(themes["current"]["scope"], "gateway");
+        assert_eq!(themes["themes"].as_array().map(Vec::len), Some(1));
+        assert_eq!(themes["theme"], themes["themes"][0]);
+
+        let gh = tools_github_status(&json!({"agentId": "main", "selectedScope": "system"}))
+            .expect("system scope");
+        assert_eq!(gh["selected"]["configured"], false);
+        assert_eq!(gh["effective"]["credentialState"], "unavailable");
+        assert_eq!(gh["effective"]["evidence"], "none");
+        let agent = tools_github_status(&json!({"selectedScope": "agent"})).expect("agent");
+        assert_eq!(agent["selected"]["identity"], Value::Null);
+        assert!(tools_github_status(&json!({"selectedScope": "team"})).is_err());
+        assert!(tools_github_status(&json!({"agentId": "ops"})).is_err());
+
+        let search = web_search_status(
+            &json!({"agentId": "main"}),
+            &json!({"modelProvider": "mock", "model": "m1"}),
+        )
+        .expect("status");
+        assert_eq!(search["enabled"], false);
+        assert_eq!(search["providers"], json!([]));
+        // The Control UI reads `route.provider` when `provider` is null: a route must exist.
+        assert_eq!(search["route"]["kind"], "unavailable");
+        assert_eq!(search["model"]["provider"], "mock");
+        assert_eq!(search["model"]["id"], "m1");
+
+        let memory = doctor_memory_status(&json!({})).expect("memory");
+        assert_eq!(memory["embedding"]["ok"], false);
+        assert!(doctor_memory_status(&json!({"agentId": "ops"})).is_err());
+
+        assert_eq!(device_pair_list(), json!({"pending": [], "paired": []}));
+        assert_eq!(transcripts_list()["sessions"], json!([]));
+        assert_eq!(update_status()["updateAvailable"], Value::Null);
+        assert_eq!(plugins_catalog_browse(), json!({"items": []}));
+        assert_eq!(standing_grants(), json!({"grants": []}));
     }
 }

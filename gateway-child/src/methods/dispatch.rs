@@ -5,7 +5,8 @@
 //! to upstream's. Every other method upstream OpenClaw defines is in [`upstream::METHODS`] with
 //! upstream's scope: it is authorized the same way and answered `UNAVAILABLE` with
 //! `details.code: UNSUPPORTED` naming the feature Tether's gateway does not have. A name in
-//! neither table is `unknown method` for every client. [`authorize`] runs before any handler,
+//! neither table is `unknown method` for every client. `hello-ok` advertises the served methods
+//! upstream advertises too ([`Method::advertised`]). [`authorize`] runs before any handler,
 //! and [`call`] routes an authorized call with a [`CallContext`]. Adding a method means adding a
 //! variant: the compiler then insists on its name, its scope and its handler. Handlers answer by
 //! returning; a [`Responder`] can also send later responses with the same request id (upstream's
@@ -129,6 +130,32 @@ pub enum Method {
     SkillsStatus,
     /// `skills.library.list`.
     SkillsLibraryList,
+    /// `approval.history`.
+    ApprovalHistory,
+    /// `exec.approvals.get`.
+    ExecApprovalsGet,
+    /// `sessions.usage`.
+    SessionsUsage,
+    /// `diagnostics.lanes`.
+    DiagnosticsLanes,
+    /// `transcripts.list`.
+    TranscriptsList,
+    /// `themes.list`.
+    ThemesList,
+    /// `tools.github.status`.
+    ToolsGithubStatus,
+    /// `device.pair.list`.
+    DevicePairList,
+    /// `webSearch.status`.
+    WebSearchStatus,
+    /// `doctor.memory.status`.
+    DoctorMemoryStatus,
+    /// `update.status`.
+    UpdateStatus,
+    /// `plugins.catalog.browse`.
+    PluginsCatalogBrowse,
+    /// `exec.approval.grants.list`.
+    ExecApprovalGrantsList,
 }
 
 /// Who may call a method.
@@ -196,6 +223,19 @@ impl Method {
         Method::PluginsList,
         Method::SkillsStatus,
         Method::SkillsLibraryList,
+        Method::ApprovalHistory,
+        Method::ExecApprovalsGet,
+        Method::SessionsUsage,
+        Method::DiagnosticsLanes,
+        Method::TranscriptsList,
+        Method::ThemesList,
+        Method::ToolsGithubStatus,
+        Method::DevicePairList,
+        Method::WebSearchStatus,
+        Method::DoctorMemoryStatus,
+        Method::UpdateStatus,
+        Method::PluginsCatalogBrowse,
+        Method::ExecApprovalGrantsList,
     ];
 
     /// The wire name.
@@ -254,6 +294,19 @@ impl Method {
             Method::PluginsList => names::PLUGINS_LIST,
             Method::SkillsStatus => names::SKILLS_STATUS,
             Method::SkillsLibraryList => names::SKILLS_LIBRARY_LIST,
+            Method::ApprovalHistory => names::APPROVAL_HISTORY,
+            Method::ExecApprovalsGet => names::EXEC_APPROVALS_GET,
+            Method::SessionsUsage => names::SESSIONS_USAGE,
+            Method::DiagnosticsLanes => names::DIAGNOSTICS_LANES,
+            Method::TranscriptsList => names::TRANSCRIPTS_LIST,
+            Method::ThemesList => names::THEMES_LIST,
+            Method::ToolsGithubStatus => names::TOOLS_GITHUB_STATUS,
+            Method::DevicePairList => names::DEVICE_PAIR_LIST,
+            Method::WebSearchStatus => names::WEB_SEARCH_STATUS,
+            Method::DoctorMemoryStatus => names::DOCTOR_MEMORY_STATUS,
+            Method::UpdateStatus => names::UPDATE_STATUS,
+            Method::PluginsCatalogBrowse => names::PLUGINS_CATALOG_BROWSE,
+            Method::ExecApprovalGrantsList => names::EXEC_APPROVAL_GRANTS_LIST,
         }
     }
 
@@ -297,28 +350,40 @@ impl Method {
             | Method::ChannelsStatus
             | Method::PluginsList
             | Method::SkillsStatus
-            | Method::SkillsLibraryList => Access::Scope(Scope::Read),
+            | Method::SkillsLibraryList
+            | Method::SessionsUsage
+            | Method::DiagnosticsLanes
+            | Method::TranscriptsList
+            | Method::ThemesList
+            | Method::ToolsGithubStatus
+            | Method::WebSearchStatus
+            | Method::DoctorMemoryStatus
+            | Method::PluginsCatalogBrowse => Access::Scope(Scope::Read),
             Method::ChatSend | Method::ChatAbort | Method::Agent | Method::AgentWait => {
                 Access::Scope(Scope::Write)
             }
             Method::ExecApprovalResolve
             | Method::ExecApprovalList
             | Method::PluginApprovalList
-            | Method::OpenclawApprovalList => Access::Scope(Scope::Approvals),
+            | Method::OpenclawApprovalList
+            | Method::ApprovalHistory
+            | Method::ExecApprovalGrantsList => Access::Scope(Scope::Approvals),
             Method::QuestionList => Access::Scope(Scope::Questions),
-            Method::ChannelsPairingList => Access::Scope(Scope::Pairing),
+            Method::ChannelsPairingList | Method::DevicePairList => Access::Scope(Scope::Pairing),
             Method::ConfigPatch
             | Method::ConfigApply
             | Method::GatewayRestartRequest
             | Method::SessionsReset
-            | Method::SessionsDelete => Access::Scope(Scope::Admin),
+            | Method::SessionsDelete
+            | Method::ExecApprovalsGet
+            | Method::UpdateStatus => Access::Scope(Scope::Admin),
         }
     }
 
     /// Whether the method is still served while the gateway drains before a stop or restart.
-    /// Methods that start work or change state are refused then; reads are served, and so are
-    /// the calls that help a draining run end (`chat.abort`, approvals) or wait for it
-    /// (`agent.wait`).
+    /// Methods that start work or change state are refused then; reads are served (whatever
+    /// scope they need), and so are the calls that help a draining run end (`chat.abort`,
+    /// approvals) or wait for it (`agent.wait`).
     pub fn served_while_draining(self) -> bool {
         matches!(
             self,
@@ -330,6 +395,11 @@ impl Method {
                 | Method::OpenclawApprovalList
                 | Method::QuestionList
                 | Method::ChannelsPairingList
+                | Method::ApprovalHistory
+                | Method::ExecApprovalGrantsList
+                | Method::DevicePairList
+                | Method::ExecApprovalsGet
+                | Method::UpdateStatus
         ) || matches!(self.access(), Access::Anyone | Access::Scope(Scope::Read))
     }
 
@@ -338,9 +408,15 @@ impl Method {
         Method::ALL.iter().copied().find(|m| m.name() == name)
     }
 
-    /// The names, for `hello-ok.features.methods`.
+    /// The names, for `hello-ok.features.methods`: every served method upstream advertises
+    /// too (upstream serves a few without advertising them, e.g. `sessions.usage`, and its
+    /// clients call those regardless).
     pub fn advertised() -> Vec<String> {
-        Method::ALL.iter().map(|m| m.name().to_owned()).collect()
+        Method::ALL
+            .iter()
+            .filter(|m| upstream::find(m.name()).is_none_or(|u| u.advertised))
+            .map(|m| m.name().to_owned())
+            .collect()
     }
 }
 
@@ -514,6 +590,23 @@ async fn route(method: Method, ctx: &CallContext, params: Value) -> Result<Value
             &engine.workspace().display().to_string(),
         )),
         Method::SkillsLibraryList => Ok(methods::absent::skills_library_list()),
+        Method::ApprovalHistory => {
+            methods::approvals::history(engine, &ctx.caller.for_engine(), params).await
+        }
+        Method::ExecApprovalsGet => methods::approvals::document(engine, params).await,
+        Method::SessionsUsage => methods::usage::sessions_usage(engine, params).await,
+        Method::DiagnosticsLanes => methods::system::lanes(ctx, params).await,
+        Method::TranscriptsList => Ok(methods::absent::transcripts_list()),
+        Method::ThemesList => Ok(methods::absent::themes_list()),
+        Method::ToolsGithubStatus => methods::absent::tools_github_status(&params),
+        Method::DevicePairList => Ok(methods::absent::device_pair_list()),
+        Method::WebSearchStatus => {
+            methods::absent::web_search_status(&params, &engine.model_defaults())
+        }
+        Method::DoctorMemoryStatus => methods::absent::doctor_memory_status(&params),
+        Method::UpdateStatus => Ok(methods::absent::update_status()),
+        Method::PluginsCatalogBrowse => Ok(methods::absent::plugins_catalog_browse()),
+        Method::ExecApprovalGrantsList => Ok(methods::absent::standing_grants()),
     }
 }
 
@@ -538,7 +631,10 @@ mod tests {
         assert_eq!(Method::Health.access(), Access::Anyone);
         assert_eq!(Method::ConfigGet.access(), Access::Scope(Scope::Read));
         assert_eq!(Method::ConfigPatch.access(), Access::Scope(Scope::Admin));
-        assert_eq!(Method::advertised().len(), Method::ALL.len());
+        // Served but, as upstream, not advertised.
+        assert!(Method::parse("sessions.usage").is_some());
+        assert!(!Method::advertised().iter().any(|m| m == "sessions.usage"));
+        assert_eq!(Method::advertised().len(), Method::ALL.len() - 1);
         // The engine's methods, as upstream's method-scopes.ts.
         for (m, scope) in [
             ("chat.send", Scope::Write),

@@ -2,7 +2,8 @@
 //! call context and late responses (`call`), the health summary (`health`), the connection
 //! registry and fan-out (`hub`, behind the engine's `bus::EventSink`), and the handlers, one
 //! module per family (`agent`, `approvals`, `chat`, `config`, `logs`, `models`, `restart`,
-//! `sessions`, `system`).
+//! `sessions`, `system`, `usage`), and `absent`: upstream's empty shapes for features Tether
+//! does not have, and the `UNSUPPORTED` answer for every other upstream method.
 //!
 //! Each handler receives a [`crate::methods::call::CallContext`] (already authorized) and the request
 //! params, and returns the response payload or an `ErrorShape`. Handlers validate their params
@@ -28,6 +29,7 @@ pub mod restart;
 pub mod sessions;
 pub mod system;
 pub mod upstream;
+pub mod usage;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -136,5 +138,86 @@ mod engine_handler_tests {
             .await
             .expect_err("no decision");
         assert_eq!(err.code, ErrorCode::InvalidRequest);
+    }
+
+    #[tokio::test]
+    async fn approval_history_checks_its_scope_and_params() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let e = engine(dir.path());
+        let reader = caller(&[Scope::Read]);
+        assert!(super::approvals::history(&e, &reader, json!({}))
+            .await
+            .is_err());
+        let approver = caller(&[Scope::Approvals]);
+        assert_eq!(
+            super::approvals::history(&e, &approver, json!({"limit": 50}))
+                .await
+                .expect("a page"),
+            json!({"items": []})
+        );
+        for bad in [
+            json!({"limit": 0}),
+            json!({"limit": 101}),
+            json!({"kind": "robot"}),
+            json!({"cursor": "?"}),
+        ] {
+            let err = super::approvals::history(&e, &approver, bad.clone())
+                .await
+                .expect_err("refused");
+            assert_eq!(err.code, ErrorCode::InvalidRequest, "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn exec_approvals_get_reports_the_document_and_the_policy() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let e = engine(dir.path());
+        let doc = super::approvals::document(&e, json!({}))
+            .await
+            .expect("a snapshot");
+        assert_eq!(doc["exists"], false);
+        assert_eq!(
+            doc["path"],
+            dir.path().join("exec-approvals.json").display().to_string()
+        );
+        assert!(doc["hash"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("missing:")));
+        assert_eq!(
+            doc["file"],
+            json!({"version": 1, "defaults": {}, "agents": {}})
+        );
+        // The default `tools.exec.ask` is on-miss: allowlisted commands run, others ask.
+        assert_eq!(
+            doc["resolvedDefaults"],
+            json!({"security": "allowlist", "ask": "on-miss", "askFallback": "deny",
+                "autoAllowSkills": false})
+        );
+    }
+
+    #[tokio::test]
+    async fn sessions_usage_without_sessions_is_empty_and_refuses_bad_dates() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let e = engine(dir.path());
+        let usage = super::usage::sessions_usage(
+            &e,
+            json!({"startDate": "2026-11-05", "endDate": "2026-12-04", "mode": "specific",
+                "timeZone": "UTC", "utcOffset": "UTC+0", "groupBy": "family", "limit": 1000}),
+        )
+        .await
+        .expect("usage");
+        assert_eq!(usage["startDate"], "2026-11-05");
+        assert_eq!(usage["endDate"], "2026-12-04");
+        assert_eq!(usage["sessions"], json!([]));
+        assert_eq!(usage["totals"]["totalTokens"], 0);
+        assert_eq!(usage["aggregates"]["sessionCount"], 0);
+        let err = super::usage::sessions_usage(
+            &e,
+            json!({"startDate": "2026-11-31", "endDate": "2026-12-04"}),
+        )
+        .await
+        .expect_err("no such day");
+        assert_eq!(err.code, ErrorCode::InvalidRequest);
+        assert!(err.message.contains("startDate"), "{}", err.message);
     }
 }

@@ -1,14 +1,18 @@
-//! `health`, `status`, `system-presence`: what the gateway says about itself.
+//! `health`, `status`, `system-presence`, `system.info`, `environments.list`,
+//! `diagnostics.lanes`: what the gateway says about itself.
 //!
 //! `health` answers with the summary of [`crate::methods::health`] (upstream's shape with Tether's facts,
 //! the agent engine's summary included); `status` adds process facts, and the sensitive ones
-//! (paths, auth mode) only for admins.
+//! (paths, auth mode) only for admins. `diagnostics.lanes` shows the agent's runs as upstream's
+//! lanes: one `main` lane without a concurrency limit (any number of sessions run at once) and
+//! the per-session lanes (one run at a time, the rest wait) summed as `dynamic`.
 //! Read-only: nothing here changes state.
 
 use serde_json::{json, Value};
 use tether_protocol::consts::DEFAULT_AGENT_ID;
+use tether_protocol::diagnostics::{CommandLane, DiagnosticsLanes, DynamicLanes, UNLIMITED};
 use tether_protocol::methods::HealthParams;
-use tether_protocol::ErrorShape;
+use tether_protocol::{ErrorShape, Map};
 
 use crate::methods::call::CallContext;
 use crate::methods::health::{health_summary, heartbeat_off, rss_bytes, sessions_summary};
@@ -189,4 +193,79 @@ pub async fn environments(_ctx: &CallContext, params: Value) -> Result<Value, Er
         "trust": "persistent",
         "capabilities": ["agent.run", "sessions", "tools", "workspace"],
     }]}))
+}
+
+/// `diagnostics.lanes {}`: the engine's runs now. Nothing waits in `main` (it has no limit);
+/// runs wait only behind the running run of their own session. `draining` is the gateway's
+/// (it refuses new runs while it stops or restarts).
+pub async fn lanes(ctx: &CallContext, _params: Value) -> Result<Value, ErrorShape> {
+    let s = &ctx.services;
+    super::encode(&lanes_of(
+        s.engine().lanes(),
+        s.is_draining(),
+        crate::process::clock::now_ms(),
+    ))
+}
+
+fn lanes_of(runs: crate::agent::RunLanes, draining: bool, ts: u64) -> DiagnosticsLanes {
+    let n = |x: usize| x as u64;
+    DiagnosticsLanes {
+        ts,
+        lanes: vec![CommandLane {
+            lane: "main".into(),
+            queued_count: 0,
+            active_count: n(runs.running),
+            max_concurrent: UNLIMITED,
+            draining,
+            generation: 0,
+            blocked_by: None,
+            extra: Map::new(),
+        }],
+        dynamic: (runs.sessions > 0).then(|| DynamicLanes {
+            lane_count: n(runs.sessions),
+            active_count: n(runs.running),
+            queued_count: n(runs.queued),
+            queued_lane_count: n(runs.sessions_queued),
+        }),
+        extra: Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::RunLanes;
+
+    #[test]
+    fn runs_show_as_an_unlimited_main_lane_and_session_lanes() {
+        let idle = lanes_of(RunLanes::default(), false, 7);
+        assert_eq!(idle.ts, 7);
+        assert_eq!(idle.lanes.len(), 1);
+        assert_eq!(idle.lanes[0].lane, "main");
+        assert_eq!(idle.lanes[0].active_count, 0);
+        assert_eq!(idle.lanes[0].max_concurrent, UNLIMITED);
+        assert_eq!(idle.dynamic, None);
+        let busy = lanes_of(
+            RunLanes {
+                running: 2,
+                queued: 3,
+                sessions: 2,
+                sessions_queued: 1,
+            },
+            true,
+            7,
+        );
+        assert_eq!(busy.lanes[0].active_count, 2);
+        assert_eq!(busy.lanes[0].queued_count, 0);
+        assert!(busy.lanes[0].draining);
+        assert_eq!(
+            busy.dynamic,
+            Some(DynamicLanes {
+                lane_count: 2,
+                active_count: 2,
+                queued_count: 3,
+                queued_lane_count: 1,
+            })
+        );
+    }
 }

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod chat;
+mod control_ui;
 mod http;
 mod lifecycle;
 mod sessions;

@@ -181,6 +181,30 @@ impl Engine {
         self.inner.runs.active_count()
     }
 
+    /// Runs running and waiting now, per session: a session's registered runs are its running
+    /// one plus those queued behind it.
+    pub fn lanes(&self) -> RunLanes {
+        let mut per_session: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
+        for (_, run) in self.inner.runs.active(None) {
+            *per_session.entry(run.session_key).or_default() += 1;
+        }
+        let queued = self.inner.sessions.queued();
+        let mut lanes = RunLanes {
+            sessions: per_session.len(),
+            ..RunLanes::default()
+        };
+        for (key, registered) in per_session {
+            let waiting = queued.get(&key).copied().unwrap_or(0).min(registered);
+            lanes.running += registered - waiting;
+            lanes.queued += waiting;
+            if waiting > 0 {
+                lanes.sessions_queued += 1;
+            }
+        }
+        lanes
+    }
+
     /// Resolves when no run is running or queued (new runs started meanwhile are waited for
     /// too). Refuses nothing and aborts nothing: see [`Engine::drain`] for that.
     pub async fn wait_idle(&self) {

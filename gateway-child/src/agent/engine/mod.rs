@@ -6,3 +6,4 @@ mod chat;
 mod lifecycle;
 mod models;
 mod sessions;
+mod usage;
