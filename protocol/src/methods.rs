@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::chat::ChatMessage;
+use crate::error::ErrorShape;
 use crate::macros::string_enum;
 use crate::maybe::Maybe;
 use crate::Map;
@@ -39,6 +40,8 @@ pub mod names {
     pub const SESSIONS_RESET: &str = "sessions.reset";
     /// Delete a session.
     pub const SESSIONS_DELETE: &str = "sessions.delete";
+    /// Create a session (optionally with its first turn).
+    pub const SESSIONS_CREATE: &str = "sessions.create";
     /// v4: ask the gateway to restart itself.
     pub const GATEWAY_RESTART_REQUEST: &str = "gateway.restart.request";
     /// Start a chat run.
@@ -65,6 +68,8 @@ pub mod names {
     pub const CHAT_METADATA: &str = "chat.metadata";
     /// `agent.identity.get`.
     pub const AGENT_IDENTITY_GET: &str = "agent.identity.get";
+    /// The tools an agent's runs are offered.
+    pub const TOOLS_EFFECTIVE: &str = "tools.effective";
     /// `sessions.describe`.
     pub const SESSIONS_DESCRIBE: &str = "sessions.describe";
     /// `sessions.messages.subscribe`.
@@ -514,6 +519,97 @@ pub struct SessionKeyParams {
     pub extra: Map,
 }
 
+/// `sessions.create` params (the subset Tether serves; see [`SessionsCreateParams::unsupported`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionsCreateParams {
+    /// The key to create or adopt; a new `agent:<agentId>:dashboard:<uuid>` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The agent of a new key (default: the default agent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    /// A first message: the session's first turn starts right away (as `chat.send`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Upstream's other name for a first message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// The first turn's run id (idempotency key); a new one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// The first turn's timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// The first turn's attachments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<Value>>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Map,
+}
+
+impl SessionsCreateParams {
+    /// Options upstream defines that would make the new session something Tether's sessions
+    /// cannot be (a fork, a worktree, a per-session model or runtime, a project, a catalog
+    /// entry, an incognito or shared session), each with what it asks for. Presentation and
+    /// lineage hints (`label`, `displayName`, `titleSource`, `category`, `parentSessionKey`,
+    /// `emitCommandHooks`, `succeedsParent`, `visibility`) do not change what the session
+    /// does and are not in this list.
+    pub fn unsupported(&self) -> Vec<&'static str> {
+        const OPTIONS: [(&str, &str); 12] = [
+            ("fork", "forking a session"),
+            ("forkFrom", "forking a session"),
+            ("worktree", "git worktrees"),
+            ("model", "a model per session"),
+            ("agentRuntime", "agent runtimes"),
+            ("contextWindow", "a context window per session"),
+            ("thinkingLevel", "thinking levels"),
+            ("fastMode", "fast mode"),
+            ("permissionMode", "permission modes per session"),
+            ("toolOverrides", "tool overrides per session"),
+            ("projectId", "projects"),
+            ("catalogId", "session catalogs"),
+        ];
+        let set = |v: &Value| !(v.is_null() || *v == Value::Bool(false));
+        let mut out: Vec<&'static str> = OPTIONS
+            .iter()
+            .filter(|(k, _)| self.extra.get(*k).is_some_and(set))
+            .map(|(_, what)| *what)
+            .collect();
+        if self.extra.get("incognito").is_some_and(set) {
+            out.push("incognito sessions");
+        }
+        out.dedup();
+        out
+    }
+}
+
+/// `sessions.create` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionsCreateResult {
+    /// Always true.
+    pub ok: bool,
+    /// The session's canonical key.
+    pub key: String,
+    /// Its session id.
+    pub session_id: String,
+    /// Its row, as `sessions.list` has it.
+    pub entry: SessionRow,
+    /// Whether a first turn started.
+    pub run_started: bool,
+    /// The first turn's run id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// The first turn's ack status (`started`, `in_flight`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<RunStatus>,
+    /// Why the first turn did not start (the session exists all the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_error: Option<ErrorShape>,
+}
+
 /// `models.list` result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelsList {
@@ -566,6 +662,14 @@ pub struct ModelEntry {
     /// Tether: built into the gateway (`tether/offline`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builtin: Option<bool>,
+    /// Whether its server is on this machine or the local network (upstream's rule: the base
+    /// URL's host is `localhost`, a loopback or unspecified address, or ends in `.local`);
+    /// absent for a model without a base URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<bool>,
+    /// Upstream's role tags (`default`, …); absent when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
     /// Fields this version does not model.
     #[serde(flatten)]
     pub extra: Map,

@@ -15,7 +15,11 @@
 //
 // Steps: log in with `/#token=…` (same-origin gateway, no login form); wait until the chat is
 // usable; send "Say hello" and wait for the reply carrying the marker; reload and check the
-// history is still shown; then open every page the UI's navigation offers: the sidebar's
+// history is still shown; a turn in which the model calls the `read` tool (its card and the
+// answer show once each); a turn stopped with the Stop button while it streams (it ends
+// "Interrupted", the partial reply kept); a second conversation started with "New conversation",
+// then Home (the first one's history, not the second's) and the second again from the sidebar's
+// sessions list; then open every page the UI's navigation offers: the sidebar's
 // `navigation` links, the links of its "More" menu, the identity menu's Settings and every link
 // of its "Settings sections" navigation. For each page it records URL, title, visible error
 // banners and toasts, failed RPCs (`ok:false` responses on the page's WebSocket, matched to their
@@ -94,6 +98,15 @@ const REPLY_MS = 180_000;
 // A page is "settled" when no RPC is pending and none was sent or answered for this long.
 const QUIET_MS = 1_000;
 const SETTLE_MAX_MS = 20_000;
+
+// The scripted turns after the first (the test's mock provider answers these prompts so).
+const TOOL_ASK = 'Read notes.txt please';
+const TOOL_DONE = 'The notes say MARK-tool-done';
+const TOOL_FILE = 'notes.txt';
+const ABORT_ASK = 'Count to a million';
+const ABORT_PARTIAL = 'One, two, three';
+const SECOND_ASK = 'A second conversation';
+const SECOND_DONE = 'Second conversation reply MARK-s2-done';
 
 const log = (...a) => console.log(`[control-ui${cfg.label ? ` ${cfg.label}` : ''}]`, ...a);
 
@@ -372,6 +385,102 @@ async function checkHistoryAfterReload(page) {
   await settle(page);
 }
 
+/** The page's accessibility tree as YAML next to the screenshots (for a person debugging). */
+async function dumpAria(page, name) {
+  try {
+    const yml = await page.locator('body').ariaSnapshot({ timeout: 5_000 });
+    writeFileSync(join(cfg.outDir, `${slug(name)}.aria.yml`), yml);
+  } catch (e) {
+    log(`aria snapshot ${name}: ${e.message.split('\n')[0]}`);
+  }
+}
+
+async function send(page, text) {
+  const composer = await waitChatUsable(page);
+  await composer.fill(text);
+  await page.getByRole('button', { name: 'Send message' }).click({ timeout: STEP_MS });
+  await page.getByRole('log').getByText(text, { exact: true }).first().waitFor({ timeout: STEP_MS });
+}
+
+/** A turn in which the model calls the `read` tool: the tool's activity and the answer show. */
+async function toolTurn(page) {
+  current = 'tool turn';
+  const finals = chatFinals;
+  await send(page, TOOL_ASK);
+  const log_ = page.getByRole('log');
+  await log_.getByText(TOOL_DONE).first().waitFor({ timeout: REPLY_MS });
+  const finalBy = Date.now() + STEP_MS;
+  while (chatFinals === finals && Date.now() < finalBy) await page.waitForTimeout(100);
+  await settle(page);
+  await dumpAria(page, 'tool turn');
+  // The tool's activity: a card naming the tool and its file ("Read notes.txt").
+  const card = log_.getByRole('button', { name: `Read ${TOOL_FILE}` });
+  await card.first().waitFor({ timeout: STEP_MS });
+  const counts = {
+    asks: await log_.getByText(TOOL_ASK, { exact: true }).filter({ visible: true }).count(),
+    toolCards: await card.filter({ visible: true }).count(),
+    answers: await log_.getByText(TOOL_DONE).filter({ visible: true }).count(),
+  };
+  if (counts.asks !== 1 || counts.toolCards !== 1 || counts.answers !== 1)
+    fail(`tool turn: the chat shows the message ${counts.asks}, the tool ${counts.toolCards} and the answer ${counts.answers} times (once each against upstream's gateway)`);
+  return counts;
+}
+
+/** A turn the user stops while it streams. */
+async function abortTurn(page) {
+  current = 'abort turn';
+  await send(page, ABORT_ASK);
+  await page.getByRole('log').getByText(ABORT_PARTIAL).first().waitFor({ timeout: REPLY_MS });
+  await dumpAria(page, 'abort streaming');
+  await shot(page, 'abort streaming');
+  await page.getByRole('button', { name: /^stop/i }).first().click({ timeout: STEP_MS });
+  // The run ends as interrupted, its partial reply kept, and the composer is free again.
+  await page.getByRole('status').filter({ hasText: /^Interrupted$/ }).first().waitFor({ timeout: STEP_MS });
+  await settle(page);
+  await dumpAria(page, 'abort stopped');
+  const partial = await page.getByRole('log').getByText(ABORT_PARTIAL).filter({ visible: true }).count();
+  if (partial !== 1) fail(`abort turn: the partial reply shows ${partial} times (once against upstream's gateway)`);
+  const stop = await page.getByRole('button', { name: /^stop/i }).filter({ visible: true }).count();
+  if (stop !== 0) fail('abort turn: the stop button is still shown after the run was interrupted');
+}
+
+/** A second conversation ("New conversation"), then back to the first and to the second again. */
+async function sessionsTurn(page) {
+  current = 'sessions';
+  const sidebar = page.getByRole('complementary').first();
+  await sidebar.getByRole('link', { name: 'New conversation' }).first().click({ timeout: STEP_MS });
+  // The new-conversation page has its own composer ("What should this session work on?").
+  const first = page.getByRole('main').getByRole('textbox').first();
+  await first.waitFor({ timeout: STEP_MS });
+  await dumpAria(page, 'new conversation');
+  await first.fill(SECOND_ASK);
+  await first.press('Enter');
+  const log_ = page.getByRole('log');
+  await log_.getByText(SECOND_ASK, { exact: true }).first().waitFor({ timeout: STEP_MS });
+  await log_.getByText(SECOND_DONE).first().waitFor({ timeout: REPLY_MS });
+  await settle(page);
+  const secondUrl = page.url();
+  await dumpAria(page, 'second session');
+  await shot(page, 'second session');
+  // Home is the main session: its history, not the second one's.
+  await sidebar.getByRole('link', { name: 'Home', exact: true }).click({ timeout: STEP_MS });
+  await log_.getByText('Say hello', { exact: true }).first().waitFor({ timeout: STEP_MS });
+  await settle(page);
+  await dumpAria(page, 'back to main');
+  const leaked = await log_.getByText(SECOND_ASK, { exact: true }).filter({ visible: true }).count();
+  if (leaked) fail('sessions: the main session shows the second session\'s message');
+  // The sidebar lists the second conversation (titles differ: upstream names it with its
+  // model): switch to it by its link.
+  const path = new URL(secondUrl).pathname;
+  const entry = sidebar.locator(`a[href="${path}"]`).first();
+  await entry.waitFor({ timeout: STEP_MS });
+  const title = (await entry.innerText()).trim();
+  await entry.click({ timeout: STEP_MS });
+  await log_.getByText(SECOND_DONE).first().waitFor({ timeout: STEP_MS });
+  await settle(page);
+  return { secondUrl, sidebarTitle: title };
+}
+
 async function pathOf(href) {
   if (!href) return null;
   try {
@@ -570,6 +679,29 @@ async function main() {
         screenshot: await shot(page, 'chat after reload'),
       };
       fail(`the history was not shown after a reload: ${e.message.split('\n')[0]}`);
+    }
+
+    try {
+      const counts = await toolTurn(page);
+      report.steps.tool = { ok: true, counts, screenshot: await shot(page, 'chat after tool turn') };
+    } catch (e) {
+      report.steps.tool = { ok: false, error: e.message, screenshot: await shot(page, 'chat tool turn failed') };
+      fail(`the tool turn failed: ${e.message.split('\n')[0]}`);
+    }
+    try {
+      await abortTurn(page);
+      report.steps.abort = { ok: true, screenshot: await shot(page, 'chat after abort') };
+    } catch (e) {
+      report.steps.abort = { ok: false, error: e.message, screenshot: await shot(page, 'chat abort failed') };
+      fail(`the abort turn failed: ${e.message.split('\n')[0]}`);
+    }
+
+    try {
+      const r = await sessionsTurn(page);
+      report.steps.sessions = { ok: true, ...r, screenshot: await shot(page, 'chat back to main') };
+    } catch (e) {
+      report.steps.sessions = { ok: false, error: e.message, screenshot: await shot(page, 'sessions failed') };
+      fail(`the second conversation failed: ${e.message.split('\n')[0]}`);
     }
 
     try {

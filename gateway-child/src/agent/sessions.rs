@@ -52,22 +52,30 @@ impl Session {
     /// Appends a record to the transcript (creating the file with its header first), then
     /// applies it in memory.
     pub fn record(&mut self, rec: &Record) -> std::io::Result<()> {
-        if self.file.is_none() {
-            let header = Record::Session {
-                key: self.key.to_string(),
-                session_id: self.id.clone(),
-                created_at: self.created_at,
-                version: FORMAT_VERSION,
-            };
-            let f = TranscriptFile::create(&self.path, &header)?;
-            self.replay.apply(&header);
-            self.file = Some(f);
-        }
+        self.create_file()?;
         if let Some(f) = &mut self.file {
             f.append(rec)?;
         }
         self.replay.apply(rec);
         Ok(())
+    }
+
+    /// Writes the transcript's header record if the session has no file yet (a session then
+    /// exists, and is listed, before its first message). Returns whether it wrote one.
+    pub fn create_file(&mut self) -> std::io::Result<bool> {
+        if self.file.is_some() {
+            return Ok(false);
+        }
+        let header = Record::Session {
+            key: self.key.to_string(),
+            session_id: self.id.clone(),
+            created_at: self.created_at,
+            version: FORMAT_VERSION,
+        };
+        let f = TranscriptFile::create(&self.path, &header)?;
+        self.replay.apply(&header);
+        self.file = Some(f);
+        Ok(true)
     }
 
     /// A second handle to the transcript file, for `fdatasync` off the async workers.

@@ -77,14 +77,7 @@ pub async fn agents_list(ctx: &CallContext, _params: Value) -> Result<Value, Err
 /// `agent.identity.get {agentId?, sessionKey?}`: the one agent's identity. Tether has no
 /// identity settings, so it is upstream's default one, said to be the default.
 pub async fn identity(_ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
-    if let Some(id) = params.get("agentId").and_then(Value::as_str) {
-        if !id.eq_ignore_ascii_case(DEFAULT_AGENT_ID) {
-            return Err(
-                ErrorShape::invalid_request(format!("unknown agent id: {id}"))
-                    .with_details(json!({"code": "UNKNOWN_AGENT_ID", "agentId": id})),
-            );
-        }
-    }
+    check_agent(&params)?;
     Ok(json!({
         "agentId": DEFAULT_AGENT_ID,
         "name": "Assistant",
@@ -92,6 +85,60 @@ pub async fn identity(_ctx: &CallContext, params: Value) -> Result<Value, ErrorS
         "avatar": "A",
         "avatarStatus": "none",
     }))
+}
+
+/// `tools.effective {agentId?, sessionKey?}`: the tools the one agent's runs are offered,
+/// exactly the list the model gets ([`crate::agent::tools::specs`]), as upstream's one group of
+/// built-in tools. Tether has no tool profiles, plugins or per-session overrides, so every
+/// session gets the same list; its closest upstream profile is `coding` (files and a shell).
+pub async fn tools_effective(_ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+    check_agent(&params)?;
+    if let Some(key) = params.get("sessionKey").and_then(Value::as_str) {
+        tether_protocol::session_key::SessionKey::parse(key)
+            .map_err(|e| ErrorShape::invalid_request(e.to_string()))?;
+    }
+    let tools: Vec<Value> = crate::agent::tools::specs()
+        .iter()
+        .map(|t| {
+            json!({
+                "id": t.name,
+                "label": tool_label(t.name),
+                "description": t.description,
+                "rawDescription": t.description,
+                "source": "core",
+            })
+        })
+        .collect();
+    Ok(json!({
+        "agentId": DEFAULT_AGENT_ID,
+        "profile": "coding",
+        "groups": [{"id": "core", "label": "Built-in tools", "source": "core", "tools": tools}],
+    }))
+}
+
+/// A tool's name as a person reads it.
+fn tool_label(name: &str) -> String {
+    match name {
+        "ls" => "List files".to_owned(),
+        "exec" => "Run command".to_owned(),
+        other => {
+            let mut c = other.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// `agentId`, when given, must be the one agent.
+fn check_agent(params: &Value) -> Result<(), ErrorShape> {
+    match params.get("agentId").and_then(Value::as_str) {
+        Some(id) if !id.eq_ignore_ascii_case(DEFAULT_AGENT_ID) => Err(ErrorShape::invalid_request(
+            format!("unknown agent id: {id}"),
+        )
+        .with_details(json!({"code": "UNKNOWN_AGENT_ID", "agentId": id}))),
+        _ => Ok(()),
+    }
 }
 
 /// `commands.list`: Tether's agent has no slash commands.

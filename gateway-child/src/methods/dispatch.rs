@@ -56,6 +56,8 @@ pub enum Method {
     SessionsReset,
     /// `sessions.delete`.
     SessionsDelete,
+    /// `sessions.create`.
+    SessionsCreate,
     /// `agent` (two responses).
     Agent,
     /// `agent.wait`.
@@ -74,6 +76,8 @@ pub enum Method {
     ChatMetadata,
     /// `agent.identity.get`.
     AgentIdentityGet,
+    /// `tools.effective`.
+    ToolsEffective,
     /// `sessions.describe`.
     SessionsDescribe,
     /// `sessions.messages.subscribe`.
@@ -186,6 +190,7 @@ impl Method {
         Method::SessionsList,
         Method::SessionsReset,
         Method::SessionsDelete,
+        Method::SessionsCreate,
         Method::Agent,
         Method::AgentWait,
         Method::AgentsList,
@@ -195,6 +200,7 @@ impl Method {
         Method::ChatStartup,
         Method::ChatMetadata,
         Method::AgentIdentityGet,
+        Method::ToolsEffective,
         Method::SessionsDescribe,
         Method::SessionsMessagesSubscribe,
         Method::SessionsMessagesUnsubscribe,
@@ -257,6 +263,7 @@ impl Method {
             Method::SessionsList => names::SESSIONS_LIST,
             Method::SessionsReset => names::SESSIONS_RESET,
             Method::SessionsDelete => names::SESSIONS_DELETE,
+            Method::SessionsCreate => names::SESSIONS_CREATE,
             Method::Agent => names::AGENT,
             Method::AgentWait => names::AGENT_WAIT,
             Method::AgentsList => names::AGENTS_LIST,
@@ -266,6 +273,7 @@ impl Method {
             Method::ChatStartup => names::CHAT_STARTUP,
             Method::ChatMetadata => names::CHAT_METADATA,
             Method::AgentIdentityGet => names::AGENT_IDENTITY_GET,
+            Method::ToolsEffective => names::TOOLS_EFFECTIVE,
             Method::SessionsDescribe => names::SESSIONS_DESCRIBE,
             Method::SessionsMessagesSubscribe => names::SESSIONS_MESSAGES_SUBSCRIBE,
             Method::SessionsMessagesUnsubscribe => names::SESSIONS_MESSAGES_UNSUBSCRIBE,
@@ -327,6 +335,7 @@ impl Method {
             | Method::ChatStartup
             | Method::ChatMetadata
             | Method::AgentIdentityGet
+            | Method::ToolsEffective
             | Method::SessionsDescribe
             | Method::SessionsMessagesSubscribe
             | Method::SessionsMessagesUnsubscribe
@@ -359,9 +368,13 @@ impl Method {
             | Method::WebSearchStatus
             | Method::DoctorMemoryStatus
             | Method::PluginsCatalogBrowse => Access::Scope(Scope::Read),
-            Method::ChatSend | Method::ChatAbort | Method::Agent | Method::AgentWait => {
-                Access::Scope(Scope::Write)
-            }
+            // `sessions.create` is dynamic upstream: admin for the options Tether refuses anyway
+            // (incognito, tool overrides, permission modes), write otherwise.
+            Method::ChatSend
+            | Method::ChatAbort
+            | Method::Agent
+            | Method::AgentWait
+            | Method::SessionsCreate => Access::Scope(Scope::Write),
             Method::ExecApprovalResolve
             | Method::ExecApprovalList
             | Method::PluginApprovalList
@@ -539,6 +552,7 @@ async fn route(method: Method, ctx: &CallContext, params: Value) -> Result<Value
         Method::SessionsDelete => {
             methods::sessions::delete(engine, &ctx.caller.for_engine(), params).await
         }
+        Method::SessionsCreate => methods::sessions::create(ctx, params).await,
         Method::Agent => methods::agent::agent(ctx, params).await,
         Method::AgentWait => methods::agent::wait(ctx, params).await,
         Method::AgentsList => methods::agent::agents_list(ctx, params).await,
@@ -554,6 +568,7 @@ async fn route(method: Method, ctx: &CallContext, params: Value) -> Result<Value
             methods::chat::metadata(engine, &ctx.caller.for_engine(), params).await
         }
         Method::AgentIdentityGet => methods::agent::identity(ctx, params).await,
+        Method::ToolsEffective => methods::agent::tools_effective(ctx, params).await,
         Method::SessionsDescribe => {
             methods::sessions::describe(engine, &ctx.caller.for_engine(), params).await
         }

@@ -1,12 +1,17 @@
 //! `sessions.subscribe` / `sessions.unsubscribe` (the per-connection flag the hub uses for
 //! [`crate::methods::bus::Audience::SessionSubscribers`]: `sessions.changed`, `session.tool`), and
-//! `sessions.list` / `sessions.reset` / `sessions.delete`, served by the agent engine (which
-//! also emits `sessions.changed`). Nothing here touches a transcript itself.
+//! `sessions.list` / `sessions.create` / `sessions.reset` / `sessions.delete`, served by the
+//! agent engine (which also emits `sessions.changed`). Nothing here touches a transcript
+//! itself.
 
 use std::sync::atomic::Ordering;
 
 use serde_json::{json, Value};
-use tether_protocol::methods::{names, SessionKeyParams, SessionsListParams};
+use tether_protocol::consts::DEFAULT_AGENT_ID;
+use tether_protocol::methods::{
+    names, ChatSendParams, SessionKeyParams, SessionsCreateParams, SessionsCreateResult,
+    SessionsListParams,
+};
 use tether_protocol::ErrorShape;
 
 use super::{encode, params_for};
@@ -32,6 +37,89 @@ pub async fn list(
 ) -> Result<Value, ErrorShape> {
     let p: SessionsListParams = params_for(names::SESSIONS_LIST, params)?;
     encode(&engine.sessions_list(caller, p).await?)
+}
+
+/// `sessions.create {key?, agentId?, message?|task?, idempotencyKey?, attachments?, …}`: a new
+/// session (`agent:<agentId>:dashboard:<uuid>`, or the given key, adopted if it exists) and,
+/// with a message, its first turn, started exactly as `chat.send` starts one (the answer is
+/// queued before the run may emit). Options that would make the session something Tether's
+/// sessions cannot be (a fork, a worktree, a per-session model, …) are refused up front with
+/// what they ask for; presentation and lineage hints are accepted and not kept (Tether titles a
+/// session by its first message and keeps no session tree). A first turn that cannot start
+/// leaves the session created and says why in `runError`.
+pub async fn create(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
+    let p: SessionsCreateParams = params_for(names::SESSIONS_CREATE, params)?;
+    let unsupported = p.unsupported();
+    if !unsupported.is_empty() {
+        return Err(ErrorShape::unsupported(
+            names::SESSIONS_CREATE,
+            &unsupported.join(", "),
+        ));
+    }
+    let agent = p.agent_id.as_deref().unwrap_or(DEFAULT_AGENT_ID);
+    if !agent.eq_ignore_ascii_case(DEFAULT_AGENT_ID) {
+        return Err(
+            ErrorShape::invalid_request(format!("unknown agent id: {agent}"))
+                .with_details(json!({"code": "UNKNOWN_AGENT_ID", "agentId": agent})),
+        );
+    }
+    let key = match &p.key {
+        Some(k) => k.clone(),
+        None => format!(
+            "agent:{}:dashboard:{}",
+            DEFAULT_AGENT_ID,
+            uuid::Uuid::new_v4()
+        ),
+    };
+    let engine = ctx.services.engine();
+    let caller = ctx.caller.for_engine();
+    let (session_id, _created) = engine.session_create(&caller, &key).await?;
+    let row = engine.session_row(&caller, &key).await?;
+    let key = row.as_ref().map_or(key, |r| r.key.clone());
+    let message = p.message.or(p.task).unwrap_or_default();
+    let has_turn =
+        !message.trim().is_empty() || p.attachments.as_ref().is_some_and(|a| !a.is_empty());
+    let mut ack = None;
+    let mut run_error = None;
+    if has_turn {
+        let send = ChatSendParams {
+            session_key: key.clone(),
+            message,
+            idempotency_key: p
+                .idempotency_key
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            thinking: None,
+            timeout_ms: p.timeout_ms,
+            attachments: p.attachments,
+            extra: tether_protocol::Map::new(),
+        };
+        match engine.chat_send(&caller, send).await {
+            Ok(a) => ack = Some(a),
+            Err(e) => run_error = Some(e),
+        }
+    }
+    let entry = match row {
+        Some(row) => row,
+        None => engine
+            .session_row(&caller, &key)
+            .await?
+            .ok_or_else(|| ErrorShape::unavailable("the new session could not be read back", 0))?,
+    };
+    let run = ack.as_ref().map(|a| &a.value);
+    let result = SessionsCreateResult {
+        ok: true,
+        key,
+        session_id,
+        entry,
+        run_started: run.is_some_and(|r| r.status == tether_protocol::methods::RunStatus::Started),
+        run_id: run.map(|r| r.run_id.clone()),
+        status: run.map(|r| r.status.clone()),
+        run_error,
+    };
+    ctx.responder().respond(encode(&result));
+    // The answer is queued: the first turn may start emitting now.
+    drop(ack);
+    Ok(Value::Null)
 }
 
 /// `sessions.reset {key, reason?}`: aborts its runs, archives the transcript, new session id.

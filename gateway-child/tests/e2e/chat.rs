@@ -450,3 +450,52 @@ async fn a_large_image_over_the_socket_reaches_the_model_and_the_workspace() -> 
     assert_eq!(rig.mock.request_count(), 1);
     Ok(())
 }
+
+/// `tools.effective` lists exactly the tools the model is offered: the same names as in the
+/// provider request of a turn, with their descriptions.
+#[tokio::test]
+async fn tools_effective_lists_the_tools_the_model_is_offered() -> Result<()> {
+    let rig = Rig::start().await?;
+    rig.mock.push(Reply::words("Tools reply."));
+    let mut c = rig.connect(&rig.operator()).await?;
+    chat_send(&mut c, MAIN, "Which tools?", "te1").await?;
+    until_terminal(&mut c, "te1").await?;
+    let offered: Vec<String> = rig
+        .mock
+        .requests()
+        .last()
+        .and_then(|r| r.body["tools"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| t["function"]["name"].as_str().map(str::to_owned))
+        .collect();
+    assert!(!offered.is_empty(), "the provider request offered no tools");
+
+    let eff = payload(
+        c.call(
+            "tools.effective",
+            json!({"agentId": "main", "sessionKey": MAIN}),
+        )
+        .await?,
+    )?;
+    assert_eq!(eff["agentId"], "main");
+    let groups = eff["groups"].as_array().cloned().unwrap_or_default();
+    assert_eq!(groups.len(), 1, "{eff}");
+    let listed: Vec<String> = groups[0]["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(listed, offered);
+    for t in groups[0]["tools"].as_array().into_iter().flatten() {
+        assert!(t["label"].as_str().is_some_and(|l| !l.is_empty()), "{t}");
+        assert!(
+            t["description"].as_str().is_some_and(|d| d.len() > 10),
+            "{t}"
+        );
+    }
+    let res = c.call("tools.effective", json!({"agentId": "ops"})).await?;
+    assert_eq!(code(&res), "INVALID_REQUEST");
+    Ok(())
+}

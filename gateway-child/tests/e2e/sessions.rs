@@ -267,3 +267,94 @@ async fn upstream_control_ui_startup_calls_are_answered() -> Result<()> {
     assert_eq!(res.error.unwrap().message, "unknown method: no.such.method");
     Ok(())
 }
+
+/// `sessions.create` (what upstream's Control UI's "New conversation" calls): a new session is
+/// listed before its first message; with a message its first turn runs as `chat.send`'s would;
+/// an existing key is adopted; options Tether's sessions cannot honour are refused up front
+/// and create nothing.
+#[tokio::test]
+async fn sessions_create_makes_a_listed_session_and_can_start_its_first_turn() -> Result<()> {
+    let rig = Rig::start().await?;
+    rig.mock.push(Reply::words("First turn reply MARK-c1."));
+    let (mut c, hello) = WsClient::connect(&rig.gw.ws_url(), &rig.operator()).await?;
+    assert!(hello.features.has_method("sessions.create"));
+    payload(c.call("sessions.subscribe", json!({})).await?)?;
+
+    let empty = payload(
+        c.call("sessions.create", json!({"agentId": "main"}))
+            .await?,
+    )?;
+    let key = empty["key"].as_str().unwrap_or_default().to_owned();
+    assert!(key.starts_with("agent:main:dashboard:"), "{empty}");
+    assert_eq!(empty["ok"], true);
+    assert_eq!(empty["runStarted"], false);
+    assert_eq!(empty["entry"]["key"], key.as_str());
+    assert_eq!(empty["entry"]["sessionId"], empty["sessionId"]);
+    let announced = changed(&mut c, |p| p["sessionKey"] == key.as_str()).await?;
+    assert_eq!(announced["reason"], "create");
+    let list = payload(c.call("sessions.list", json!({})).await?)?;
+    let keys: Vec<&str> = list["sessions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["key"].as_str())
+        .collect();
+    assert_eq!(keys, [key.as_str()], "listed before its first message");
+
+    // With a first message: the turn starts, answered before its events.
+    let with_turn = payload(
+        c.call(
+            "sessions.create",
+            json!({"message": "Start here.", "idempotencyKey": "c1"}),
+        )
+        .await?,
+    )?;
+    assert_eq!(with_turn["runStarted"], true, "{with_turn}");
+    assert_eq!(with_turn["runId"], "c1");
+    assert_eq!(with_turn["status"], "started");
+    let second = with_turn["key"].as_str().unwrap_or_default().to_owned();
+    assert_ne!(second, key);
+    until_terminal(&mut c, "c1").await?;
+    let history = payload(
+        c.call("chat.history", json!({"sessionKey": second}))
+            .await?,
+    )?;
+    assert_eq!(
+        history_texts(&history),
+        ["Start here.", "First turn reply MARK-c1."]
+    );
+
+    // An existing key is adopted: same session, nothing reset.
+    let adopted = payload(c.call("sessions.create", json!({"key": second})).await?)?;
+    assert_eq!(adopted["key"], second.as_str());
+    assert_eq!(adopted["sessionId"], with_turn["sessionId"]);
+    assert_eq!(adopted["entry"]["messageCount"], 2);
+
+    // What Tether's sessions cannot be is refused, naming it, and creates nothing.
+    let res = c
+        .call("sessions.create", json!({"fork": true, "model": "x/y"}))
+        .await?;
+    assert_eq!(code(&res), "UNAVAILABLE");
+    let err = res.error.clone().expect("an error");
+    assert!(
+        err.message.contains("forking a session") && err.message.contains("a model per session"),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        err.details.as_ref().map(|d| d["code"].clone()),
+        Some(json!("UNSUPPORTED"))
+    );
+    let res = c.call("sessions.create", json!({"agentId": "ops"})).await?;
+    assert_eq!(code(&res), "INVALID_REQUEST");
+    let list = payload(c.call("sessions.list", json!({})).await?)?;
+    assert_eq!(list["count"], 2, "{list}");
+
+    // A reader may not create sessions.
+    let mut reader = rig
+        .connect(&opts(rig.token(), &["operator.read"], &[]))
+        .await?;
+    let res = reader.call("sessions.create", json!({})).await?;
+    assert_eq!(code(&res), "FORBIDDEN", "{res:?}");
+    Ok(())
+}

@@ -1,4 +1,5 @@
-//! `sessions.list`, `sessions.reset`, `sessions.delete`.
+//! `sessions.list`, `sessions.create` (its session; the first turn is `chat.send`'s),
+//! `sessions.reset`, `sessions.delete`.
 
 use serde_json::{json, Value};
 use tether_protocol::methods::{
@@ -180,6 +181,29 @@ impl Engine {
             crate::methods::bus::Audience::SessionSubscribers,
             true,
         );
+    }
+
+    /// `sessions.create`'s session: the session at `key` gets its transcript file now (so it
+    /// is listed before its first message) unless it has one. Returns its session id and
+    /// whether it was created (an existing session is adopted, as upstream does). Announced
+    /// to session subscribers as `sessions.changed {reason: "create"}`.
+    pub async fn session_create(
+        &self,
+        _caller: &EngineCaller,
+        key: &str,
+    ) -> Result<(String, bool), ErrorShape> {
+        let key = parse_key(key)?;
+        self.check_open()?;
+        let slot = self.inner.sessions.get(&key).map_err(internal)?;
+        let (id, created) = {
+            let mut s = slot.lock();
+            let created = s.create_file().map_err(internal)?;
+            (s.id.clone(), created)
+        };
+        if created {
+            self.announce(&key.to_string(), "create");
+        }
+        Ok((id, created))
     }
 
     /// `sessions.reset`: aborts the session's runs (`stopReason: "reset"`), archives its
