@@ -84,6 +84,7 @@ fn caller() -> EngineCaller {
         protocol: 4,
         tool_events: true,
         scopes: vec![Scope::Admin],
+        operator_ui: false,
     }
 }
 

@@ -29,6 +29,8 @@ pub mod names {
     pub const SESSION_MESSAGE: &str = "session.message";
     /// Tool activity of a session (to `sessions.subscribe` subscribers).
     pub const SESSION_TOOL: &str = "session.tool";
+    /// How far a UI client's own `chat.send` has got (to that connection only).
+    pub const CHAT_SEND_TIMING: &str = "chat.send_timing";
     /// An exec command waits for approval.
     pub const EXEC_APPROVAL_REQUESTED: &str = "exec.approval.requested";
     /// An exec approval was decided.
@@ -314,6 +316,37 @@ pub struct ExecApprovalResolved {
     /// Fields this version does not model.
     #[serde(flatten)]
     pub extra: Map,
+}
+
+/// `chat.send_timing`: one step of a UI client's `chat.send`, in milliseconds since the request
+/// was received, since its answer was sent and since the run's dispatch started. Sent only to
+/// the connection that sent it, for its own timing view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatSendTiming {
+    /// `dispatch-started`, `model-selected`, `agent-run-started`, `first-assistant-event`,
+    /// `dispatch-completed`.
+    pub phase: String,
+    /// The run.
+    pub run_id: String,
+    /// Its session.
+    pub session_key: String,
+    /// Its agent.
+    pub agent_id: String,
+    /// Since the answer to `chat.send` was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack_to_phase_ms: Option<f64>,
+    /// Since the request was received.
+    pub received_to_phase_ms: f64,
+    /// Since the run's dispatch started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatch_started_to_phase_ms: Option<f64>,
+    /// `model-selected`: the provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// `model-selected`: the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 #[cfg(test)]

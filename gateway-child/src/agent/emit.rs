@@ -5,14 +5,16 @@
 //! seq of the agent event it accompanies), the audience rules (`stream:"tool"` only to the
 //! `tool-events` connections registered for the run, plus `session.tool` to session
 //! subscribers; everything else to all), droppability (chat deltas and `session.tool` only), and
-//! the optional observer channel the HTTP endpoint reads. It must never write the transcript:
+//! the optional observer channel the HTTP endpoint reads, and the `chat.send_timing` steps a UI
+//! client's own run reports to it ([`SendTiming`]). It must never write the transcript:
 //! callers persist first and emit second, which is what makes a streamed delta crash-safe.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use serde_json::{json, Value};
-use tether_protocol::agent::{AgentData, AgentEvent, AgentStream, RunStatusData};
+use tether_protocol::agent::{AgentData, AgentEvent, AgentStream, LifecyclePhase, RunStatusData};
 use tether_protocol::chat::{ChatEvent, ChatMessage, ChatState, ErrorKind};
 use tether_protocol::events::names as events;
 use tether_protocol::Map;
@@ -39,6 +41,73 @@ pub enum Observed {
     },
 }
 
+/// The clock of one UI client's `chat.send`, for its `chat.send_timing` events: when the request
+/// was received, when its answer went out and when the run's dispatch started. Upstream sends
+/// these to operator UI clients only (its Control UI shows them in its timing view).
+#[derive(Debug)]
+pub struct SendTiming {
+    conn: ConnId,
+    received: Instant,
+    acked: OnceLock<Instant>,
+    dispatched: OnceLock<Instant>,
+    first_assistant: AtomicBool,
+}
+
+impl SendTiming {
+    /// A request received at `received` on connection `conn`.
+    pub fn new(conn: ConnId, received: Instant) -> Arc<SendTiming> {
+        Arc::new(SendTiming {
+            conn,
+            received,
+            acked: OnceLock::new(),
+            dispatched: OnceLock::new(),
+            first_assistant: AtomicBool::new(false),
+        })
+    }
+
+    /// The answer to `chat.send` went out (the first call counts).
+    pub fn acked(&self) {
+        let _ = self.acked.set(Instant::now());
+    }
+
+    /// How long ago the request was received, in ms (for the answer's `serverTiming`).
+    pub fn received_ms(&self) -> f64 {
+        ms(self.received.elapsed())
+    }
+
+    fn payload(
+        &self,
+        phase: &str,
+        run: &str,
+        key: &str,
+        agent: &str,
+    ) -> tether_protocol::events::ChatSendTiming {
+        let now = Instant::now();
+        tether_protocol::events::ChatSendTiming {
+            phase: phase.into(),
+            run_id: run.into(),
+            session_key: key.into(),
+            agent_id: agent.into(),
+            ack_to_phase_ms: self
+                .acked
+                .get()
+                .map(|a| ms(now.saturating_duration_since(*a))),
+            received_to_phase_ms: ms(now.saturating_duration_since(self.received)),
+            dispatch_started_to_phase_ms: self
+                .dispatched
+                .get()
+                .map(|d| ms(now.saturating_duration_since(*d))),
+            provider: None,
+            model: None,
+        }
+    }
+}
+
+/// Milliseconds, to the microsecond (upstream rounds to 3 decimals).
+fn ms(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
 /// Emits one run's events.
 pub struct RunEmitter {
     run_id: String,
@@ -48,6 +117,7 @@ pub struct RunEmitter {
     seq: AtomicU64,
     tool_conns: Arc<Mutex<Vec<ConnId>>>,
     observer: Option<mpsc::UnboundedSender<Observed>>,
+    timing: Option<Arc<SendTiming>>,
 }
 
 impl std::fmt::Debug for RunEmitter {
@@ -77,6 +147,57 @@ impl RunEmitter {
             seq: AtomicU64::new(0),
             tool_conns,
             observer,
+            timing: None,
+        }
+    }
+
+    /// Reports this run's steps as `chat.send_timing` to the UI client that sent it.
+    pub fn with_timing(mut self, timing: Option<Arc<SendTiming>>) -> RunEmitter {
+        self.timing = timing;
+        self
+    }
+
+    /// One `chat.send_timing` step, when this run has a [`SendTiming`]. `dispatch-started`
+    /// also starts the dispatch clock.
+    pub fn timing(&self, phase: &str, model: Option<(&str, &str)>) {
+        let Some(t) = &self.timing else { return };
+        if phase == "dispatch-started" {
+            let _ = t.dispatched.set(Instant::now());
+        }
+        let mut payload = t.payload(phase, &self.run_id, &self.session_key, &self.agent_id);
+        if let Some((p, m)) = model {
+            payload.provider = Some(p.into());
+            payload.model = Some(m.into());
+        }
+        self.sink.emit(
+            OutEvent::Named {
+                event: events::CHAT_SEND_TIMING,
+                payload: serde_json::to_value(payload).unwrap_or(Value::Null),
+            },
+            Audience::Conn(t.conn),
+            true,
+        );
+    }
+
+    /// The timing steps an agent event marks: the run's start, its model, its first assistant
+    /// output (text or a tool call).
+    fn timing_for(&self, data: &AgentData) {
+        let Some(t) = &self.timing else { return };
+        match data {
+            AgentData::Lifecycle(l) if l.phase == LifecyclePhase::Start => {
+                self.timing("agent-run-started", None);
+            }
+            AgentData::Lifecycle(l) if l.phase == LifecyclePhase::Model => {
+                let provider = l.provider.as_ref().map(String::as_str).unwrap_or_default();
+                let model = l.model.as_ref().map(String::as_str).unwrap_or_default();
+                self.timing("model-selected", Some((provider, model)));
+            }
+            AgentData::Assistant(_) | AgentData::Tool(_)
+                if !t.first_assistant.swap(true, Ordering::SeqCst) =>
+            {
+                self.timing("first-assistant-event", None);
+            }
+            _ => {}
         }
     }
 
@@ -92,6 +213,7 @@ impl RunEmitter {
 
     /// Emits an agent event; returns its seq.
     pub fn agent(&self, data: AgentData) -> u64 {
+        self.timing_for(&data);
         let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
         let mut ev = AgentEvent::new(&self.run_id, seq, now_ms(), &self.session_key, data);
         ev.agent_id = Some(self.agent_id.clone());

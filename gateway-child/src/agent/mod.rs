@@ -125,6 +125,9 @@ pub struct EngineCaller {
     pub tool_events: bool,
     /// Granted scopes.
     pub scopes: Vec<Scope>,
+    /// An operator UI (upstream's Control UI, or any `webchat`-mode client): its `chat.send`
+    /// runs report their steps to it as `chat.send_timing`.
+    pub operator_ui: bool,
 }
 
 impl EngineCaller {

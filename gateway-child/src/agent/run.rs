@@ -68,6 +68,8 @@ pub struct RunSpec {
     pub observer: Option<mpsc::UnboundedSender<Observed>>,
     /// This run's model instead of the configured default: `(provider, model)`.
     pub model: Option<(String, String)>,
+    /// A UI client's `chat.send`: its steps go to it as `chat.send_timing`.
+    pub timing: Option<Arc<super::emit::SendTiming>>,
 }
 
 /// Drives a run to its end and publishes the outcome.
@@ -82,6 +84,9 @@ pub async fn drive(
 ) {
     // The ack goes out first; an error here only means the ack guard was dropped.
     let _ = release.await;
+    if let Some(t) = &spec.timing {
+        t.acked();
+    }
     let key_str = spec.key.to_string();
     let emitter = RunEmitter::new(
         spec.run_id.clone(),
@@ -90,7 +95,8 @@ pub async fn drive(
         inner.sink.clone(),
         active.tool_conns.clone(),
         spec.observer.clone(),
-    );
+    )
+    .with_timing(spec.timing.clone());
     let cancel = active.cancel.clone();
 
     // `queued` was incremented by the engine when it registered the run.
@@ -133,6 +139,7 @@ pub async fn drive(
                     }
                 })
             };
+            emitter.timing("dispatch-started", None);
             session_changed(&inner, &key_str, "start", &spec.run_id, &slot);
             let outcome = body(&inner, &spec, &active, &settings, &slot, &emitter).await;
             watchdog_done.cancel();
@@ -151,6 +158,7 @@ pub async fn drive(
     // terminal event is emitted, so the next queued run's events come after it.
     inner.runs.finish(&spec.run_id, outcome.clone());
     emit_end(&emitter, &outcome, held.is_some());
+    emitter.timing("dispatch-completed", None);
     drop(held);
     let _ = done.send(Some(outcome));
     session_changed(&inner, &key_str, phase, &spec.run_id, &slot);

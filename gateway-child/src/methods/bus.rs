@@ -26,6 +26,8 @@ pub enum Audience {
     Session(String),
     /// Connections holding `operator.approvals` (or admin).
     Approvers,
+    /// Only this connection (news about its own request, e.g. `chat.send_timing`).
+    Conn(ConnId),
 }
 
 /// An event on its way out.

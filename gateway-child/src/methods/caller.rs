@@ -78,6 +78,7 @@ impl Caller {
             protocol: self.protocol,
             tool_events: self.tool_events,
             scopes: self.scopes.clone(),
+            operator_ui: self.client.id == "openclaw-control-ui" || self.client.mode == "webchat",
         }
     }
 

@@ -57,6 +57,7 @@ fn guard_for(event: &str) -> Guard {
         names::SESSIONS_CHANGED
         | names::SESSION_MESSAGE
         | names::SESSION_TOOL
+        | names::CHAT_SEND_TIMING
         | names::CONFIG_CHANGED => Guard::Scope(Scope::Read),
         e if e.starts_with("exec.approval.") || e.starts_with("plugin.approval.") => {
             Guard::Scope(Scope::Approvals)
@@ -361,6 +362,7 @@ impl Hub {
                     .filter(|c| c.caller.tool_events)
                     .cloned()
                     .collect(),
+                Audience::Conn(id) => conns.get(id).into_iter().cloned().collect(),
                 _ => conns.values().cloned().collect(),
             }
         };
@@ -368,7 +370,7 @@ impl Hub {
         for conn in targets {
             let caller = &conn.caller;
             let wanted = match audience {
-                Audience::All | Audience::ToolEventsOf(_) => true,
+                Audience::All | Audience::ToolEventsOf(_) | Audience::Conn(_) => true,
                 Audience::SessionSubscribers => conn.subscribed.load(Ordering::Relaxed),
                 Audience::Session(key) => conn.hears_session(key),
                 Audience::Approvers => Scope::Approvals.is_satisfied_by(&caller.scopes),

@@ -88,6 +88,7 @@ mod engine_handler_tests {
             protocol: 4,
             tool_events: false,
             scopes: scopes.to_vec(),
+            operator_ui: false,
         }
     }
 

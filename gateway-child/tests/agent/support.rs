@@ -137,6 +137,7 @@ pub fn caller(conn: u64) -> EngineCaller {
         protocol: 4,
         tool_events: true,
         scopes: vec![Scope::Admin, Scope::Read, Scope::Write, Scope::Approvals],
+        operator_ui: false,
     }
 }
 

@@ -499,3 +499,76 @@ async fn tools_effective_lists_the_tools_the_model_is_offered() -> Result<()> {
     assert_eq!(code(&res), "INVALID_REQUEST");
     Ok(())
 }
+
+/// A UI client (upstream's Control UI) hears how far its own `chat.send` has got, as
+/// `chat.send_timing`: dispatch started, the run started, its model, the first assistant
+/// output, dispatch completed, each timed from the request, and the answer says how long it
+/// took. Nobody else hears them, and other clients' sends have none.
+#[tokio::test]
+async fn a_ui_clients_send_reports_its_steps_to_it_alone() -> Result<()> {
+    let rig = Rig::start().await?;
+    rig.mock.push(Reply::words("Timed reply."));
+    rig.mock.push(Reply::words("Untimed reply."));
+    let mut ui_opts = rig.operator().with_device();
+    ui_opts.client_id = "openclaw-control-ui".into();
+    ui_opts.client_mode = "webchat".into();
+    let mut ui = rig.connect(&ui_opts).await?;
+    let mut other = rig.connect(&rig.admin()).await?;
+
+    let ack = chat_send(&mut ui, MAIN, "Time me.", "tm1").await?;
+    assert!(
+        ack["serverTiming"]["receivedToAckMs"].as_f64().is_some(),
+        "{ack}"
+    );
+    let evs = until_terminal(&mut ui, "tm1").await?;
+    // dispatch-completed follows the terminal event.
+    let evs = [
+        evs,
+        events_until(&mut ui, |e| {
+            e.event == "chat.send_timing"
+                && e.payload
+                    .as_ref()
+                    .is_some_and(|p| p["phase"] == "dispatch-completed")
+        })
+        .await?,
+    ]
+    .concat();
+    let steps: Vec<Value> = evs
+        .iter()
+        .filter(|e| e.event == "chat.send_timing")
+        .filter_map(|e| e.payload.clone())
+        .collect();
+    let phases: Vec<&str> = steps.iter().filter_map(|s| s["phase"].as_str()).collect();
+    assert_eq!(
+        phases,
+        [
+            "dispatch-started",
+            "agent-run-started",
+            "model-selected",
+            "first-assistant-event",
+            "dispatch-completed"
+        ]
+    );
+    let mut last = 0.0;
+    for s in &steps {
+        assert_eq!(s["runId"], "tm1");
+        assert_eq!(s["sessionKey"], MAIN);
+        let since = s["receivedToPhaseMs"].as_f64().unwrap_or(-1.0);
+        assert!(since >= last, "steps go backwards: {steps:?}");
+        last = since;
+        assert!(s["ackToPhaseMs"].as_f64().is_some(), "{s}");
+        assert!(s["dispatchStartedToPhaseMs"].as_f64().is_some(), "{s}");
+    }
+    assert_eq!(steps[2]["provider"], "mock");
+
+    // A CLI client's send: no timing, no serverTiming; and the other client heard none of it.
+    let ack = chat_send(&mut other, MAIN, "Do not time me.", "tm2").await?;
+    assert!(ack.get("serverTiming").is_none(), "{ack}");
+    let evs = until_terminal(&mut other, "tm2").await?;
+    assert!(
+        !evs.iter().any(|e| e.event == "chat.send_timing"),
+        "{:?}",
+        evs.iter().map(|e| &e.event).collect::<Vec<_>>()
+    );
+    Ok(())
+}

@@ -93,6 +93,7 @@ impl Engine {
                     extra_system_prompt: params.extra_system_prompt.clone(),
                     observer: None,
                     model,
+                    timing: None,
                 };
                 match self.start(caller, spec) {
                     Ok((a, release)) => (

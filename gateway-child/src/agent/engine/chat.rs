@@ -1,7 +1,7 @@
 //! `chat.send`, `chat.abort`, `chat.history`, and starting runs.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tether_protocol::chat::ChatState;
@@ -14,6 +14,7 @@ use tether_protocol::{ErrorShape, Map, Scope};
 use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::agent::emit::SendTiming;
 use crate::agent::run::{RunKind, RunSpec};
 use crate::agent::runs::{ActiveRun, Lookup, RunOutcome};
 use crate::agent::*;
@@ -176,6 +177,10 @@ impl Engine {
         caller: &EngineCaller,
         params: ChatSendParams,
     ) -> Result<Ack<RunAck>, ErrorShape> {
+        let timing = caller
+            .conn
+            .filter(|_| caller.operator_ui)
+            .map(|conn| SendTiming::new(conn, Instant::now()));
         let key = parse_key(&params.session_key)?;
         let run_id = params.idempotency_key.trim().to_owned();
         if run_id.is_empty() || run_id.len() > 256 {
@@ -242,9 +247,20 @@ impl Engine {
             extra_system_prompt: None,
             observer: None,
             model: None,
+            timing: timing.clone(),
         };
         match self.start(caller, spec) {
-            Ok((_, release)) => Ok(Ack::new(ack(RunStatus::Started), Some(release))),
+            Ok((_, release)) => {
+                let mut a = ack(RunStatus::Started);
+                if let Some(t) = &timing {
+                    // Upstream tells a UI client how long the gateway took to answer.
+                    a.extra.insert(
+                        "serverTiming".into(),
+                        json!({"receivedToAckMs": t.received_ms()}),
+                    );
+                }
+                Ok(Ack::new(a, Some(release)))
+            }
             Err(Lookup::Active(_)) => Ok(Ack::new(ack(RunStatus::InFlight), None)),
             Err(Lookup::Done(o)) => Ok(Ack::new(ack(Self::cached_status(&o)), None)),
             Err(Lookup::Unknown) => Err(internal("could not open the session")),
@@ -390,6 +406,7 @@ impl Engine {
             extra_system_prompt: None,
             observer: Some(observer),
             model: None,
+            timing: None,
         };
         let caller = EngineCaller {
             conn: None,
@@ -397,6 +414,7 @@ impl Engine {
             protocol: 4,
             tool_events: false,
             scopes: Vec::new(),
+            operator_ui: false,
         };
         match self.start(&caller, spec) {
             Ok((a, release)) => {
