@@ -69,11 +69,58 @@ async fn presence_health_status_and_subscriptions() -> Result<()> {
     let listed = support::payload(admin.call("system-presence", json!({})).await?)?;
     assert_eq!(listed.as_array().unwrap().len(), 2);
     assert_eq!(listed[0]["reason"], "self");
+    // The gateway's own entry, filled as upstream fills its own.
+    let me = &listed[0];
+    assert_eq!(me["deviceFamily"], "Linux");
+    assert!(
+        me["platform"].as_str().unwrap().starts_with("linux "),
+        "{me}"
+    );
+    assert!(
+        me["instanceId"].as_str().is_some_and(|i| i.len() == 36),
+        "{me}"
+    );
+    let text = format!(
+        "Gateway: {}{} · app {} · mode gateway · reason self",
+        me["host"].as_str().unwrap(),
+        me["ip"]
+            .as_str()
+            .map(|ip| format!(" ({ip})"))
+            .unwrap_or_default(),
+        me["version"].as_str().unwrap()
+    );
+    assert_eq!(me["text"], text.as_str());
 
     let health = support::payload(admin.call("health", json!({})).await?)?;
     assert_eq!(health["ok"], true);
     assert_eq!(health["defaultAgentId"], "main");
     assert_eq!(health["gateway"]["connections"], 2);
+    assert_eq!(
+        health["plugins"],
+        json!({"loaded": [], "errors": [], "unavailable": []})
+    );
+    assert_eq!(health["configReload"], json!({"hotReloadStatus": "active"}));
+    // The runtime's measured health, once its first one-second window has closed.
+    let mut health = health;
+    let deadline = std::time::Instant::now() + D;
+    while health.get("eventLoop").is_none() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        health = support::payload(admin.call("health", json!({})).await?)?;
+    }
+    let ev = &health["eventLoop"];
+    assert_eq!(ev["degraded"], false, "{ev}");
+    assert!(ev["intervalMs"].as_f64().unwrap() >= 1000.0, "{ev}");
+    for key in ["delayP99Ms", "delayMaxMs", "utilization", "cpuCoreRatio"] {
+        assert!(ev[key].as_f64().is_some_and(|x| x >= 0.0), "{key}: {ev}");
+    }
+    // A read-scoped caller sees the session store's path in `health`, as upstream shows it.
+    let ui_health = support::payload(ui.call("health", json!({})).await?)?;
+    assert!(
+        ui_health["sessions"]["path"]
+            .as_str()
+            .is_some_and(|p| p.starts_with('/')),
+        "{ui_health}"
+    );
 
     let status = support::payload(admin.call("status", json!({})).await?)?;
     assert_eq!(status["pid"], gw.pid);
@@ -81,9 +128,38 @@ async fn presence_health_status_and_subscriptions() -> Result<()> {
     assert_eq!(status["connections"], 2);
     assert!(status["processMemory"]["rssBytes"].as_u64().unwrap() > 0);
     assert!(status["configPath"].is_string(), "admin sees paths");
+    assert!(
+        status["sessions"]["defaults"]["model"].is_string(),
+        "admin sees the defaults"
+    );
     let ui_status = support::payload(ui.call("status", json!({})).await?)?;
     assert!(ui_status.get("configPath").is_none(), "non-admin does not");
     assert!(ui_status.get("authMode").is_none());
+    // Nor the session store, the recent sessions or the model defaults (upstream's status).
+    let sessions = &ui_status["sessions"];
+    assert_eq!(sessions["recent"], json!([]));
+    assert_eq!(sessions["paths"], json!([]));
+    assert_eq!(
+        sessions["defaults"],
+        json!({"model": null, "contextTokens": null})
+    );
+    assert_eq!(sessions["byAgent"][0]["path"], "[redacted]");
+    assert_eq!(sessions["byAgent"][0]["recent"], json!([]));
+    assert!(sessions["count"].is_number());
+    // Upstream's shapes for what Tether does not have, with Tether's values.
+    assert_eq!(ui_status["tasks"]["byStatus"]["timed_out"], 0);
+    assert_eq!(ui_status["taskAudit"]["errors"], 0);
+    assert_eq!(ui_status["hostDesktop"]["state"], "disabled");
+    assert_eq!(ui_status["degradedPlugins"], json!([]));
+    assert_eq!(ui_status["degradedSecretOwners"], json!([]));
+    assert_eq!(
+        ui_status["heartbeat"]["agents"][0]["waitingForRoute"],
+        false
+    );
+    assert!(
+        ui_status["eventLoop"]["utilization"].is_number(),
+        "{ui_status}"
+    );
 
     let sub = support::payload(ui.call("sessions.subscribe", json!({})).await?)?;
     assert_eq!(sub, json!({"subscribed": true}));
@@ -109,6 +185,24 @@ async fn logs_tail_pages_with_a_cursor_and_notices_truncation() -> Result<()> {
     assert!(lines
         .iter()
         .any(|l| l.as_str().unwrap().contains("gateway ready")));
+    // Each line is upstream's JSON log record (what its `openclaw logs` formats).
+    let ready: serde_json::Value = lines
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l.as_str().unwrap()).unwrap())
+        .find(|r| {
+            r["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("gateway ready"))
+        })
+        .unwrap();
+    assert_eq!(ready["_meta"]["logLevelName"], "INFO");
+    assert!(ready["time"].as_str().unwrap().ends_with('Z'), "{ready}");
+    // The file itself stays readable text.
+    let file = std::fs::read_to_string(gw.log_path())?;
+    assert!(
+        file.lines().any(|l| l.contains(" INFO gateway ready")),
+        "{file}"
+    );
     assert!(first["file"]
         .as_str()
         .unwrap()

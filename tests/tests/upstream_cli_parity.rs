@@ -349,13 +349,6 @@ const ALLOWED: &[Allowed] = &[
         line: "No automations.",
         reason: BUILTIN_CRON,
     },
-    // models list
-    Allowed {
-        command: "models list",
-        side: Side::Tether,
-        line: "tether/offline - - - yes",
-        reason: "Tether's built-in offline model (answers when no provider works); upstream has none",
-    },
     // gateway status
     Allowed {
         command: "gateway status",

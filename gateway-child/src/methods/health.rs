@@ -20,14 +20,108 @@ fn host_name() -> String {
         .unwrap_or_else(|| "localhost".to_owned())
 }
 
-/// The gateway's own presence entry (listed first, as upstream does).
+/// This process's presence instance id: one per process, kept across in-process restarts (as
+/// upstream keeps one per gateway process).
+fn instance_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// The kernel release (`uname -r`), if readable.
+fn os_release() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+/// The machine's primary LAN IPv4, as upstream picks it: the addresses of interfaces that are up
+/// and running and not loopback, `en0`'s, then `eth0`'s, else the first one listed. `None`
+/// when there is none (upstream then shows the host name in its place; Tether shows nothing).
+fn primary_ipv4() -> Option<String> {
+    use nix::net::if_::InterfaceFlags;
+    let addrs: Vec<(String, std::net::Ipv4Addr)> = nix::ifaddrs::getifaddrs()
+        .ok()?
+        .filter(|a| {
+            a.flags
+                .contains(InterfaceFlags::IFF_UP | InterfaceFlags::IFF_RUNNING)
+                && !a.flags.contains(InterfaceFlags::IFF_LOOPBACK)
+        })
+        .filter_map(|a| {
+            let ip = a.address.as_ref()?.as_sockaddr_in()?.ip();
+            Some((a.interface_name, ip))
+        })
+        .collect();
+    pick_ipv4(&addrs).map(|ip| ip.to_string())
+}
+
+/// `en0`, then `eth0`, then the first address (upstream's order).
+fn pick_ipv4(addrs: &[(String, std::net::Ipv4Addr)]) -> Option<std::net::Ipv4Addr> {
+    ["en0", "eth0"]
+        .iter()
+        .find_map(|name| addrs.iter().find(|(n, _)| n == name))
+        .or_else(|| addrs.first())
+        .map(|(_, ip)| *ip)
+}
+
+/// The hardware model, as upstream reads it on Linux (DMI product name, else the device tree's
+/// model), at most 64 characters.
+fn model_identifier() -> Option<String> {
+    [
+        "/sys/devices/virtual/dmi/id/product_name",
+        "/proc/device-tree/model",
+    ]
+    .iter()
+    .find_map(|f| {
+        let raw = std::fs::read_to_string(f).ok()?;
+        let m: String = raw.trim().trim_end_matches('\0').chars().take(64).collect();
+        (!m.is_empty()).then_some(m)
+    })
+}
+
+/// The gateway's own presence entry (listed first, as upstream does), filled as upstream fills
+/// its own: host, primary LAN address, version, `<os> <kernel release>`, device family, hardware
+/// model, mode and reason, the process's instance id and the one-line `text`.
 pub fn self_presence(boot: &Boot) -> PresenceEntry {
+    self_presence_of(
+        boot,
+        host_name(),
+        primary_ipv4(),
+        os_release(),
+        model_identifier(),
+    )
+}
+
+fn self_presence_of(
+    boot: &Boot,
+    host: String,
+    ip: Option<String>,
+    release: Option<String>,
+    model: Option<String>,
+) -> PresenceEntry {
+    let os = std::env::consts::OS;
+    let family = match os {
+        "linux" => "Linux",
+        "macos" => "Mac",
+        "windows" => "Windows",
+        other => other,
+    };
+    let text = format!(
+        "Gateway: {host}{} · app {} · mode gateway · reason self",
+        ip.as_ref().map(|ip| format!(" ({ip})")).unwrap_or_default(),
+        boot.version
+    );
     PresenceEntry {
-        host: Some(host_name()),
+        host: Some(host),
+        ip,
         version: Some(boot.version.to_owned()),
-        platform: Some(std::env::consts::OS.to_owned()),
+        platform: Some(release.map_or_else(|| os.to_owned(), |r| format!("{os} {r}"))),
+        device_family: Some(family.to_owned()),
+        model_identifier: model,
         mode: Some("gateway".to_owned()),
         reason: Some("self".to_owned()),
+        instance_id: Some(instance_id().to_owned()),
+        text: Some(text),
         ts: boot.started_at_ms,
         ..Default::default()
     }
@@ -45,13 +139,18 @@ pub fn rss_bytes() -> Option<u64> {
     Some(pages * page)
 }
 
-/// A fresh health summary.
+/// A fresh health summary: upstream's shape with Tether's facts. `eventLoop` when a window has
+/// been measured ([`crate::process::vitals`]); `plugins` empty (Tether loads none);
+/// `configReload` once the run knows whether its config file is watched.
 pub fn health_summary(services: &Services) -> Value {
     let started = std::time::Instant::now();
     let connections = services.hub().count();
     let engine = services.engine().summary();
     let model = engine.default_model.clone();
-    json!({
+    let hot_reload = services
+        .reload_state()
+        .hot_reload_status(services.settings().reload_mode);
+    let mut out = json!({
         "ok": true,
         "ts": now_ms(),
         "durationMs": started.elapsed().as_millis() as u64,
@@ -69,16 +168,33 @@ pub fn health_summary(services: &Services) -> Value {
             "draining": services.is_draining(),
         },
         "engine": engine,
-    })
+        "plugins": {"loaded": [], "errors": [], "unavailable": []},
+    });
+    if let Some(status) = hot_reload {
+        out["configReload"] = json!({ "hotReloadStatus": status });
+    }
+    if let Some(event_loop) = event_loop(services) {
+        out["eventLoop"] = event_loop;
+    }
+    out
+}
+
+/// The runtime's last measured window as upstream's `eventLoop`, if there is one.
+pub fn event_loop(services: &Services) -> Option<Value> {
+    services
+        .event_loop()
+        .snapshot()
+        .and_then(|h| serde_json::to_value(h).ok())
 }
 
 /// How many recent sessions the health and status summaries list.
 const RECENT: usize = 10;
 
 /// The sessions part of `health` and `status` (upstream's `HealthSessionSummary`): where
-/// transcripts live (for admins; `[redacted]` for anyone else, as upstream does), how many
-/// sessions there are, and the newest ones with their age.
-pub async fn sessions_summary(engine: &Engine, caller: &EngineCaller, admin: bool) -> Value {
+/// transcripts live, how many sessions there are, and the newest ones with their age. `health`
+/// answers it as is, as upstream does for any caller; `status` redacts it for callers without
+/// admin ([`redact_for_status`]).
+pub async fn sessions_summary(engine: &Engine, caller: &EngineCaller) -> Value {
     let params = SessionsListParams {
         limit: Some(RECENT as u32),
         ..SessionsListParams::default()
@@ -107,10 +223,17 @@ pub async fn sessions_summary(engine: &Engine, caller: &EngineCaller, admin: boo
         })
         .collect();
     json!({
-        "path": if admin { path } else { "[redacted]".to_owned() },
+        "path": path,
         "count": count,
         "recent": recent,
     })
+}
+
+/// What `status` shows a caller without admin of a sessions summary, as upstream's status
+/// summary does without `includeSensitive`: the count, not the path or the recent sessions.
+pub fn redact_for_status(summary: &mut Value) {
+    summary["path"] = json!("[redacted]");
+    summary["recent"] = json!([]);
 }
 
 /// The heartbeat block of an agent: Tether's gateway runs no heartbeat turns.
@@ -123,4 +246,87 @@ pub fn heartbeat_off() -> Value {
         "target": "none",
         "ackMaxChars": 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn boot() -> Boot {
+        Boot {
+            id: "b".into(),
+            started: std::time::Instant::now(),
+            started_at_ms: 7,
+            process_started_at_ms: 5,
+            pid: 1,
+            version: "0.1.0",
+            addr: "127.0.0.1:1".parse().unwrap(),
+            generation: 0,
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_gateways_own_presence_is_filled_as_upstream_fills_it() {
+        let p = self_presence_of(
+            &boot(),
+            "vm".into(),
+            Some("192.0.2.2".into()),
+            Some("6.1.0".into()),
+            None,
+        );
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            v,
+            json!({
+                "host": "vm",
+                "ip": "192.0.2.2",
+                "version": "0.1.0",
+                "platform": "linux 6.1.0",
+                "deviceFamily": "Linux",
+                "mode": "gateway",
+                "reason": "self",
+                "instanceId": instance_id(),
+                "text": "Gateway: vm (192.0.2.2) · app 0.1.0 · mode gateway · reason self",
+                "ts": 7,
+            })
+        );
+        // Without a LAN address or a kernel release, nothing is made up.
+        let p = self_presence_of(&boot(), "vm".into(), None, None, Some("M1".into()));
+        assert_eq!(p.ip, None);
+        assert_eq!(p.platform.as_deref(), Some(std::env::consts::OS));
+        assert_eq!(p.model_identifier.as_deref(), Some("M1"));
+        assert_eq!(
+            p.text.as_deref(),
+            Some("Gateway: vm · app 0.1.0 · mode gateway · reason self")
+        );
+        // One instance id per process, across runs.
+        assert_eq!(self_presence(&boot()).instance_id, p.instance_id);
+    }
+
+    #[test]
+    fn the_primary_address_prefers_en0_then_eth0_then_the_first() {
+        let a = |n: &str, last: u8| (n.to_owned(), Ipv4Addr::new(10, 0, 0, last));
+        assert_eq!(pick_ipv4(&[]), None);
+        assert_eq!(
+            pick_ipv4(&[a("wlan0", 1), a("eth0", 2)]),
+            Some(Ipv4Addr::new(10, 0, 0, 2))
+        );
+        assert_eq!(
+            pick_ipv4(&[a("eth0", 2), a("en0", 3)]),
+            Some(Ipv4Addr::new(10, 0, 0, 3))
+        );
+        assert_eq!(
+            pick_ipv4(&[a("wlan0", 1), a("docker0", 4)]),
+            Some(Ipv4Addr::new(10, 0, 0, 1))
+        );
+    }
+
+    #[test]
+    fn status_redaction_keeps_the_count_only() {
+        let mut s = json!({"path": "/s/sessions", "count": 3, "recent": [{"key": "k"}]});
+        redact_for_status(&mut s);
+        assert_eq!(s, json!({"path": "[redacted]", "count": 3, "recent": []}));
+    }
 }

@@ -5,6 +5,12 @@
 //! 40 bits and a tag of the file's inode above, so a rotated or truncated file is noticed and
 //! answered with `reset: true` (starting again from the end) instead of silently skipping lines.
 //! Only complete lines are returned. Read-only; it never touches any other file.
+//!
+//! The file stays what people read (`<time> <LEVEL> <message and fields>`, one event per line,
+//! see `process::logging`); each line is answered as upstream's JSON log record
+//! (`{time, _meta: {date, logLevelId, logLevelName, name}, message}`, see [`record`]), so
+//! upstream's `openclaw logs` and Control UI show time, level and message as they do for
+//! upstream's own log. A line that is not one of the gateway's events is answered verbatim.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -156,7 +162,7 @@ fn read_tail(
     let truncated = end < size || (!st.forward && (from > 0 || total > limit));
     let text: Vec<String> = lines
         .iter()
-        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .map(|l| record(&String::from_utf8_lossy(l)))
         .collect();
     let mut out = json!({
         "file": file_name,
@@ -173,9 +179,96 @@ fn read_tail(
     Ok(out)
 }
 
+/// One line of the log file as upstream's JSON log record (what its tslog logger writes for a
+/// root-logger event: no subsystem), or the line itself when it is not
+/// `<RFC 3339 UTC time> <LEVEL> <message>`. The time is cut to milliseconds, as upstream's.
+pub fn record(line: &str) -> String {
+    let parsed = line.split_once(' ').and_then(|(time, rest)| {
+        let rest = rest.trim_start();
+        let (level, message) = rest.split_once(' ').unwrap_or((rest, ""));
+        let id = match level {
+            "TRACE" => 1,
+            "DEBUG" => 2,
+            "INFO" => 3,
+            "WARN" => 4,
+            "ERROR" => 5,
+            _ => return None,
+        };
+        Some((millis(time)?, level, id, message))
+    });
+    match parsed {
+        Some((time, level, id, message)) => json!({
+            "time": time,
+            "_meta": {
+                "date": time,
+                "logLevelId": id,
+                "logLevelName": level,
+                "name": "tether-gateway",
+            },
+            "message": message,
+        })
+        .to_string(),
+        None => line.to_owned(),
+    }
+}
+
+/// `2026-12-04T08:04:10.824304Z` → `2026-12-04T08:04:10.824Z`; `None` for anything but an
+/// RFC 3339 UTC time.
+fn millis(time: &str) -> Option<String> {
+    let body = time.strip_suffix('Z')?;
+    let (secs, frac) = body.split_once('.').unwrap_or((body, ""));
+    let shape = secs.len() == 19
+        && secs.char_indices().all(|(i, c)| match i {
+            4 | 7 => c == '-',
+            10 => c == 'T',
+            13 | 16 => c == ':',
+            _ => c.is_ascii_digit(),
+        });
+    if !shape || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let ms: String = frac.chars().chain("000".chars()).take(3).collect();
+    Some(format!("{secs}.{ms}Z"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_lines_become_upstreams_records() {
+        let line = "2026-12-04T08:04:10.824304Z  INFO client connected conn=5 client=cli/cli";
+        let v: Value = serde_json::from_str(&record(line)).unwrap();
+        assert_eq!(
+            v,
+            json!({
+                "time": "2026-12-04T08:04:10.824Z",
+                "_meta": {"date": "2026-12-04T08:04:10.824Z", "logLevelId": 3,
+                          "logLevelName": "INFO", "name": "tether-gateway"},
+                "message": "client connected conn=5 client=cli/cli",
+            })
+        );
+        let warn: Value =
+            serde_json::from_str(&record("2026-12-04T08:04:10Z  WARN x \\u{1b}[2J")).unwrap();
+        assert_eq!(warn["time"], "2026-12-04T08:04:10.000Z");
+        assert_eq!(warn["_meta"]["logLevelName"], "WARN");
+        assert_eq!(warn["_meta"]["logLevelId"], 4);
+        assert_eq!(warn["message"], "x \\u{1b}[2J");
+        let error: Value =
+            serde_json::from_str(&record("2026-12-04T08:04:10.1Z ERROR boom")).unwrap();
+        assert_eq!(error["time"], "2026-12-04T08:04:10.100Z");
+        assert_eq!(error["_meta"]["logLevelId"], 5);
+        // What is not one of the gateway's events stays as it is.
+        for other in [
+            "",
+            "thread 'main' panicked at src/main.rs:1:1",
+            "2026-12-04 08:04:10  INFO not RFC 3339",
+            "2026-12-04T08:04:10.824304Z NOTICE unknown level",
+            "2026-12-04T08:04:10.82x4Z  INFO bad fraction",
+        ] {
+            assert_eq!(record(other), other);
+        }
+    }
 
     #[test]
     fn cursors_follow_the_file_and_notice_rotation_and_truncation() {

@@ -1,5 +1,6 @@
 //! `models.list`: what the agent engine can run on (configured providers with their
-//! reachability, a discovered local server, and the built-in offline model). Read-only.
+//! reachability, a discovered local server, and the built-in offline model while it is the
+//! default). Read-only.
 
 use serde_json::Value;
 use tether_protocol::ErrorShape;

@@ -15,7 +15,9 @@ use tether_protocol::methods::HealthParams;
 use tether_protocol::{ErrorShape, Map};
 
 use crate::methods::call::CallContext;
-use crate::methods::health::{health_summary, heartbeat_off, rss_bytes, sessions_summary};
+use crate::methods::health::{
+    event_loop, health_summary, heartbeat_off, redact_for_status, rss_bytes, sessions_summary,
+};
 
 /// `health {probe?}`: a fresh summary (also stored and broadcast when `probe` is set).
 pub async fn health(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
@@ -26,12 +28,7 @@ pub async fn health(ctx: &CallContext, params: Value) -> Result<Value, ErrorShap
     }
     // Upstream's CLI prints each agent's session store; the cached summary that events carry
     // stays without it (it is built on a timer, without a caller).
-    let sessions = sessions_summary(
-        ctx.services.engine(),
-        &ctx.caller.for_engine(),
-        ctx.caller.is_admin(),
-    )
-    .await;
+    let sessions = sessions_summary(ctx.services.engine(), &ctx.caller.for_engine()).await;
     if let Some(agents) = summary.get_mut("agents").and_then(Value::as_array_mut) {
         for a in agents {
             a["heartbeat"] = heartbeat_off();
@@ -78,27 +75,56 @@ pub async fn status(ctx: &CallContext, _params: Value) -> Result<Value, ErrorSha
         },
         "reload": reload_json,
     });
-    // What upstream's CLI reads from `status` (its `--json` output and its summary).
+    // What upstream's CLI reads from `status` (its `--json` output and its summary). Without
+    // admin, upstream's summary keeps the counts only: no store path, no recent sessions, no
+    // model defaults.
     let admin = ctx.caller.is_admin();
-    let sessions = sessions_summary(s.engine(), &ctx.caller.for_engine(), admin).await;
-    let defaults = s.engine().model_defaults();
+    let mut sessions = sessions_summary(s.engine(), &ctx.caller.for_engine()).await;
+    let defaults = if admin {
+        let d = s.engine().model_defaults();
+        json!({"model": d.get("model"), "contextTokens": d.get("contextTokens")})
+    } else {
+        redact_for_status(&mut sessions);
+        json!({"model": null, "contextTokens": null})
+    };
     let mut by_agent = sessions.clone();
     by_agent["agentId"] = json!(DEFAULT_AGENT_ID);
     out["runtimeVersion"] = json!(s.boot().version);
     out["sessions"] = json!({
         "paths": if admin { vec![sessions["path"].clone()] } else { Vec::new() },
         "count": sessions["count"],
-        "defaults": {"model": defaults.get("model"), "contextTokens": defaults.get("contextTokens")},
+        "defaults": defaults,
         "recent": sessions["recent"],
         "byAgent": [by_agent],
     });
+    // Heartbeats are off, so no agent waits for a delivery route.
     out["heartbeat"] = json!({
         "defaultAgentId": DEFAULT_AGENT_ID,
-        "agents": [{"agentId": DEFAULT_AGENT_ID, "enabled": false, "every": "disabled", "everyMs": null}],
+        "agents": [{"agentId": DEFAULT_AGENT_ID, "enabled": false, "every": "disabled",
+                    "everyMs": null, "waitingForRoute": false}],
     });
     out["channelSummary"] = json!([]);
     out["queuedSystemEvents"] = json!([]);
-    out["tasks"] = json!({"total": 0, "active": 0, "terminal": 0, "failures": 0, "byStatus": {}, "byRuntime": {}});
+    // Upstream's empty task registry and its audit: Tether runs no background tasks.
+    out["tasks"] = json!({
+        "total": 0, "active": 0, "terminal": 0, "failures": 0,
+        "byStatus": {"queued": 0, "running": 0, "succeeded": 0, "failed": 0, "timed_out": 0,
+                     "cancelled": 0, "lost": 0},
+        "byRuntime": {"subagent": 0, "acp": 0, "cli": 0, "cron": 0},
+    });
+    out["taskAudit"] = json!({
+        "total": 0, "warnings": 0, "errors": 0,
+        "byCode": {"stale_queued": 0, "stale_running": 0, "lost": 0, "delivery_failed": 0,
+                   "missing_cleanup": 0, "inconsistent_timestamps": 0},
+    });
+    // No desktop lab (upstream's disabled shape, its default port), no plugins, and no secret
+    // references that could fail to resolve (a `${ENV}` key missing is `models.authStatus`'s).
+    out["hostDesktop"] = json!({"enabled": false, "state": "disabled", "port": 5900});
+    out["degradedPlugins"] = json!([]);
+    out["degradedSecretOwners"] = json!([]);
+    if let Some(event_loop) = event_loop(s) {
+        out["eventLoop"] = event_loop;
+    }
     out["cliProjection"] = json!({
         "agents": {
             "defaultId": DEFAULT_AGENT_ID,

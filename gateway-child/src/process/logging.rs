@@ -203,6 +203,8 @@ impl<'a> MakeWriter<'a> for LogSink {
 }
 
 /// Installs the global subscriber. Level from `TETHER_LOG` (e.g. `debug`), default `info`.
+/// Each event is `<RFC 3339 UTC time> <LEVEL> <message and fields>`: `logs.tail` parses that
+/// shape to answer each line as upstream's JSON log record (`methods::logs::record`).
 pub fn init(sink: LogSink) {
     let filter = EnvFilter::try_from_env("TETHER_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()

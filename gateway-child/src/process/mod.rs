@@ -1,5 +1,6 @@
 //! The process around the runs: command line, the private-variable re-exec, the instance lock,
-//! config location, the listening sockets, signals, exit codes, logging, and the process-wide
+//! config location, the listening sockets, signals, exit codes, logging, the runtime's measured
+//! health (`vitals`, sampled by each run), and the process-wide
 //! facilities every layer may use (`clock`, `regular_file`, `logging`, `environ`'s list of
 //! private variables).
 
@@ -15,3 +16,4 @@ pub mod memory;
 pub mod paths;
 pub mod regular_file;
 pub mod signals;
+pub mod vitals;

@@ -219,10 +219,13 @@ pub async fn run(
 
     spawn_tick(&services);
     spawn_health(&services);
+    services.spawn(Arc::clone(services.event_loop()).run(services.closing().clone()));
     if services.settings().reload_mode != ReloadMode::Off {
         services
             .tasks()
             .spawn(reload::watch_loop(Arc::clone(&services)));
+    } else {
+        services.reload_state().watcher = reload::state::Watcher::Off;
     }
     services.set_phase(Phase::Ready);
     info!(

@@ -20,6 +20,7 @@ use crate::config::settings::{Resolver, Settings};
 use crate::methods::bus::EventSink;
 use crate::methods::hub::Hub;
 use crate::process::logging::LogSink;
+use crate::process::vitals::EventLoopMonitor;
 use crate::server::drain::{ActiveWork, DrainHooks};
 use crate::socket::preauth::PreauthBudget;
 use crate::socket::rate_limit::{AuthLimiter, WriteLimiter};
@@ -104,6 +105,8 @@ pub struct Services {
     phase: watch::Sender<Phase>,
     restarts: mpsc::Sender<RestartRequest>,
     reload: Mutex<ReloadState>,
+    /// The runtime's measured health (sampled by the run's sampler task).
+    event_loop: Arc<EventLoopMonitor>,
 }
 
 /// What a run hands [`Services::new`].
@@ -154,6 +157,7 @@ impl Services {
             phase: watch::channel(Phase::Starting).0,
             restarts: p.restarts,
             reload: Mutex::new(ReloadState::new(p.applied)),
+            event_loop: EventLoopMonitor::new(),
         }
     }
 
@@ -290,6 +294,11 @@ impl Services {
     /// Hash of the config file the run has applied.
     pub fn applied_hash(&self) -> Option<String> {
         self.reload_state().applied.hash.clone()
+    }
+
+    /// The runtime's measured health (`eventLoop` of `health` and `status`).
+    pub fn event_loop(&self) -> &Arc<EventLoopMonitor> {
+        &self.event_loop
     }
 
     /// The hub as the engine's event sink.

@@ -243,6 +243,17 @@ async fn offline_model_explains_and_demonstrates_a_tool_call() {
     assert!(s.contains(&"tool:start".to_string()) && s.contains(&"item:end".to_string()));
     check_seqs(&rec, "o3");
     assert_eq!(e.summary().default_model, "tether/offline");
+    // It is what runs use, so it is listed: the default, built in, with no server to be local.
+    let models = e.models_list(&caller(1)).await.unwrap().models;
+    assert_eq!(models.len(), 1);
+    assert_eq!(
+        (models[0].provider.as_str(), models[0].id.as_str()),
+        ("tether", "offline")
+    );
+    assert_eq!(models[0].is_default, Some(true));
+    assert_eq!(models[0].tags, Some(vec!["default".to_owned()]));
+    assert_eq!(models[0].local, None);
+    assert!(!models[0].name.as_deref().unwrap().contains("no provider"));
 }
 
 #[tokio::test]
@@ -276,8 +287,11 @@ async fn a_local_server_is_discovered_when_nothing_is_configured() {
         .iter()
         .map(|m| format!("{}/{}", m.provider, m.id))
         .collect();
-    assert_eq!(ids, ["llamacpp/mock-local", "tether/offline"]);
+    // The offline model is not what runs use here, so it is not offered.
+    assert_eq!(ids, ["llamacpp/mock-local"]);
     assert_eq!(models.models[0].is_default, Some(true));
+    assert_eq!(models.models[0].local, Some(true));
+    assert_eq!(models.models[0].tags, Some(vec!["default".to_owned()]));
 }
 
 #[tokio::test]
@@ -306,7 +320,16 @@ async fn models_list_marks_reachability_honestly() {
         .as_deref()
         .unwrap()
         .contains("TETHER_TEST_NO_SUCH_KEY"));
-    assert_eq!(by("tether").is_default, Some(false));
+    // Beside configured providers the offline model is no choice: not listed.
+    assert!(
+        l.models.iter().all(|m| m.provider != "tether"),
+        "{:?}",
+        l.models
+    );
+    assert_eq!(by("up").tags, Some(vec!["default".to_owned()]));
+    assert_eq!(by("down").tags, None);
+    assert_eq!(by("up").local, Some(true), "the mock listens on 127.0.0.1");
+    assert_eq!(by("down").local, Some(true));
     assert_eq!(l.default.as_deref(), Some("up/m1"));
     assert_eq!(
         mock.request_count(),

@@ -289,12 +289,20 @@ async fn upstream_openclaw_cli_reads_work_against_tether() -> Result<()> {
         .context("status --json printed no JSON")?;
     let v: Value = serde_json::from_str(&status.stdout[start..])
         .with_context(|| format!("status --json:\n{}", status.stdout))?;
-    let text = v.to_string();
-    assert!(
-        text.contains("byAgent") && text.contains(MAIN),
+    // The CLI reads `status` with operator.read: the count by agent, not which sessions or
+    // where (upstream's status keeps those for admins).
+    assert_eq!(
+        v["sessions"]["byAgent"][0]["count"], 1,
         "status --json lacks the sessions by agent:\n{}",
         status.stdout
     );
+    assert_eq!(
+        v["sessions"]["byAgent"][0]["recent"],
+        json!([]),
+        "{}",
+        status.stdout
+    );
+    assert!(!v.to_string().contains(MAIN), "{}", status.stdout);
     // `cron list`: an empty, complete inventory page.
     let cron = run(&["cron", "list"]).await?;
     assert!(
@@ -316,10 +324,18 @@ async fn upstream_openclaw_cli_reads_work_against_tether() -> Result<()> {
     let start = approvals.stdout.find('{').context("no JSON")?;
     let v: Value = serde_json::from_str(&approvals.stdout[start..])?;
     assert_eq!(v["approvals"], json!([]), "{}", approvals.stdout);
-    // `models list`: the CLI checks the capability first, then lists what Tether can run.
+    // `models list`: the CLI checks the capability first, then lists what Tether can run:
+    // the configured model, local (its server is on 127.0.0.1), its key set, the default.
     let models = run(&["models", "list"]).await?;
-    assert!(
-        models.stdout.contains("tether/offline"),
+    let row: Vec<&str> = models
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("mock/mock-1"))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_default();
+    assert_eq!(
+        row,
+        ["mock/mock-1", "-", "32k", "yes", "yes", "default"],
         "models list:\n{}\n{}",
         models.stdout,
         models.stderr

@@ -237,8 +237,12 @@ pub async fn watch_loop(services: Arc<Services>) {
     let path = services.paths().config.clone();
     let (tx, mut rx) = tokio::sync::mpsc::channel(1);
     let _watcher = match watch(&path, tx) {
-        Ok(w) => w,
+        Ok(w) => {
+            services.reload_state().watcher = state::Watcher::Watching;
+            w
+        }
         Err(e) => {
+            services.reload_state().watcher = state::Watcher::Unavailable;
             warn!(error = %e, "config watcher unavailable; file changes will not be applied");
             return;
         }
