@@ -22,7 +22,7 @@ fn host_name() -> String {
 
 /// This process's presence instance id: one per process, kept across in-process restarts (as
 /// upstream keeps one per gateway process).
-fn instance_id() -> &'static str {
+pub(crate) fn instance_id() -> &'static str {
     static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ID.get_or_init(|| uuid::Uuid::new_v4().to_string())
 }

@@ -201,7 +201,39 @@ pub async fn info(ctx: &CallContext, _params: Value) -> Result<Value, ErrorShape
     if load.len() == 3 {
         out["loadAverage"] = json!(load);
     }
+    out["processInstanceId"] = json!(crate::methods::health::instance_id());
+    // The Control UI's "Gateway activity" reads CPU and event-loop delay from here.
+    if let Some(e) = event_loop(s) {
+        out["eventLoop"] = e;
+    }
+    // The disk the state lives on (where transcripts and logs grow).
+    let state_dir = &s.resolver().paths.state_dir;
+    if let Ok(st) = nix::sys::statvfs::statvfs(state_dir.as_path()) {
+        let block = st.fragment_size();
+        let total = st.blocks().saturating_mul(block);
+        let available = st.blocks_available().saturating_mul(block);
+        let mount = mount_point(state_dir);
+        out["disks"] = json!([{"path": mount, "totalBytes": total, "availableBytes": available}]);
+        out["diskTotalBytes"] = json!(total);
+        out["diskAvailableBytes"] = json!(available);
+        out["diskPath"] = json!(state_dir.display().to_string());
+    }
     Ok(out)
+}
+
+/// The mount point `path` is on: the longest mount in `/proc/self/mounts` that contains it
+/// (`/` when that cannot be read).
+fn mount_point(path: &std::path::Path) -> String {
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    mounts
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        // The kernel escapes spaces and the like in mount points as octal (`\040`).
+        .map(|m| m.replace("\\040", " "))
+        .filter(|m| path.starts_with(m))
+        .max_by_key(String::len)
+        .unwrap_or_else(|| "/".to_owned())
 }
 
 /// `environments.list {projection?}`: the one place agents run here, this gateway's host.

@@ -271,3 +271,61 @@ async fn control_ui_pages_get_truthful_answers_in_upstreams_shapes() -> Result<(
     }
     Ok(())
 }
+
+/// `system.info` (the Control UI's Systems page and its "Gateway activity"): this host and this
+/// process as they are: pid and port, memory, the disk the state is on, the same instance id
+/// as the gateway's presence entry, and once the sampler's first window has closed, the
+/// measured event loop (CPU share and timer delay).
+#[tokio::test]
+async fn system_info_describes_this_host_and_process() -> Result<()> {
+    let rig = Rig::start().await?;
+    let mut c = rig.connect(&rig.operator()).await?;
+    let info = payload(c.call("system.info", json!({})).await?)?;
+    assert_eq!(info["pid"], rig.gw.pid);
+    assert_eq!(info["port"], rig.gw.port);
+    assert_eq!(info["platform"], "linux");
+    assert!(info["cpuCount"].as_u64().is_some_and(|n| n >= 1), "{info}");
+    assert!(info["processMemory"]["rssBytes"]
+        .as_u64()
+        .is_some_and(|n| n > 0));
+    let total = info["diskTotalBytes"].as_u64().unwrap_or(0);
+    let available = info["diskAvailableBytes"].as_u64().unwrap_or(u64::MAX);
+    assert!(total > 0 && available <= total, "{info}");
+    assert_eq!(info["disks"][0]["totalBytes"], total);
+    let mount = info["disks"][0]["path"].as_str().unwrap_or_default();
+    assert!(
+        rig.gw.state_dir().canonicalize()?.starts_with(mount),
+        "{mount}"
+    );
+    assert_eq!(
+        info["diskPath"],
+        rig.gw.state_dir().display().to_string().as_str()
+    );
+    let presence = payload(c.call("system-presence", json!({})).await?)?;
+    let me = presence
+        .as_array()
+        .and_then(|p| p.iter().find(|e| e["mode"] == "gateway"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(info["processInstanceId"], me["instanceId"], "{presence}");
+
+    // The event loop is measured in one-second windows: it is absent until the first closes.
+    // There is no event for that, so ask again (bounded) until it is there.
+    let deadline = std::time::Instant::now() + D;
+    let event_loop = loop {
+        let info = payload(c.call("system.info", json!({})).await?)?;
+        if info["eventLoop"].is_object() {
+            break info["eventLoop"].clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no eventLoop: {info}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(event_loop["delayP99Ms"].as_f64().is_some(), "{event_loop}");
+    assert!(
+        event_loop["cpuCoreRatio"].as_f64().is_some(),
+        "{event_loop}"
+    );
+    // Degraded or not depends on the machine's load right now: only its shape is checked.
+    assert!(event_loop["degraded"].is_boolean(), "{event_loop}");
+    Ok(())
+}
