@@ -166,6 +166,10 @@ string_enum! {
         Model = "model",
         /// v4: wrapping up.
         Finishing = "finishing",
+        /// The run waits for a person to decide an approval (`approvalId`, `toolCallId`).
+        WaitingApproval = "waiting-approval",
+        /// That approval was decided (or expired, or the run was aborted).
+        ApprovalResolved = "approval-resolved",
         End = "end",
         Error = "error",
     }

@@ -447,6 +447,7 @@ mod tests {
             run_id: Some("a".into()),
             decision: None,
             expires_at_ms: Some(5),
+            allowed_decisions: None,
         })));
         c.push(&delta("b", "y", "y"));
         assert!(!c.push(&SupervisorEvent::Diagnostic(

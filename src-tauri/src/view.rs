@@ -186,6 +186,9 @@ pub struct ApprovalMessage {
     /// Epoch ms of expiry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at_ms: Option<u64>,
+    /// The decisions offered; absent: all three.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_decisions: Option<Vec<String>>,
 }
 
 impl From<&ApprovalUpdate> for ApprovalMessage {
@@ -199,6 +202,7 @@ impl From<&ApprovalUpdate> for ApprovalMessage {
             run_id: a.run_id.clone(),
             decision: a.decision.clone(),
             expires_at_ms: a.expires_at_ms,
+            allowed_decisions: a.allowed_decisions.clone(),
         }
     }
 }

@@ -396,6 +396,10 @@ pub struct ApprovalUpdate {
     /// Epoch ms after which the request expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at_ms: Option<u64>,
+    /// The decisions the gateway offers (`allow-once`, `allow-always`, `deny`); absent: all
+    /// three. Under `tools.exec.ask: "always"` there is no `allow-always`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_decisions: Option<Vec<String>>,
 }
 
 /// What a `diagnostic` is about: stable codes, on the wire in snake case.

@@ -94,6 +94,7 @@ impl Normalizer {
                         run_id: r.request.run_id,
                         decision: None,
                         expires_at_ms: r.expires_at_ms,
+                        allowed_decisions: r.request.allowed_decisions,
                     })
                 })
                 .into_iter()
@@ -111,6 +112,7 @@ impl Normalizer {
                         run_id: None,
                         decision: Some(r.decision),
                         expires_at_ms: None,
+                        allowed_decisions: None,
                     })
                 })
                 .into_iter()

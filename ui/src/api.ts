@@ -318,6 +318,8 @@ export interface ApprovalMessage {
   decision?: string;
   /** Epoch ms after which the request expires. */
   expiresAtMs?: number;
+  /** The decisions the gateway offers; absent: all three. No `allow-always` when every command asks. */
+  allowedDecisions?: string[];
 }
 
 /** The UI may have missed events: reload the history of the sessions it shows. */

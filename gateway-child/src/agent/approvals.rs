@@ -361,6 +361,15 @@ impl Approvals {
                 )))
             }
         };
+        if let Some(offered) = &req.allowed_decisions {
+            if !offered.iter().any(|d| d == decision.as_str()) {
+                return Err(ErrorShape::invalid_request(format!(
+                    "{} is not offered for this approval (offered: {}); it is still pending",
+                    decision.as_str(),
+                    offered.join(", ")
+                )));
+            }
+        }
         let Some(pending) = inner.pending.remove(&params.id) else {
             return Err(ErrorShape::new(
                 ErrorCode::ApprovalNotFound,
@@ -568,6 +577,40 @@ mod tests {
     }
 
     const LONG: Duration = Duration::from_secs(600);
+
+    #[tokio::test]
+    async fn a_decision_the_request_does_not_offer_is_refused_and_the_request_stays_pending() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let a = broker(dir.path());
+        let mut req = request("touch y");
+        req.allowed_decisions = Some(vec!["allow-once".into(), "deny".into()]);
+        let (tx, rx) = oneshot::channel();
+        let broker_ = a.clone();
+        let task = tokio::spawn(async move {
+            broker_
+                .ask(req, LONG, &CancellationToken::new(), |id| {
+                    let _ = tx.send(id.to_owned());
+                })
+                .await
+        });
+        let id = rx.await.expect("announced");
+        let err = a
+            .resolve("ui", device(), &decide(&id, ApprovalDecision::AllowAlways))
+            .expect_err("allow-always is not offered");
+        assert_eq!(err.code, ErrorCode::InvalidRequest);
+        assert!(
+            err.message.contains(
+                "allow-always is not offered for this approval (offered: allow-once, deny)"
+            ),
+            "{}",
+            err.message
+        );
+        assert_eq!(a.list().len(), 1, "still pending");
+        a.resolve("ui", device(), &decide(&id, ApprovalDecision::AllowOnce))
+            .expect("an offered decision");
+        assert_eq!(task.await.expect("task"), Verdict::Allow { always: false });
+        assert!(!a.is_always_allowed("touch y", "/ws"), "nothing was stored");
+    }
 
     #[tokio::test]
     async fn a_resolved_approval_is_in_the_history_as_upstream_shows_it() {

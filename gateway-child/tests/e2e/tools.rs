@@ -116,6 +116,77 @@ async fn approval_request(c: &mut WsClient) -> Result<Value> {
 }
 
 #[tokio::test]
+async fn under_ask_always_allow_always_is_not_offered_and_the_run_says_it_waits() -> Result<()> {
+    let rig = Rig::with(json!({"tools": {"exec": {"ask": "always"}}})).await?;
+    rig.mock.push(Reply::ToolCalls(vec![MockToolCall::new(
+        "w1",
+        "exec",
+        json!({"command": "touch waited.txt"}),
+    )]));
+    rig.mock.push(Reply::words("ran it"));
+    let mut starter = rig.connect(&rig.tool_operator()).await?;
+    let mut approver = rig
+        .connect(&opts(rig.token(), &["operator.approvals"], &[]))
+        .await?;
+    chat_send(&mut starter, MAIN, "touch a file", "aw1").await?;
+    let req = approval_request(&mut approver).await?;
+    let id = req["id"].as_str().unwrap().to_owned();
+    // Every command asks each time, so "allow always" would be a promise the policy breaks.
+    assert_eq!(
+        req["request"]["allowedDecisions"],
+        json!(["allow-once", "deny"])
+    );
+    assert_eq!(
+        req["request"]["unavailableDecisions"],
+        json!(["allow-always"])
+    );
+    let res = approver
+        .call(
+            "exec.approval.resolve",
+            json!({"id": id, "decision": "allow-always"}),
+        )
+        .await?;
+    assert_eq!(code(&res), "INVALID_REQUEST");
+    let listed = payload(approver.call("exec.approval.list", json!({})).await?)?;
+    assert_eq!(
+        listed[0]["id"],
+        id.as_str(),
+        "still pending after the refusal"
+    );
+    payload(
+        approver
+            .call(
+                "exec.approval.resolve",
+                json!({"id": id, "decision": "allow-once"}),
+            )
+            .await?,
+    )?;
+    let evs = until_terminal(&mut starter, "aw1").await?;
+    assert_eq!(terminal(&evs, "aw1")["state"], "final");
+    assert!(rig.workspace().join("waited.txt").exists());
+    // The run said it waited for this approval, and when the wait ended, in that order.
+    let phases: Vec<(String, Value)> = tool_events(&evs, "aw1", "lifecycle")
+        .into_iter()
+        .filter(|p| p["data"]["approvalId"] == id.as_str())
+        .map(|p| {
+            (
+                p["data"]["phase"].as_str().unwrap_or("").to_owned(),
+                p["data"]["toolCallId"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            ("waiting-approval".to_owned(), json!("w1")),
+            ("approval-resolved".to_owned(), json!("w1"))
+        ]
+    );
+    check_run_seqs(&evs, "aw1");
+    Ok(())
+}
+
+#[tokio::test]
 async fn exec_approvals_allow_once_and_deny_over_the_socket() -> Result<()> {
     let rig = Rig::start().await?;
     let exec = |id: &str, cmd: &str| {

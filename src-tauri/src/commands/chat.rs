@@ -238,6 +238,7 @@ pub fn pending(v: &Value) -> Vec<ApprovalMessage> {
                     run_id: p.request.run_id,
                     decision: None,
                     expires_at_ms: p.expires_at_ms,
+                    allowed_decisions: p.request.allowed_decisions,
                 })
                 .collect()
         })

@@ -251,6 +251,16 @@ pub fn finish(call: &ToolCall, env: &ToolEnv<'_>, started: u64, out: &ToolOutput
     }
 }
 
+/// The decisions a request offers under `ask`, and those it does not. With `always` every command
+/// asks each time, so "allow always" would promise what the policy does not keep: it is not
+/// offered (as upstream: durable trust does not suppress prompts under `always`).
+pub fn decisions_offered(ask: ExecAsk) -> (&'static [&'static str], &'static [&'static str]) {
+    match ask {
+        ExecAsk::Always => (&["allow-once", "deny"], &["allow-always"]),
+        ExecAsk::OnMiss | ExecAsk::Off => (&["allow-once", "allow-always", "deny"], &[]),
+    }
+}
+
 /// Whether `command` needs a human's approval under `policy`.
 pub fn needs_approval(
     policy: &ExecPolicy,
@@ -283,7 +293,11 @@ async fn run_exec(call: &ToolCall, env: &ToolEnv<'_>) -> ToolOutput {
     let item_id = format!("tool:{}", call.id);
 
     if needs_approval(env.exec, env.approvals, command, &cwd) {
+        let (allowed, unavailable) = decisions_offered(env.exec.ask);
         let mut extra = Map::new();
+        if !unavailable.is_empty() {
+            extra.insert("unavailableDecisions".into(), json!(unavailable));
+        }
         extra.insert("commandPreview".into(), json!(preview(command)));
         extra.insert("host".into(), json!("gateway"));
         extra.insert(
@@ -301,11 +315,7 @@ async fn run_exec(call: &ToolCall, env: &ToolEnv<'_>) -> ToolOutput {
             agent_id: Some(env.agent_id.to_owned()),
             run_id: Some(env.emitter.run_id().to_owned()),
             tool_call_id: Some(call.id.clone()),
-            allowed_decisions: Some(vec![
-                "allow-once".into(),
-                "allow-always".into(),
-                "deny".into(),
-            ]),
+            allowed_decisions: Some(allowed.iter().map(|d| (*d).to_owned()).collect()),
             extra,
         };
         let mut approval_id = String::new();
@@ -325,6 +335,12 @@ async fn run_exec(call: &ToolCall, env: &ToolEnv<'_>) -> ToolOutput {
                         "title": title, "itemId": item_id, "toolCallId": call.id,
                         "approvalId": id, "command": preview(command)}),
                 ));
+                // The run waits on a person (upstream's UI says "Waiting for approval…").
+                env.emitter.agent(data(
+                    AgentStream::Lifecycle,
+                    json!({"phase": "waiting-approval", "approvalId": id,
+                        "toolCallId": call.id}),
+                ));
             })
             .await;
         let status = match verdict {
@@ -336,6 +352,11 @@ async fn run_exec(call: &ToolCall, env: &ToolEnv<'_>) -> ToolOutput {
             AgentStream::Approval,
             json!({"phase": "resolved", "kind": "exec", "status": status, "title": title,
                 "itemId": item_id, "toolCallId": call.id, "approvalId": approval_id}),
+        ));
+        env.emitter.agent(data(
+            AgentStream::Lifecycle,
+            json!({"phase": "approval-resolved", "approvalId": approval_id,
+                "toolCallId": call.id}),
         ));
         match verdict {
             Verdict::Allow { .. } => {}
