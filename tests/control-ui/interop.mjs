@@ -16,7 +16,8 @@
 // Steps: log in with `/#token=…` (same-origin gateway, no login form); wait until the chat is
 // usable; send "Say hello" and wait for the reply carrying the marker; reload and check the
 // history is still shown; a turn in which the model calls the `read` tool (its card and the
-// answer show once each); a turn stopped with the Stop button while it streams (it ends
+// answer show once each); a turn in which the model calls `exec`, the gateway asks for approval
+// and the user allows it once (the request shown, then the answer); a turn stopped with the Stop button while it streams (it ends
 // "Interrupted", the partial reply kept); a second conversation started with "New conversation",
 // then Home (the first one's history, not the second's) and the second again from the sidebar's
 // sessions list; then open every page the UI's navigation offers: the sidebar's
@@ -103,6 +104,8 @@ const SETTLE_MAX_MS = 20_000;
 const TOOL_ASK = 'Read notes.txt please';
 const TOOL_DONE = 'The notes say MARK-tool-done';
 const TOOL_FILE = 'notes.txt';
+const EXEC_ASK = 'Run the printf please';
+const EXEC_DONE = 'The command ran MARK-exec-done';
 const ABORT_ASK = 'Count to a million';
 const ABORT_PARTIAL = 'One, two, three';
 const SECOND_ASK = 'A second conversation';
@@ -426,6 +429,43 @@ async function toolTurn(page) {
   return counts;
 }
 
+/**
+ * A turn in which the model calls `exec` and the gateway asks for approval (both gateways are
+ * configured with `tools.exec.ask: "always"`): the UI shows the request, the user allows it once,
+ * the command runs and the answer shows.
+ */
+async function approvalTurn(page) {
+  current = 'approval turn';
+  const finals = chatFinals;
+  await send(page, EXEC_ASK);
+  // The request's decision buttons ("Allow once", possibly named with the command).
+  const allow = page.getByRole('button', { name: /^Allow once/ });
+  await allow.first().waitFor({ timeout: REPLY_MS });
+  await settle(page);
+  await dumpAria(page, 'approval requested');
+  const requested = await shot(page, 'approval requested');
+  const saysSo = await page.getByText(/approval needed/i).filter({ visible: true }).count();
+  if (saysSo === 0)
+    fail('approval turn: the decision buttons show without saying an approval is needed');
+  await allow.first().click({ timeout: STEP_MS });
+  const log_ = page.getByRole('log');
+  await log_.getByText(EXEC_DONE).first().waitFor({ timeout: REPLY_MS });
+  const finalBy = Date.now() + STEP_MS;
+  while (chatFinals === finals && Date.now() < finalBy) await page.waitForTimeout(100);
+  await settle(page);
+  await dumpAria(page, 'approval allowed');
+  const counts = {
+    asks: await log_.getByText(EXEC_ASK, { exact: true }).filter({ visible: true }).count(),
+    answers: await log_.getByText(EXEC_DONE).filter({ visible: true }).count(),
+    pendingButtons: await allow.filter({ visible: true }).count(),
+  };
+  if (counts.asks !== 1 || counts.answers !== 1)
+    fail(`approval turn: the chat shows the message ${counts.asks} and the answer ${counts.answers} times (once each against upstream's gateway)`);
+  if (counts.pendingButtons !== 0)
+    fail('approval turn: the request still offers "Allow once" after it was allowed and the run ended');
+  return { counts, requested };
+}
+
 /** A turn the user stops while it streams. */
 async function abortTurn(page) {
   current = 'abort turn';
@@ -687,6 +727,13 @@ async function main() {
     } catch (e) {
       report.steps.tool = { ok: false, error: e.message, screenshot: await shot(page, 'chat tool turn failed') };
       fail(`the tool turn failed: ${e.message.split('\n')[0]}`);
+    }
+    try {
+      const r = await approvalTurn(page);
+      report.steps.approval = { ok: true, ...r, screenshot: await shot(page, 'chat after approval') };
+    } catch (e) {
+      report.steps.approval = { ok: false, error: e.message, screenshot: await shot(page, 'chat approval failed') };
+      fail(`the approval turn failed: ${e.message.split('\n')[0]}`);
     }
     try {
       await abortTurn(page);

@@ -6,11 +6,13 @@
 //! serves the UI itself; ours serves the same directory through `gateway.controlUi.root`. The
 //! same script, `tests/control-ui/interop.mjs`, then drives Debian's Chromium through
 //! playwright-core against each: log in with `/#token=…`, chat, reload, a turn that calls the
-//! `read` tool on a file of the agent's workspace, a turn stopped while it streams, and open
-//! every page of the navigation. It fails on a reply that never renders or shows twice, a
-//! history lost on reload, a missing tool card, a stop that does not interrupt the run (and
-//! hang up the provider's stream), an RPC answered `unknown method`, or an error banner on any
-//! page. Screenshots and `report.json` are
+//! `read` tool on a file of the agent's workspace, a turn whose `exec` call the user approves in
+//! the UI (both gateways configured to ask for every command), a turn stopped while it streams,
+//! a second conversation, and open every page of the navigation. It fails on a reply that never
+//! renders or shows twice, a history lost on reload, a missing tool card, an approval never
+//! shown or a command that did not run once allowed, a stop that does not interrupt the run
+//! (and hang up the provider's stream), an RPC answered `unknown method`, or an error banner on
+//! any page. Screenshots and `report.json` are
 //! kept under `target/control-ui-interop/{upstream,tether}/` for a person to look at.
 //!
 //! Needs upstream (`.ci/install-upstream`), Chromium (`.ci/install-desktop-deps`) and the UI's
@@ -36,6 +38,12 @@ const REPLY: &str = "Hello there! MARK-ui-7q";
 /// The later turns' prompts (as `interop.mjs` types them) and what the mock answers to each.
 const TOOL_ASK: &str = "Read notes.txt please";
 const TOOL_DONE: &str = "The notes say MARK-tool-done";
+const EXEC_ASK: &str = "Run the printf please";
+const EXEC_DONE: &str = "The command ran MARK-exec-done";
+/// The command the approval turn runs, and what only running it prints (the command's own text
+/// does not contain it, so the provider seeing it proves the command ran after the approval).
+const EXEC_COMMAND: &str = "printf 'MARK-%s\\n' ran";
+const EXEC_OUTPUT: &str = "MARK-ran";
 const ABORT_ASK: &str = "Count to a million";
 const ABORT_PARTIAL: &str = "One, two, three";
 const SECOND_ASK: &str = "A second conversation";
@@ -119,11 +127,13 @@ fn control_ui_root(up: &Upstream) -> PathBuf {
 }
 
 /// The blocks both gateways share: the mock provider with one model, `mock/mock-1`, at `base`,
-/// as the default model.
+/// as the default model, and every `exec` command asking for approval (`tools.exec.ask`, the
+/// same key on both gateways; upstream's default is not to ask).
 fn mock_config(base: &str) -> Value {
     json!({
         "models": {"providers": {"mock": mock_openai::provider_config(base)}},
         "agents": {"defaults": {"model": {"primary": "mock/mock-1"}}},
+        "tools": {"exec": {"ask": "always"}},
     })
 }
 
@@ -252,6 +262,15 @@ fn script_turns(mock: &MockOpenAi) {
         )]),
     );
     mock.push_for(TOOL_ASK, Reply::words(TOOL_DONE));
+    mock.push_for(
+        EXEC_ASK,
+        Reply::ToolCalls(vec![MockToolCall::new(
+            "call_exec_1",
+            "exec",
+            json!({"command": EXEC_COMMAND}),
+        )]),
+    );
+    mock.push_for(EXEC_ASK, Reply::words(EXEC_DONE));
     // Twice: upstream also asks its model for a title for a conversation it creates, with the
     // first message in the request (ours titles it by that message and leaves one unused).
     mock.push_for(SECOND_ASK, Reply::words(SECOND_DONE));
@@ -260,6 +279,13 @@ fn script_turns(mock: &MockOpenAi) {
         ABORT_ASK,
         Reply::Stall(vec![format!("{ABORT_PARTIAL}, "), "four, ".into()]),
     );
+}
+
+/// Whether the approved command ran: its output came back to the provider as the tool's result.
+fn mock_saw_exec_output(mock: &MockOpenAi) -> bool {
+    mock.requests()
+        .iter()
+        .any(|r| r.body.to_string().contains(EXEC_OUTPUT))
 }
 
 /// Whether the mock saw the chat's message (so the reply on screen came through the gateway's
@@ -313,7 +339,12 @@ async fn upstream_control_ui_works_against_tether_as_against_upstream() {
         let run = run_script(&up.node, "upstream", &base, upstream_gw.token())
             .await
             .unwrap();
-        runs.push((run, mock_saw_chat(&up_mock), up_mock.cancelled()));
+        runs.push((
+            run,
+            mock_saw_chat(&up_mock),
+            mock_saw_exec_output(&up_mock),
+            up_mock.cancelled(),
+        ));
         drop(upstream_gw);
         step("upstream run done");
     }
@@ -333,7 +364,12 @@ async fn upstream_control_ui_works_against_tether_as_against_upstream() {
         if !run.ok {
             tether_stderr = ours.process.lines(Stream::Stderr);
         }
-        runs.push((run, mock_saw_chat(&our_mock), our_mock.cancelled()));
+        runs.push((
+            run,
+            mock_saw_chat(&our_mock),
+            mock_saw_exec_output(&our_mock),
+            our_mock.cancelled(),
+        ));
         step("tether run done");
     }
     assert!(
@@ -342,8 +378,15 @@ async fn upstream_control_ui_works_against_tether_as_against_upstream() {
     );
 
     let mut problems = Vec::new();
-    for (run, saw_chat, cancelled) in &runs {
+    for (run, saw_chat, saw_exec, cancelled) in &runs {
         let saw_chat = *saw_chat;
+        // The allowed command ran: its output reached the provider.
+        if run.ok && !saw_exec {
+            problems.push(format!(
+                "{}: the approved command's output never reached the provider",
+                run.which
+            ));
+        }
         // The Stop button reached the provider: the gateway hung up the stalled stream.
         if run.ok && *cancelled == 0 {
             problems.push(format!(
