@@ -24,8 +24,9 @@
 //!
 //! Until the first window closes, or when a required number cannot be read, there is no
 //! snapshot, and the summaries carry no `eventLoop` (upstream's way of saying it is unknown).
-//! Cost: 20 timer wake-ups a second, a few microseconds each; once a second one `getrusage` and
-//! one read of `/proc/stat`. Memory is bounded: a window keeps at most [`MAX_SAMPLES`] delays.
+//! Cost: 20 timer wake-ups a second while the runtime works, 2 while it is idle
+//! ([`next_period`]); once a second one `getrusage` and one read of `/proc/stat`. Memory is
+//! bounded: a window keeps at most [`MAX_SAMPLES`] delays.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -33,8 +34,12 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-/// How often the sampler wakes up.
+/// How often the sampler wakes up while the runtime works.
 pub const RESOLUTION: Duration = Duration::from_millis(50);
+/// How often it wakes up while the runtime is idle (see [`next_period`]).
+pub const IDLE_RESOLUTION: Duration = Duration::from_millis(500);
+/// Below this busy share (with no delay worth noting), a window counts as idle.
+const IDLE_UTILIZATION: f64 = 0.01;
 /// How long one window lasts; each snapshot describes the last complete window.
 pub const WINDOW: Duration = Duration::from_secs(1);
 /// Most delays one window keeps (it needs `WINDOW / RESOLUTION`, 20).
@@ -206,6 +211,26 @@ fn reasons(interval_ms: f64, p99: f64, max: f64, util: f64, cpu: f64) -> Vec<&'s
     out
 }
 
+/// The sampler's period for the next window, from the window that just closed: [`RESOLUTION`]
+/// while the runtime works or was late, [`IDLE_RESOLUTION`] while it is idle (workers busy
+/// under 1 %, no wake-up 25 ms late, not degraded). Lateness comes from busy workers or a
+/// loaded host, so an idle runtime is sampled 2 times a second instead of 20 (idle cost, as
+/// measured: 0.34 % of a core at 20 wake-ups a second on the 2-core machine); the first busy
+/// window brings the fine period back, and a stall is still seen at the next coarse wake-up.
+/// No snapshot (unknown) keeps the fine period.
+pub fn next_period(last: Option<&EventLoopHealth>) -> Duration {
+    match last {
+        Some(h)
+            if !h.degraded
+                && h.utilization < IDLE_UTILIZATION
+                && h.delay_max_ms < LOAD_COEVIDENCE_MS =>
+        {
+            IDLE_RESOLUTION
+        }
+        _ => RESOLUTION,
+    }
+}
+
 /// One window being measured (pure: its counters are handed in).
 #[derive(Debug)]
 pub struct Window {
@@ -318,7 +343,8 @@ impl EventLoopMonitor {
     /// The sampler: runs until `stop` is cancelled.
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
         let mut window = Window::new(Counters::read(tokio::time::Instant::now().into_std()));
-        let mut next = tokio::time::Instant::now() + RESOLUTION;
+        let mut period = RESOLUTION;
+        let mut next = tokio::time::Instant::now() + period;
         loop {
             tokio::select! {
                 () = stop.cancelled() => return,
@@ -326,14 +352,15 @@ impl EventLoopMonitor {
             }
             let now = tokio::time::Instant::now();
             window.record(now.saturating_duration_since(next));
-            // A stall longer than the period is one late wake-up, not a burst of catch-ups.
-            next += RESOLUTION;
-            if next <= now {
-                next = now + RESOLUTION;
-            }
             if window.due(now.into_std()) {
                 let health = window.finish(Counters::read(now.into_std()));
+                period = next_period(health.as_ref());
                 *self.latest.lock().unwrap_or_else(PoisonError::into_inner) = health;
+            }
+            // A stall longer than the period is one late wake-up, not a burst of catch-ups.
+            next += period;
+            if next <= now {
+                next = now + period;
             }
         }
     }
@@ -395,6 +422,27 @@ mod tests {
         assert!(v["degradedSinceMs"].is_null(), "{v}");
         // The next window starts where this one ended; with no wake-up it has nothing to say.
         assert_eq!(w.finish(counters(t1, 150, 540, None)), None);
+    }
+
+    #[test]
+    fn an_idle_runtime_is_sampled_coarsely_and_a_busy_or_late_one_finely() {
+        let t0 = Instant::now();
+        let t1 = t0 + WINDOW;
+        let mut w = Window::new(counters(t0, 0, 0, None));
+        // Idle: workers busy 2 ms of 2 × 1 s, wake-ups on time.
+        w.record(Duration::from_micros(300));
+        let idle = w.finish(counters(t1, 1, 2, None)).unwrap();
+        assert_eq!(next_period(Some(&idle)), IDLE_RESOLUTION);
+        // Busy: 10 % of the workers' time.
+        w.record(Duration::from_micros(300));
+        let busy = w.finish(counters(t1 + WINDOW, 50, 202, None)).unwrap();
+        assert_eq!(next_period(Some(&busy)), RESOLUTION);
+        // Idle workers but a wake-up 30 ms late (a loaded host): fine again.
+        w.record(Duration::from_millis(30));
+        let late = w.finish(counters(t1 + WINDOW * 2, 51, 204, None)).unwrap();
+        assert_eq!(next_period(Some(&late)), RESOLUTION);
+        // Unknown: fine.
+        assert_eq!(next_period(None), RESOLUTION);
     }
 
     #[test]
