@@ -1,7 +1,8 @@
 //! Gateway benchmark: prints a table of start-up, memory, restart and fan-out figures.
 //!
 //! - spawn → `hello-ok`: the real release binary, fresh state dir, until a client holds `hello-ok`;
-//! - idle RSS: the real binary with one connected client, 5 s after start;
+//! - idle RSS and CPU: the real binary with one connected client, RSS 5 s after start, then its
+//!   CPU time over `TETHER_BENCH_IDLE_S` seconds (default 30);
 //! - SIGUSR1 → `hello-ok`: the real binary, from the signal to `hello-ok` on a new connection;
 //! - fan-out: `tether_gateway::run` in this process (its own runtime), events pushed through the
 //!   hub's `EventSink` (the engine's path), received by N real WebSocket clients; throughput for a
@@ -63,12 +64,19 @@ fn rss_kib(pid: u32) -> Result<u64> {
     tether_testkit::process::proc_status(pid, "VmRSS").context("VmRSS")
 }
 
-async fn idle_rss() -> Result<u64> {
+/// Idle RSS 5 s after start, then the CPU the idle process uses over `idle_s` seconds (in % of
+/// one core), one client connected all along.
+async fn idle(idle_s: u64) -> Result<(u64, f64)> {
     let gw = Gateway::spawn(GatewayOptions::default()).await?;
     let (_c, _) = WsClient::connect(&gw.ws_url(), &ConnectOpts::cli(gw.token()?)).await?;
-    // Measuring idle memory: waiting is the point here, not synchronization.
+    // Measuring an idle process: waiting is the point here, not synchronization.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    rss_kib(gw.pid)
+    let rss = rss_kib(gw.pid)?;
+    let cpu0 = tether_testkit::process::cpu_time(gw.pid).context("cpu time")?;
+    tokio::time::sleep(Duration::from_secs(idle_s)).await;
+    let cpu1 = tether_testkit::process::cpu_time(gw.pid).context("cpu time")?;
+    let share = cpu1.saturating_sub(cpu0).as_secs_f64() / idle_s as f64 * 100.0;
+    Ok((rss, share))
 }
 
 async fn restart_to_hello_ok() -> Result<(Vec<Duration>, u64)> {
@@ -296,11 +304,20 @@ async fn main() -> Result<()> {
         target: "≤ 30 ms".into(),
     });
 
-    let rss = idle_rss().await?;
+    let idle_s: u64 = std::env::var("TETHER_BENCH_IDLE_S")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    let (rss, cpu) = idle(idle_s).await?;
     rows.push(Row {
         metric: "idle RSS after 5 s (1 client connected)".into(),
         value: format!("{:.1} MB", rss as f64 / 1024.0),
         target: "≤ 15 MB".into(),
+    });
+    rows.push(Row {
+        metric: format!("idle CPU over {idle_s} s (1 client connected)"),
+        value: format!("{cpu:.3} % of a core"),
+        target: "< 0.1 %".into(),
     });
 
     let (restart, promised) = restart_to_hello_ok().await?;
