@@ -139,8 +139,43 @@ pub struct TrayHost {
 }
 
 impl TrayHost {
-    /// Starts trayer on `display` and waits until it owns the tray selection.
+    /// Starts trayer on `display` and waits until it maps its window. A trayer that exits
+    /// before that (it gives up when it cannot take the tray selection or talk to a display
+    /// that is busy starting) is started again, up to three times; the error says how each
+    /// attempt ended.
     pub async fn start(display: &Display) -> Result<TrayHost> {
+        let mut attempts = Vec::new();
+        for _ in 0..3 {
+            let mut trayer = Self::spawn(display)?;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                if xdotool(display, &["search", "--class", "trayer"])
+                    .await
+                    .is_ok()
+                {
+                    return Ok(TrayHost { _trayer: trayer });
+                }
+                if let Some(status) = trayer.exited() {
+                    attempts.push(format!(
+                        "exited ({status}): {}",
+                        trayer.lines(Stream::Stderr).join(" | ")
+                    ));
+                    break;
+                }
+                if Instant::now() > deadline {
+                    bail!(
+                        "trayer did not map a window within 30 s (still running; stderr: {}); \
+                         earlier attempts: {attempts:?}",
+                        trayer.lines(Stream::Stderr).join(" | ")
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        bail!("trayer did not map a window: {attempts:?}")
+    }
+
+    fn spawn(display: &Display) -> Result<ChildGuard> {
         let mut cmd = Command::new("trayer");
         cmd.env("DISPLAY", &display.name).args([
             "--edge",
@@ -158,18 +193,7 @@ impl TrayHost {
             "--SetDockType",
             "true",
         ]);
-        let trayer = ChildGuard::spawn(&mut cmd).context("starting trayer")?;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while xdotool(display, &["search", "--class", "trayer"])
-            .await
-            .is_err()
-        {
-            if Instant::now() > deadline {
-                bail!("trayer did not map a window");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(TrayHost { _trayer: trayer })
+        ChildGuard::spawn(&mut cmd).context("starting trayer")
     }
 }
 

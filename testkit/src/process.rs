@@ -213,6 +213,14 @@ impl ChildGuard {
         Ok(status)
     }
 
+    /// The exit status if the child has exited, without waiting.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().ok().flatten();
+        }
+        self.status
+    }
+
     /// Sends a signal to the child (not its group).
     pub fn signal(&self, sig: Signal) -> Result<()> {
         let pid = i32::try_from(self.pid).context("pid out of range")?;
