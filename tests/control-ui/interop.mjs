@@ -492,11 +492,28 @@ async function sessionsTurn(page) {
   // The new-conversation page has its own composer ("What should this session work on?").
   const first = page.getByRole('main').getByRole('textbox').first();
   await first.waitFor({ timeout: STEP_MS });
+  // The page loads its environments and workspaces and re-renders its form when they arrive;
+  // an Enter before that is lost (seen against upstream's gateway on a loaded machine).
+  await settle(page);
   await dumpAria(page, 'new conversation');
   await first.fill(SECOND_ASK);
   await first.press('Enter');
   const log_ = page.getByRole('log');
-  await log_.getByText(SECOND_ASK, { exact: true }).first().waitFor({ timeout: STEP_MS });
+  const sent = log_.getByText(SECOND_ASK, { exact: true }).first();
+  // Still on the form with the text typed: the Enter was not taken; press it again (a taken
+  // one leaves the form for the new conversation's chat).
+  for (let attempt = 1; attempt < 3; attempt++) {
+    try {
+      await sent.waitFor({ timeout: 15_000 });
+      break;
+    } catch (e) {
+      const pending = (await first.isVisible()) && (await first.inputValue()) === SECOND_ASK;
+      if (!pending) throw e;
+      log(`sessions: the new conversation's Enter was not taken; pressing it again (${attempt})`);
+      await first.press('Enter');
+    }
+  }
+  await sent.waitFor({ timeout: STEP_MS });
   await log_.getByText(SECOND_DONE).first().waitFor({ timeout: REPLY_MS });
   await settle(page);
   const secondUrl = page.url();
