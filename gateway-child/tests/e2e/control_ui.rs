@@ -74,14 +74,7 @@ async fn control_ui_pages_get_truthful_answers_in_upstreams_shapes() -> Result<(
         .payload
         .unwrap();
     let id = req["id"].as_str().unwrap().to_owned();
-    payload(
-        admin
-            .call(
-                "exec.approval.resolve",
-                json!({"id": id, "decision": "allow-always"}),
-            )
-            .await?,
-    )?;
+    resolve_approval(&mut admin, &id, "allow-always").await?;
     let evs = until_terminal(&mut admin, "cu1").await?;
     assert_eq!(terminal(&evs, "cu1")["state"], "final");
 

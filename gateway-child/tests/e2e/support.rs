@@ -140,6 +140,17 @@ pub async fn chat_send(c: &mut WsClient, key: &str, message: &str, run: &str) ->
 }
 
 /// The payload of a successful response.
+/// `exec.approval.resolve {id, decision}` on `c`; its payload (an error if refused).
+pub async fn resolve_approval(c: &mut WsClient, id: &str, decision: &str) -> Result<Value> {
+    payload(
+        c.call(
+            "exec.approval.resolve",
+            json!({"id": id, "decision": decision}),
+        )
+        .await?,
+    )
+}
+
 pub fn payload(res: tether_protocol::Response) -> Result<Value> {
     if res.ok {
         Ok(res.payload.unwrap_or(Value::Null))

@@ -153,14 +153,7 @@ async fn under_ask_always_allow_always_is_not_offered_and_the_run_says_it_waits(
         id.as_str(),
         "still pending after the refusal"
     );
-    payload(
-        approver
-            .call(
-                "exec.approval.resolve",
-                json!({"id": id, "decision": "allow-once"}),
-            )
-            .await?,
-    )?;
+    resolve_approval(&mut approver, &id, "allow-once").await?;
     let evs = until_terminal(&mut starter, "aw1").await?;
     assert_eq!(terminal(&evs, "aw1")["state"], "final");
     assert!(rig.workspace().join("waited.txt").exists());
@@ -220,14 +213,7 @@ async fn exec_approvals_allow_once_and_deny_over_the_socket() -> Result<()> {
     assert_eq!(code(&res), "FORBIDDEN");
     let res = outsider.call("exec.approval.list", json!({})).await?;
     assert_eq!(code(&res), "FORBIDDEN");
-    let ok = payload(
-        approver
-            .call(
-                "exec.approval.resolve",
-                json!({"id": id, "decision": "allow-once"}),
-            )
-            .await?,
-    )?;
+    let ok = resolve_approval(&mut approver, &id, "allow-once").await?;
     assert_eq!(ok["decision"], "allow-once");
     let evs = until_terminal(&mut starter, "ap1").await?;
     assert_eq!(terminal(&evs, "ap1")["state"], "final");
@@ -244,14 +230,7 @@ async fn exec_approvals_allow_once_and_deny_over_the_socket() -> Result<()> {
     let req = approval_request(&mut approver).await?;
     let id2 = req["id"].as_str().unwrap().to_owned();
     assert_ne!(id, id2, "allow-once is not remembered");
-    payload(
-        approver
-            .call(
-                "exec.approval.resolve",
-                json!({"id": id2, "decision": "deny"}),
-            )
-            .await?,
-    )?;
+    resolve_approval(&mut approver, &id2, "deny").await?;
     let evs = until_terminal(&mut starter, "ap2").await?;
     assert_eq!(terminal(&evs, "ap2")["state"], "final");
     assert!(!rig.workspace().join("denied.txt").exists());
