@@ -2,8 +2,8 @@
 //! approvals) and the event names.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
+use crate::health::{AgentHealth, ConfigReload, SessionsSummary};
 use crate::maybe::Maybe;
 use crate::Map;
 
@@ -150,7 +150,7 @@ pub struct PresenceEvent {
 }
 
 /// `health` payload and `health` method result (the fields Tether reads; the rest is kept).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HealthSummary {
     /// Overall health.
@@ -163,9 +163,19 @@ pub struct HealthSummary {
     /// Default agent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_agent_id: Option<String>,
-    /// Session store summary.
+    /// Seconds between the default agent's heartbeat turns (0: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sessions: Option<Value>,
+    pub heartbeat_seconds: Option<u64>,
+    /// Each agent, with its heartbeat and sessions in a `health` answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<AgentHealth>,
+    /// The default agent's session store (in a `health` answer; the broadcast summary may
+    /// leave it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<SessionsSummary>,
+    /// Whether saved config files are applied while the gateway runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_reload: Option<ConfigReload>,
     /// Fields this version does not model.
     #[serde(flatten)]
     pub extra: Map,

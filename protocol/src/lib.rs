@@ -24,6 +24,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod events;
 pub mod frame;
+pub mod health;
 pub mod maybe;
 pub mod methods;
 pub mod scope;

@@ -3,9 +3,12 @@
 
 use serde_json::{json, Value};
 use tether_protocol::consts::DEFAULT_AGENT_ID;
-use tether_protocol::events::PresenceEntry;
-
+use tether_protocol::events::{HealthSummary, PresenceEntry};
+use tether_protocol::health::{
+    AgentHealth, ConfigReload, HeartbeatSettings, RecentSession, SessionsSummary,
+};
 use tether_protocol::methods::SessionsListParams;
+use tether_protocol::Map;
 
 use crate::agent::{Engine, EngineCaller};
 use crate::process::clock::now_ms;
@@ -141,25 +144,25 @@ pub fn rss_bytes() -> Option<u64> {
 
 /// A fresh health summary: upstream's shape with Tether's facts. `eventLoop` when a window has
 /// been measured ([`crate::process::vitals`]); `plugins` empty (Tether loads none);
-/// `configReload` once the run knows whether its config file is watched.
-pub fn health_summary(services: &Services) -> Value {
+/// `configReload` once the run knows whether its config file is watched. The agents carry no
+/// heartbeat or sessions here (the summary is also built on a timer, without a caller): the
+/// `health` method adds them ([`with_agent_details`]).
+pub fn health_summary(services: &Services) -> HealthSummary {
     let started = std::time::Instant::now();
     let connections = services.hub().count();
     let engine = services.engine().summary();
     let model = engine.default_model.clone();
-    let hot_reload = services
+    let config_reload = services
         .reload_state()
-        .hot_reload_status(services.settings().reload_mode);
-    let mut out = json!({
-        "ok": true,
-        "ts": now_ms(),
-        "durationMs": started.elapsed().as_millis() as u64,
+        .hot_reload_status(services.settings().reload_mode)
+        .map(|status| ConfigReload {
+            hot_reload_status: status.to_owned(),
+            extra: Map::new(),
+        });
+    let mut extra = object(json!({
         "channels": {},
         "channelOrder": [],
         "channelLabels": {},
-        "heartbeatSeconds": 0,
-        "defaultAgentId": DEFAULT_AGENT_ID,
-        "agents": [{"agentId": DEFAULT_AGENT_ID, "isDefault": true, "model": model}],
         "gateway": {
             "version": services.boot().version,
             "bootId": services.boot().id,
@@ -169,14 +172,53 @@ pub fn health_summary(services: &Services) -> Value {
         },
         "engine": engine,
         "plugins": {"loaded": [], "errors": [], "unavailable": []},
-    });
-    if let Some(status) = hot_reload {
-        out["configReload"] = json!({ "hotReloadStatus": status });
-    }
+    }));
     if let Some(event_loop) = event_loop(services) {
-        out["eventLoop"] = event_loop;
+        extra.insert("eventLoop".to_owned(), event_loop);
     }
-    out
+    let agent = object(json!({ "model": model }));
+    HealthSummary {
+        ok: true,
+        ts: now_ms(),
+        duration_ms: Some(started.elapsed().as_millis() as u64),
+        default_agent_id: Some(DEFAULT_AGENT_ID.to_owned()),
+        heartbeat_seconds: Some(0),
+        agents: vec![AgentHealth {
+            agent_id: DEFAULT_AGENT_ID.to_owned(),
+            is_default: true,
+            heartbeat: None,
+            sessions: None,
+            extra: agent,
+        }],
+        sessions: None,
+        config_reload,
+        extra,
+    }
+}
+
+/// `summary` as the `health` method answers `caller`: every agent with its heartbeat (off:
+/// Tether's gateway runs no heartbeat turns) and its session store, and the default agent's
+/// store at the top, as upstream's CLI prints them.
+pub async fn with_agent_details(
+    mut summary: HealthSummary,
+    engine: &Engine,
+    caller: &EngineCaller,
+) -> HealthSummary {
+    let sessions = sessions_summary(engine, caller).await;
+    for a in &mut summary.agents {
+        a.heartbeat = Some(HeartbeatSettings::off());
+        a.sessions = Some(sessions.clone());
+    }
+    summary.sessions = Some(sessions);
+    summary
+}
+
+/// A JSON object's fields (none for anything else).
+fn object(value: Value) -> Map {
+    match value {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
 }
 
 /// The runtime's last measured window as upstream's `eventLoop`, if there is one.
@@ -192,9 +234,9 @@ const RECENT: usize = 10;
 
 /// The sessions part of `health` and `status` (upstream's `HealthSessionSummary`): where
 /// transcripts live, how many sessions there are, and the newest ones with their age. `health`
-/// answers it as is, as upstream does for any caller; `status` redacts it for callers without
-/// admin ([`redact_for_status`]).
-pub async fn sessions_summary(engine: &Engine, caller: &EngineCaller) -> Value {
+/// answers it as is, as upstream does for any caller; `status` shows callers without admin
+/// its [`SessionsSummary::redacted`] form.
+pub async fn sessions_summary(engine: &Engine, caller: &EngineCaller) -> SessionsSummary {
     let params = SessionsListParams {
         limit: Some(RECENT as u32),
         ..SessionsListParams::default()
@@ -211,41 +253,24 @@ pub async fn sessions_summary(engine: &Engine, caller: &EngineCaller) -> Value {
         Err(_) => (String::new(), 0, Vec::new()),
     };
     let now = now_ms();
-    let recent: Vec<Value> = rows
+    let recent = rows
         .iter()
         .map(|r| {
             let updated = r.updated_at.get();
-            json!({
-                "key": r.key,
-                "updatedAt": updated,
-                "age": updated.map(|u| now.saturating_sub(u)),
-            })
+            RecentSession {
+                key: r.key.clone(),
+                updated_at: updated,
+                age: updated.map(|u| now.saturating_sub(u)),
+                extra: Map::new(),
+            }
         })
         .collect();
-    json!({
-        "path": path,
-        "count": count,
-        "recent": recent,
-    })
-}
-
-/// What `status` shows a caller without admin of a sessions summary, as upstream's status
-/// summary does without `includeSensitive`: the count, not the path or the recent sessions.
-pub fn redact_for_status(summary: &mut Value) {
-    summary["path"] = json!("[redacted]");
-    summary["recent"] = json!([]);
-}
-
-/// The heartbeat block of an agent: Tether's gateway runs no heartbeat turns.
-pub fn heartbeat_off() -> Value {
-    json!({
-        "enabled": false,
-        "every": "disabled",
-        "everyMs": null,
-        "prompt": "",
-        "target": "none",
-        "ackMaxChars": 0,
-    })
+    SessionsSummary {
+        path,
+        count,
+        recent,
+        extra: Map::new(),
+    }
 }
 
 #[cfg(test)]
@@ -321,12 +346,5 @@ mod tests {
             pick_ipv4(&[a("wlan0", 1), a("docker0", 4)]),
             Some(Ipv4Addr::new(10, 0, 0, 1))
         );
-    }
-
-    #[test]
-    fn status_redaction_keeps_the_count_only() {
-        let mut s = json!({"path": "/s/sessions", "count": 3, "recent": [{"key": "k"}]});
-        redact_for_status(&mut s);
-        assert_eq!(s, json!({"path": "[redacted]", "count": 3, "recent": []}));
     }
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use serde_json::{json, Value};
-use tether_protocol::events::{names, PresenceEntry, StateVersion};
+use tether_protocol::events::{names, HealthSummary, PresenceEntry, StateVersion};
 use tether_protocol::{Event, Frame, Scope};
 use tracing::info;
 
@@ -310,7 +310,8 @@ impl Hub {
     }
 
     /// Stores a fresh health summary and broadcasts it.
-    pub fn publish_health(&self, summary: Value) {
+    pub fn publish_health(&self, summary: &HealthSummary) {
+        let summary = serde_json::to_value(summary).unwrap_or_else(|_| json!({"ok": summary.ok}));
         *self.health.lock().unwrap_or_else(PoisonError::into_inner) = summary.clone();
         let sv = {
             let mut v = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
@@ -621,7 +622,10 @@ mod tests {
         hub.unregister(0);
         assert_eq!(hub.presence_snapshot().len(), 1);
         assert_eq!(hub.state_version().presence, 2);
-        hub.publish_health(json!({"ok": true}));
+        hub.publish_health(&HealthSummary {
+            ok: true,
+            ..HealthSummary::default()
+        });
         assert_eq!(hub.state_version().health, 1);
     }
 }

@@ -11,32 +11,30 @@
 use serde_json::{json, Value};
 use tether_protocol::consts::DEFAULT_AGENT_ID;
 use tether_protocol::diagnostics::{CommandLane, DiagnosticsLanes, DynamicLanes, UNLIMITED};
+use tether_protocol::health::{
+    AgentHeartbeat, AgentSessions, HeartbeatSettings, SessionDefaults, StatusHeartbeat,
+    StatusSessions, StatusSummary,
+};
 use tether_protocol::methods::HealthParams;
 use tether_protocol::{ErrorShape, Map};
 
 use crate::methods::call::CallContext;
 use crate::methods::health::{
-    event_loop, health_summary, heartbeat_off, redact_for_status, rss_bytes, sessions_summary,
+    event_loop, health_summary, rss_bytes, sessions_summary, with_agent_details,
 };
 
 /// `health {probe?}`: a fresh summary (also stored and broadcast when `probe` is set).
 pub async fn health(ctx: &CallContext, params: Value) -> Result<Value, ErrorShape> {
     let p: HealthParams = super::params(params)?;
-    let mut summary = health_summary(&ctx.services);
+    let summary = health_summary(&ctx.services);
     if p.probe == Some(true) {
-        ctx.services.hub().publish_health(summary.clone());
+        ctx.services.hub().publish_health(&summary);
     }
     // Upstream's CLI prints each agent's session store; the cached summary that events carry
     // stays without it (it is built on a timer, without a caller).
-    let sessions = sessions_summary(ctx.services.engine(), &ctx.caller.for_engine()).await;
-    if let Some(agents) = summary.get_mut("agents").and_then(Value::as_array_mut) {
-        for a in agents {
-            a["heartbeat"] = heartbeat_off();
-            a["sessions"] = sessions.clone();
-        }
-    }
-    summary["sessions"] = sessions;
-    Ok(summary)
+    let summary =
+        with_agent_details(summary, ctx.services.engine(), &ctx.caller.for_engine()).await;
+    super::encode(&summary)
 }
 
 /// `status`: process and gateway facts.
@@ -79,30 +77,51 @@ pub async fn status(ctx: &CallContext, _params: Value) -> Result<Value, ErrorSha
     // admin, upstream's summary keeps the counts only: no store path, no recent sessions, no
     // model defaults.
     let admin = ctx.caller.is_admin();
-    let mut sessions = sessions_summary(s.engine(), &ctx.caller.for_engine()).await;
-    let defaults = if admin {
+    let sessions = sessions_summary(s.engine(), &ctx.caller.for_engine()).await;
+    let (sessions, defaults) = if admin {
         let d = s.engine().model_defaults();
-        json!({"model": d.get("model"), "contextTokens": d.get("contextTokens")})
+        let defaults = SessionDefaults {
+            model: d.get("model").and_then(Value::as_str).map(str::to_owned),
+            context_tokens: d.get("contextTokens").and_then(Value::as_u64),
+            extra: Map::new(),
+        };
+        (sessions, defaults)
     } else {
-        redact_for_status(&mut sessions);
-        json!({"model": null, "contextTokens": null})
+        (sessions.redacted(), SessionDefaults::default())
     };
-    let mut by_agent = sessions.clone();
-    by_agent["agentId"] = json!(DEFAULT_AGENT_ID);
-    out["runtimeVersion"] = json!(s.boot().version);
-    out["sessions"] = json!({
-        "paths": if admin { vec![sessions["path"].clone()] } else { Vec::new() },
-        "count": sessions["count"],
-        "defaults": defaults,
-        "recent": sessions["recent"],
-        "byAgent": [by_agent],
-    });
     // Heartbeats are off, so no agent waits for a delivery route.
-    out["heartbeat"] = json!({
-        "defaultAgentId": DEFAULT_AGENT_ID,
-        "agents": [{"agentId": DEFAULT_AGENT_ID, "enabled": false, "every": "disabled",
-                    "everyMs": null, "waitingForRoute": false}],
-    });
+    let off = HeartbeatSettings::off();
+    let typed = StatusSummary {
+        runtime_version: Some(s.boot().version.to_owned()),
+        sessions: StatusSessions {
+            paths: if admin {
+                vec![sessions.path.clone()]
+            } else {
+                Vec::new()
+            },
+            count: sessions.count,
+            defaults,
+            recent: sessions.recent.clone(),
+            by_agent: vec![AgentSessions::of(DEFAULT_AGENT_ID, &sessions)],
+            extra: Map::new(),
+        },
+        heartbeat: StatusHeartbeat {
+            default_agent_id: DEFAULT_AGENT_ID.to_owned(),
+            agents: vec![AgentHeartbeat {
+                agent_id: DEFAULT_AGENT_ID.to_owned(),
+                enabled: off.enabled,
+                every: off.every,
+                every_ms: off.every_ms,
+                waiting_for_route: false,
+                extra: Map::new(),
+            }],
+            extra: Map::new(),
+        },
+        extra: Map::new(),
+    };
+    if let (Value::Object(out), Value::Object(typed)) = (&mut out, super::encode(&typed)?) {
+        out.extend(typed);
+    }
     out["channelSummary"] = json!([]);
     out["queuedSystemEvents"] = json!([]);
     // Upstream's empty task registry and its audit: Tether runs no background tasks.

@@ -360,7 +360,7 @@ fn spawn_health(services: &Arc<Services>) {
                     s.engine().evict_idle_sessions();
                     crate::process::memory::release_free_heap();
                     let summary = health::health_summary(&s);
-                    s.hub().publish_health(summary);
+                    s.hub().publish_health(&summary);
                 }
             }
         }
