@@ -489,8 +489,15 @@ async function sessionsTurn(page) {
   current = 'sessions';
   const sidebar = page.getByRole('complementary').first();
   await sidebar.getByRole('link', { name: 'New conversation' }).first().click({ timeout: STEP_MS });
-  // The new-conversation page has its own composer ("What should this session work on?").
-  const first = page.getByRole('main').getByRole('textbox').first();
+  // The new-conversation page has its own composer, found by its name and only once shown:
+  // right after the click the chat's composer can still be the first textbox in the main
+  // region (seen against upstream's gateway on a loaded machine, where a fill then waited on
+  // it until it timed out).
+  const first = page
+    .getByRole('main')
+    .getByRole('textbox', { name: 'What should this session work on?' })
+    .filter({ visible: true })
+    .first();
   await first.waitFor({ timeout: STEP_MS });
   // The page loads its environments and workspaces and re-renders its form when they arrive;
   // an Enter before that is lost (seen against upstream's gateway on a loaded machine).

@@ -424,7 +424,8 @@ async fn cli(up: &Upstream, target: &Target, args: &[&str]) -> Result<Run> {
 /// One text line with what differs between any two runs replaced: ANSI escapes dropped; paths
 /// (`/…`, `~/…`) → `<path>`; ISO times → `<time>`; UUIDs → `<id>`; ports after a loopback host
 /// or `port=` → `<port>`; dotted versions → `<ver>`; decimals, numbers with a unit (`14ms`,
-/// `30m`, `272k`) and bare numbers of 4+ digits → `<n>`; runs of spaces and of `─` → one.
+/// `30m`, `272k`), measured ratios (`util=`, `cpu=`) and bare numbers of 4+ digits → `<n>`; runs
+/// of spaces and of `─` → one.
 /// Small bare counts (`1 entries`, `Known: 0`) are kept: they are what a gateway answered.
 fn normalize(line: &str) -> String {
     let s = strip_ansi(line);
@@ -565,6 +566,8 @@ fn replace_ports(s: &str) -> String {
 
 fn replace_numbers(s: &str) -> String {
     const UNITS: &[&str] = &["ms", "s", "m", "h", "d", "w", "k"];
+    // Measured ratios (the event loop's `util=0.016 cpu=0.008`), whole when they round to 0 or 1.
+    const RATIOS: &[&str] = &["util=", "cpu="];
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
@@ -597,7 +600,7 @@ fn replace_numbers(s: &str) -> String {
             out.push_str("<n>");
             out.push_str(&unit);
             i = word_end;
-        } else if dots == 1 || run.len() >= 4 {
+        } else if dots == 1 || run.len() >= 4 || RATIOS.iter().any(|r| out.ends_with(r)) {
             out.push_str("<n>");
         } else {
             out.push_str(&run);
@@ -1118,6 +1121,10 @@ fn normalizer_replaces_what_varies_and_keeps_counts() {
     assert_eq!(
         normalize("Gateway event loop: ok max=27ms p99=27ms util=0.016 cpu=0.008"),
         "Gateway event loop: ok max=<n>ms p99=<n>ms util=<n> cpu=<n>"
+    );
+    assert_eq!(
+        normalize("Gateway event loop: ok max=2ms p99=2ms util=0 cpu=1 count=1"),
+        "Gateway event loop: ok max=<n>ms p99=<n>ms util=<n> cpu=<n> count=1"
     );
     assert_eq!(
         normalize("│ Gateway  │ local · ws://127.0.0.1:28789 (env X) · reachable 41ms │"),
