@@ -636,6 +636,19 @@ async fn chat_streams_a_tool_turn_and_its_history_survives_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exec_approval_is_asked_in_a_dialog_and_allowed_once() {
+    approval_turn(None, "approval-dialog-en.png").await;
+}
+
+/// Under `tools.exec.ask: "always"` the gateway does not offer "always allow" (it would ask
+/// again anyway), and the dialog shows only the two answers it can give.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_ask_always_the_dialog_offers_only_deny_and_allow_once() {
+    approval_turn(Some("always"), "approval-dialog-ask-always-en.png").await;
+}
+
+/// One exec approval in the real app: the dialog names the command and offers the answers the
+/// gateway allows under `ask` (its default policy when `None`); "Allow once" runs the command.
+async fn approval_turn(ask: Option<&str>, shot: &str) {
     use tether_testkit::mock_provider::{MockToolCall, Reply};
     let mock = tether_testkit::mock_openai::start().await.unwrap();
     mock.push(Reply::ToolCalls(vec![MockToolCall::new(
@@ -644,11 +657,14 @@ async fn an_exec_approval_is_asked_in_a_dialog_and_allowed_once() {
         json!({"command": "echo approved-and-ran"}),
     )]));
     mock.push(Reply::Text(vec!["The command ".into(), "ran.".into()]));
-    let cfg = json!({
+    let mut cfg = json!({
         "models": {"providers": {"mock": {"baseUrl": mock.base_url(), "apiKey": "k",
             "api": "openai-completions", "models": [{"id": "mock-1"}]}}},
         "agents": {"defaults": {"model": {"primary": "mock/mock-1"}}}
     });
+    if let Some(ask) = ask {
+        cfg["tools"] = json!({"exec": {"ask": ask}});
+    }
     let d = Desk::start(Opts {
         gateway_config: Some(cfg.to_string()),
         ..Opts::default()
@@ -672,9 +688,27 @@ async fn an_exec_approval_is_asked_in_a_dialog_and_allowed_once() {
         text.contains("echo approved-and-ran"),
         "the dialog shows the command: {text}"
     );
-    s.screenshot(&d.shot("approval-dialog-en.png"))
-        .await
-        .unwrap();
+    let mut offered = Vec::new();
+    for name in ["Deny", "Allow once", "Always allow"] {
+        if !s
+            .all_by_role("button", |l| l == name)
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            offered.push(name);
+        }
+    }
+    let expected = if ask == Some("always") {
+        vec!["Deny", "Allow once"]
+    } else {
+        vec!["Deny", "Allow once", "Always allow"]
+    };
+    assert_eq!(offered, expected, "the dialog's answers under ask={ask:?}");
+    // Under "always" the dialog says why there is no "Always allow".
+    let says_why = text.contains(&ui_text("en", "approval.asksEveryTime"));
+    assert_eq!(says_why, ask == Some("always"), "{text}");
+    s.screenshot(&d.shot(shot)).await.unwrap();
     s.click(&s.by_role("button", "Allow once", LONG).await.unwrap())
         .await
         .unwrap();

@@ -18,6 +18,7 @@ describe('ApprovalDialog', () => {
     render(ApprovalDialog, { props: { approval: request(), more: 0, onanswer } });
     expect(screen.getByRole('button', { name: 'Deny' })).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Allow once' })).toBeTruthy();
+    expect(screen.queryByText(/asks before every command/)).toBeNull();
     await fireEvent.click(screen.getByRole('button', { name: 'Always allow' }));
     expect(onanswer).toHaveBeenCalledWith('ap1', 'allow-always');
   });
@@ -30,5 +31,6 @@ describe('ApprovalDialog', () => {
     expect(screen.queryByRole('button', { name: 'Always allow' })).toBeNull();
     expect(screen.getByRole('button', { name: 'Allow once' })).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Deny' })).toBeTruthy();
+    expect(screen.getByText(/This gateway asks before every command\./)).toBeTruthy();
   });
 });

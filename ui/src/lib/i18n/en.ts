@@ -186,6 +186,7 @@ export const en = {
   'approval.expires': 'Expires in {time}',
   'approval.more': { one: '{count} more request waiting', other: '{count} more requests waiting' },
   'approval.escHint': 'Esc denies.',
+  'approval.asksEveryTime': 'This gateway asks before every command.',
   'approval.failed': 'The answer did not reach the gateway: {message}',
 
   'settings.title': 'Settings',

@@ -180,6 +180,7 @@ export const th: Catalog = {
   'approval.expires': 'หมดอายุในอีก {time}',
   'approval.more': { other: 'ยังมีคำขออีก {count} รายการรออยู่' },
   'approval.escHint': 'กด Esc เพื่อปฏิเสธ',
+  'approval.asksEveryTime': 'เกตเวย์นี้จะถามก่อนรันทุกคำสั่ง',
   'approval.failed': 'คำตอบของคุณไปไม่ถึงเกตเวย์: {message}',
 
   'settings.title': 'การตั้งค่า',

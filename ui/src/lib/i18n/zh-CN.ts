@@ -180,6 +180,7 @@ export const zhCN: Catalog = {
   'approval.expires': '{time}后失效',
   'approval.more': { other: '还有 {count} 个请求在等待' },
   'approval.escHint': '按 Esc 即拒绝。',
+  'approval.asksEveryTime': '此网关在每条命令运行前都会询问。',
   'approval.failed': '你的答复没有送达网关：{message}',
 
   'settings.title': '设置',
