@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use tether_protocol::Secret;
 
-use crate::config::schema::{Config, ExecAsk, ModelConfig, ProviderApi, ProviderConfig};
+use crate::config::schema::{
+    Config, ExecAsk, ExecSecurity, ModelConfig, ProviderApi, ProviderConfig,
+};
 
 /// Default run timeout (`agents.defaults.timeoutSeconds`).
 pub const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(600);
@@ -51,6 +53,8 @@ pub struct AgentSettings {
 pub struct ExecPolicy {
     /// When to ask.
     pub ask: ExecAsk,
+    /// Which commands may run at all (explicit, or implied by `ask`).
+    pub security: ExecSecurity,
     /// Allowlist entries (see `allowlist.rs`).
     pub allowlist: Vec<String>,
     /// Per-command timeout.
@@ -82,6 +86,9 @@ impl AgentSettings {
                 .unwrap_or(DEFAULT_RUN_TIMEOUT),
             exec: ExecPolicy {
                 ask: e.ask.unwrap_or(ExecAsk::OnMiss),
+                security: e
+                    .security
+                    .unwrap_or_else(|| ExecSecurity::implied_by(e.ask.unwrap_or(ExecAsk::OnMiss))),
                 allowlist: e.allowlist.clone(),
                 timeout: e
                     .timeout_seconds

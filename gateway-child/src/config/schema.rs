@@ -279,6 +279,11 @@ pub struct ExecToolConfig {
     /// When to ask for approval: `always`, `on-miss` (default: unless allowlisted) or `off`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ask: Option<ExecAsk>,
+    /// Which commands may run at all: `deny` (none), `allowlist` (allowlisted ones, others
+    /// only as `ask` allows) or `full`. Unset, `ask` alone decides (see
+    /// [`ExecSecurity::implied_by`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<ExecSecurity>,
     /// Commands that run without approval (see the engine's allowlist rules).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowlist: Vec<String>,
@@ -292,6 +297,40 @@ pub struct ExecToolConfig {
     /// (default 120 s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_timeout_seconds: Option<u64>,
+}
+
+/// `tools.exec.security` (upstream's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExecSecurity {
+    /// No command runs: `exec` is refused before anyone is asked.
+    Deny,
+    /// Allowlisted commands (and those allowed always) run; the rest are asked about under
+    /// `on-miss` / `always` and refused under `off`.
+    Allowlist,
+    /// Any command may run; only `ask: always` asks.
+    Full,
+}
+
+impl ExecSecurity {
+    /// The security Tether's `ask` alone has always meant, in upstream's terms: `on-miss` asks
+    /// for what the allowlist misses (`allowlist`), `always` asks before everything and `off`
+    /// runs everything (`full`).
+    pub fn implied_by(ask: ExecAsk) -> Self {
+        match ask {
+            ExecAsk::OnMiss => Self::Allowlist,
+            ExecAsk::Always | ExecAsk::Off => Self::Full,
+        }
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deny => "deny",
+            Self::Allowlist => "allowlist",
+            Self::Full => "full",
+        }
+    }
 }
 
 /// `tools.exec.ask`.

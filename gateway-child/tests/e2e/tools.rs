@@ -179,6 +179,56 @@ async fn under_ask_always_allow_always_is_not_offered_and_the_run_says_it_waits(
     Ok(())
 }
 
+/// `tools.exec.security` as upstream's: `deny` refuses every command before anyone is asked;
+/// `allowlist` with `ask: "off"` runs what the allowlist names and refuses the rest. Refused
+/// commands never run, no approval is requested, and the model is told why.
+#[tokio::test]
+async fn exec_security_deny_and_allowlist_without_asking_refuse_unasked() -> Result<()> {
+    for (exec, cmd, runs) in [
+        (json!({"security": "deny"}), "touch made.txt", false),
+        (
+            json!({"security": "allowlist", "ask": "off", "allowlist": ["touch made.txt"]}),
+            "touch made.txt",
+            true,
+        ),
+        (
+            json!({"security": "allowlist", "ask": "off", "allowlist": ["touch made.txt"]}),
+            "touch other.txt",
+            false,
+        ),
+    ] {
+        let rig = Rig::with(json!({"tools": {"exec": exec}})).await?;
+        rig.mock.push(Reply::ToolCalls(vec![MockToolCall::new(
+            "s1",
+            "exec",
+            json!({"command": cmd}),
+        )]));
+        rig.mock.push(Reply::words("done"));
+        let mut starter = rig.connect(&rig.tool_operator()).await?;
+        let mut approver = rig
+            .connect(&opts(rig.token(), &["operator.approvals"], &[]))
+            .await?;
+        chat_send(&mut starter, MAIN, "make a file", "sec1").await?;
+        let evs = until_terminal(&mut starter, "sec1").await?;
+        assert_eq!(terminal(&evs, "sec1")["state"], "final", "{exec}");
+        let file = cmd.trim_start_matches("touch ");
+        assert_eq!(rig.workspace().join(file).exists(), runs, "{exec} {cmd}");
+        let result = tool_events(&evs, "sec1", "tool")
+            .into_iter()
+            .find(|p| p["data"]["phase"] == "result")
+            .unwrap();
+        assert_eq!(result["data"]["isError"], !runs, "{exec} {cmd}");
+        if !runs {
+            let seen = tool_results(&rig.mock);
+            let text = seen.last().unwrap()["content"].as_str().unwrap().to_owned();
+            assert!(text.contains("tools.exec.security"), "{text}");
+        }
+        let pending = payload(approver.call("exec.approval.list", json!({})).await?)?;
+        assert_eq!(pending, json!([]), "nobody was asked: {exec}");
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn exec_approvals_allow_once_and_deny_over_the_socket() -> Result<()> {
     let rig = Rig::start().await?;

@@ -88,19 +88,20 @@ impl Engine {
         }
     }
 
-    /// The exec policy in force, in upstream's terms: `tools.exec.ask` decides; `on-miss`
-    /// runs allowlisted commands and asks for the rest (upstream's `allowlist` + `on-miss`),
-    /// `always` asks before every command whatever the lists say (`full` + `always`), `off`
-    /// runs every command (`full` + `off`). A request nobody answers in time is denied
-    /// (`askFallback: deny`). There are no skills, so none is allowed automatically.
+    /// The exec policy in force, in upstream's terms: `tools.exec.security` as configured, or
+    /// as `tools.exec.ask` implies it (`on-miss`: `allowlist`, runs allowlisted commands and
+    /// asks for the rest; `always`: `full`, asks before every command; `off`: `full`, runs
+    /// every command). A request nobody answers in time is denied (`askFallback: deny`).
+    /// There are no skills, so none is allowed automatically.
     pub fn exec_policy(&self) -> ExecApprovalsResolvedDefaults {
-        let (security, ask) = match self.inner.settings().exec.ask {
-            ExecAsk::OnMiss => ("allowlist", "on-miss"),
-            ExecAsk::Always => ("full", "always"),
-            ExecAsk::Off => ("full", "off"),
+        let exec = &self.inner.settings().exec;
+        let ask = match exec.ask {
+            ExecAsk::OnMiss => "on-miss",
+            ExecAsk::Always => "always",
+            ExecAsk::Off => "off",
         };
         ExecApprovalsResolvedDefaults {
-            security: security.into(),
+            security: exec.security.as_str().into(),
             ask: ask.into(),
             ask_fallback: "deny".into(),
             auto_allow_skills: false,

@@ -25,7 +25,7 @@ use super::emit::RunEmitter;
 use super::provider::ToolSpec;
 use super::settings::ExecPolicy;
 use super::transcript::ToolCall;
-use crate::config::schema::ExecAsk;
+use crate::config::schema::{ExecAsk, ExecSecurity};
 use crate::process::clock::now_ms;
 use workspace::Workspace;
 
@@ -261,21 +261,43 @@ pub fn decisions_offered(ask: ExecAsk) -> (&'static [&'static str], &'static [&'
     }
 }
 
-/// Whether `command` needs a human's approval under `policy`.
-pub fn needs_approval(
-    policy: &ExecPolicy,
-    approvals: &Approvals,
-    command: &str,
-    cwd: &str,
-) -> bool {
-    match policy.ask {
-        ExecAsk::Off => false,
-        ExecAsk::Always => true,
-        ExecAsk::OnMiss => {
-            !(is_allowlisted(command, &policy.allowlist)
-                || approvals.is_always_allowed(command, cwd))
-        }
+/// What happens to one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecGate {
+    /// It runs.
+    Run,
+    /// A human decides.
+    Ask,
+    /// It does not run, and the model is told why.
+    Refuse(&'static str),
+}
+
+/// What `security` and `ask` do with a command that is (`allowed`) or is not on the allowlist
+/// or allowed always, as upstream combines them: `deny` refuses everything; `always` asks
+/// before everything else; `full` runs the rest; `allowlist` runs what is allowed and, for a
+/// miss, asks under `on-miss` and refuses under `off`.
+pub fn exec_gate(security: ExecSecurity, ask: ExecAsk, allowed: bool) -> ExecGate {
+    match (security, ask) {
+        (ExecSecurity::Deny, _) => ExecGate::Refuse(
+            "exec is turned off on this gateway (tools.exec.security is \"deny\"): no command runs",
+        ),
+        (_, ExecAsk::Always) => ExecGate::Ask,
+        (ExecSecurity::Full, _) => ExecGate::Run,
+        (ExecSecurity::Allowlist, _) if allowed => ExecGate::Run,
+        (ExecSecurity::Allowlist, ExecAsk::OnMiss) => ExecGate::Ask,
+        (ExecSecurity::Allowlist, ExecAsk::Off) => ExecGate::Refuse(
+            "this command is not on the allowlist, and nobody is asked (tools.exec.security is \"allowlist\" and tools.exec.ask is \"off\"): only allowlisted commands run",
+        ),
     }
+}
+
+/// What `policy` does with `command` run in `cwd`.
+pub fn gate(policy: &ExecPolicy, approvals: &Approvals, command: &str, cwd: &str) -> ExecGate {
+    let allowed =
+        || is_allowlisted(command, &policy.allowlist) || approvals.is_always_allowed(command, cwd);
+    let allowed =
+        policy.security == ExecSecurity::Allowlist && policy.ask != ExecAsk::Always && allowed();
+    exec_gate(policy.security, policy.ask, allowed)
 }
 
 async fn run_exec(call: &ToolCall, env: &ToolEnv<'_>) -> ToolOutput {
@@ -292,7 +314,11 @@ async fn run_exec(call: &ToolCall, env: &ToolEnv<'_>) -> ToolOutput {
     let (title, meta) = describe(call);
     let item_id = format!("tool:{}", call.id);
 
-    if needs_approval(env.exec, env.approvals, command, &cwd) {
+    let policy = gate(env.exec, env.approvals, command, &cwd);
+    if let ExecGate::Refuse(why) = policy {
+        return ToolOutput::error(why);
+    }
+    if policy == ExecGate::Ask {
         let (allowed, unavailable) = decisions_offered(env.exec.ask);
         let mut extra = Map::new();
         if !unavailable.is_empty() {
@@ -460,5 +486,58 @@ fn tail(s: &str) -> String {
         s.to_owned()
     } else {
         s.chars().skip(n - 2000).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every combination of `security` and `ask`, for a command on the allowlist and one off
+    /// it, as upstream combines them.
+    #[test]
+    fn security_and_ask_combine_as_upstream() {
+        use ExecAsk::{Always, Off, OnMiss};
+        use ExecGate::{Ask, Run};
+        let refused = |g: &ExecGate| matches!(g, ExecGate::Refuse(_));
+        for ask in [OnMiss, Always, Off] {
+            for allowed in [true, false] {
+                assert!(refused(&exec_gate(ExecSecurity::Deny, ask, allowed)));
+            }
+        }
+        let cases = [
+            (ExecSecurity::Allowlist, OnMiss, true, Some(Run)),
+            (ExecSecurity::Allowlist, OnMiss, false, Some(Ask)),
+            (ExecSecurity::Allowlist, Always, true, Some(Ask)),
+            (ExecSecurity::Allowlist, Always, false, Some(Ask)),
+            (ExecSecurity::Allowlist, Off, true, Some(Run)),
+            (ExecSecurity::Allowlist, Off, false, None),
+            (ExecSecurity::Full, OnMiss, false, Some(Run)),
+            (ExecSecurity::Full, Always, true, Some(Ask)),
+            (ExecSecurity::Full, Off, false, Some(Run)),
+        ];
+        for (security, ask, allowed, want) in cases {
+            let got = exec_gate(security, ask, allowed);
+            match want {
+                Some(w) => assert_eq!(got, w, "{security:?} {ask:?} allowed={allowed}"),
+                None => assert!(
+                    refused(&got),
+                    "{security:?} {ask:?} allowed={allowed}: {got:?}"
+                ),
+            }
+        }
+    }
+
+    /// Without `security`, `ask` alone means what it always meant.
+    #[test]
+    fn ask_alone_keeps_its_meaning() {
+        for (ask, allowed, want) in [
+            (ExecAsk::OnMiss, true, ExecGate::Run),
+            (ExecAsk::OnMiss, false, ExecGate::Ask),
+            (ExecAsk::Always, true, ExecGate::Ask),
+            (ExecAsk::Off, false, ExecGate::Run),
+        ] {
+            assert_eq!(exec_gate(ExecSecurity::implied_by(ask), ask, allowed), want);
+        }
     }
 }
