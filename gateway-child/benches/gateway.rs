@@ -3,6 +3,9 @@
 //! - spawn → `hello-ok`: the real release binary, fresh state dir, until a client holds `hello-ok`;
 //! - idle RSS and CPU: the real binary with one connected client, RSS 5 s after start, then its
 //!   CPU time over `TETHER_BENCH_IDLE_S` seconds (default 30);
+//! - start → readiness line with and without the private-variable re-exec: the real binary with
+//!   only public variables and the token in a file, and the same plus one private variable (which
+//!   makes it re-execute itself), interleaved so both see the same machine;
 //! - SIGUSR1 → `hello-ok`: the real binary, from the signal to `hello-ok` on a new connection;
 //! - fan-out: `tether_gateway::run` in this process (its own runtime), events pushed through the
 //!   hub's `EventSink` (the engine's path), received by N real WebSocket clients; throughput for a
@@ -58,6 +61,53 @@ async fn spawn_to_hello_ok() -> Result<Vec<Duration>> {
     }
     out.sort();
     Ok(out)
+}
+
+/// Process start → `{"event":"ready"}` on stdout, `RUNS` × 2 starts interleaved: without a
+/// private variable in the environment (no re-exec) and with one (one re-exec). Medians.
+fn reexec_cost() -> Result<(Duration, Duration)> {
+    use std::io::BufRead;
+    let bin = tether_testkit::bins::binary("tether-gateway", "tether-gateway")?;
+    let dir = tempfile::tempdir()?;
+    let token = dir.path().join("token");
+    std::fs::write(&token, "t".repeat(32))?;
+    std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    let start = |private: bool, n: usize| -> Result<Duration> {
+        let state = dir.path().join(format!("s{n}"));
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.args(["run", "--port", "0", "--state-dir"])
+            .arg(&state)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("TETHER_GATEWAY_TOKEN_FILE", &token)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        if private {
+            cmd.env("BENCH_PRIVATE_VARIABLE", "x");
+        }
+        let t0 = Instant::now();
+        let mut child = cmd.spawn()?;
+        let out = child.stdout.take().context("stdout")?;
+        let mut ready = None;
+        for line in std::io::BufReader::new(out).lines() {
+            if line?.contains(r#""event":"ready""#) {
+                ready = Some(t0.elapsed());
+                break;
+            }
+        }
+        child.kill()?;
+        child.wait()?;
+        ready.context("no readiness line")
+    };
+    let (mut plain, mut reexec) = (Vec::new(), Vec::new());
+    for n in 0..RUNS {
+        plain.push(start(false, 2 * n)?);
+        reexec.push(start(true, 2 * n + 1)?);
+    }
+    plain.sort();
+    reexec.sort();
+    Ok((pct(&plain, 0.5), pct(&reexec, 0.5)))
 }
 
 fn rss_kib(pid: u32) -> Result<u64> {
@@ -302,6 +352,20 @@ async fn main() -> Result<()> {
             ms(spawn[0])
         ),
         target: "≤ 30 ms".into(),
+    });
+
+    let (plain, reexec) = reexec_cost()?;
+    rows.push(Row {
+        metric: format!(
+            "start → readiness line, no re-exec / re-exec (interleaved, median of {RUNS})"
+        ),
+        value: format!(
+            "{} / {} (the re-exec: +{})",
+            ms(plain),
+            ms(reexec),
+            ms(reexec.saturating_sub(plain))
+        ),
+        target: "—".into(),
     });
 
     let idle_s: u64 = std::env::var("TETHER_BENCH_IDLE_S")
