@@ -291,12 +291,13 @@ pub fn exec_gate(security: ExecSecurity, ask: ExecAsk, allowed: bool) -> ExecGat
     }
 }
 
-/// What `policy` does with `command` run in `cwd`.
+/// What `policy` does with `command` run in `cwd`. Whether the command is allowed (allowlisted
+/// or allowed always) matters only under `allowlist` without `always`, so only then is it looked up.
 pub fn gate(policy: &ExecPolicy, approvals: &Approvals, command: &str, cwd: &str) -> ExecGate {
-    let allowed =
-        || is_allowlisted(command, &policy.allowlist) || approvals.is_always_allowed(command, cwd);
-    let allowed =
-        policy.security == ExecSecurity::Allowlist && policy.ask != ExecAsk::Always && allowed();
+    let allowed = policy.security == ExecSecurity::Allowlist
+        && policy.ask != ExecAsk::Always
+        && (is_allowlisted(command, &policy.allowlist)
+            || approvals.is_always_allowed(command, cwd));
     exec_gate(policy.security, policy.ask, allowed)
 }
 
