@@ -198,31 +198,9 @@ pub struct SessionDefaults {
 pub struct AgentSessions {
     /// Agent id.
     pub agent_id: String,
-    /// Its store's location.
-    #[serde(default)]
-    pub path: String,
-    /// Its sessions.
-    #[serde(default)]
-    pub count: u64,
-    /// Its newest sessions.
-    #[serde(default)]
-    pub recent: Vec<RecentSession>,
-    /// Fields this version does not model.
+    /// Its store, in `health`'s shape (`path`, `count`, `recent`, and what else it carries).
     #[serde(flatten)]
-    pub extra: Map,
-}
-
-impl AgentSessions {
-    /// `agent_id`'s store as `summary` describes it.
-    pub fn of(agent_id: &str, summary: &SessionsSummary) -> Self {
-        Self {
-            agent_id: agent_id.to_owned(),
-            path: summary.path.clone(),
-            count: summary.count,
-            recent: summary.recent.clone(),
-            extra: Map::new(),
-        }
-    }
+    pub store: SessionsSummary,
 }
 
 /// `status.heartbeat`.
@@ -299,6 +277,18 @@ mod tests {
             serde_json::to_value(s.redacted()).unwrap(),
             json!({"path": "[redacted]", "count": 3, "recent": []})
         );
+    }
+
+    /// `byAgent` entries are a store summary with the agent's id beside it, flat on the wire.
+    #[test]
+    fn an_agent_store_is_flat_on_the_wire() {
+        let raw = json!({"agentId": "main", "path": "/s", "count": 1,
+                         "recent": [{"key": "k", "updatedAt": 5, "age": 7}], "other": true});
+        let a: AgentSessions = serde_json::from_value(raw.clone()).unwrap();
+        assert_eq!((a.agent_id.as_str(), a.store.count), ("main", 1));
+        assert_eq!(a.store.extra.get("other"), Some(&json!(true)));
+        assert!(!a.store.extra.contains_key("agentId"));
+        assert_eq!(serde_json::to_value(&a).unwrap(), raw);
     }
 
     /// What upstream's CLI reads from `status` without a guard is always serialized.

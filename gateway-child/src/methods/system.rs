@@ -102,7 +102,10 @@ pub async fn status(ctx: &CallContext, _params: Value) -> Result<Value, ErrorSha
             count: sessions.count,
             defaults,
             recent: sessions.recent.clone(),
-            by_agent: vec![AgentSessions::of(DEFAULT_AGENT_ID, &sessions)],
+            by_agent: vec![AgentSessions {
+                agent_id: DEFAULT_AGENT_ID.to_owned(),
+                store: sessions,
+            }],
             extra: Map::new(),
         },
         heartbeat: StatusHeartbeat {
